@@ -1,0 +1,17 @@
+DROP TABLE audit_log;
+DROP TABLE ticket_links;
+DROP TABLE ticket_events;
+DROP TABLE attachments;
+DROP TABLE articles;
+DROP TABLE intake_keys;
+DROP TABLE tickets;
+DROP TABLE ticket_counters;
+DROP TABLE contact_phones;
+DROP TABLE contact_emails;
+DROP TABLE contacts;
+DROP TABLE subjects;
+DROP TABLE topics;
+DROP TABLE api_tokens;
+DROP TABLE queue_members;
+DROP TABLE agents;
+DROP TABLE queues;

@@ -1,0 +1,45 @@
+//! The OpenAPI 3 document, generated from the handlers, and an offline docs page.
+
+use actix_web::HttpResponse;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_swagger_ui::SwaggerUi;
+
+use super::{auth, catalogue, contacts, health, queues, tickets};
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme("bearer", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Sportello staff API", description = "Omnichannel help-desk ticketing. Errors are RFC 7807 problem+json."),
+    paths(
+        health::healthz,
+        auth::login, auth::logout, auth::me, auth::create_api_token, auth::list_api_tokens, auth::revoke_api_token,
+        auth::list_agents, auth::create_agent, auth::update_agent,
+        tickets::list, tickets::create, tickets::get, tickets::update, tickets::add_article, tickets::assign,
+        tickets::set_state, tickets::escalate, tickets::hand_back, tickets::resolve, tickets::close, tickets::reopen,
+        tickets::merge, tickets::link, tickets::attachment,
+        queues::list, queues::create, queues::update, queues::queue_tickets, queues::claim,
+        contacts::search, contacts::create, contacts::get, contacts::update, contacts::history, contacts::tickets,
+        catalogue::list, catalogue::create, catalogue::update, catalogue::create_subject, catalogue::update_subject,
+    ),
+    components(schemas(crate::error::Problem)),
+    modifiers(&BearerAuth),
+)]
+pub struct ApiDoc;
+
+pub async fn openapi_json() -> HttpResponse {
+    HttpResponse::Ok().json(ApiDoc::openapi())
+}
+
+/// Swagger UI, bundled into the binary (works with no network).
+pub fn swagger() -> SwaggerUi {
+    SwaggerUi::new("/api/v1/docs/{_:.*}").url("/api/v1/docs/openapi.json", ApiDoc::openapi())
+}

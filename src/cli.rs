@@ -1,0 +1,116 @@
+//! The command line: `serve`, `migrate`, `agent add`.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+
+use crate::clock::SystemClock;
+use crate::config::Config;
+use crate::domain::Role;
+use crate::service::auth::{create_agent, NewAgentRequest};
+use crate::store::catalogue;
+
+#[derive(Debug, Parser)]
+#[command(name = "sportello", version, about = "Omnichannel help-desk ticketing backend")]
+pub struct Cli {
+    /// TOML configuration file (keys as in the README's table).
+    #[arg(long, global = true, env = "SPORTELLO_CONFIG")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP server (SQLite ./sportello.db unless DATABASE_URL says otherwise).
+    Serve {
+        /// Address to listen on (default 127.0.0.1:8080).
+        #[arg(long)]
+        bind: Option<String>,
+        /// Seed demo data (queues, topics, staff, tickets) and print the demo logins.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Manage staff accounts.
+    Agent {
+        #[command(subcommand)]
+        command: AgentCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AgentCommand {
+    /// Create a staff account.
+    Add {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        /// operator, specialist, customer_care, supervisor or admin.
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+        /// Password (at least 8 characters); read from SPORTELLO_AGENT_PASSWORD if absent.
+        #[arg(long, env = "SPORTELLO_AGENT_PASSWORD", hide_env_values = true)]
+        password: String,
+        /// Queue (group) the agent belongs to, by name or id; repeat for several.
+        #[arg(long = "queue")]
+        queues: Vec<String>,
+    },
+}
+
+fn parse_role(s: &str) -> Result<Role, String> {
+    Role::parse(s).ok_or_else(|| {
+        let all: Vec<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
+        format!("unknown role '{s}'; use one of: {}", all.join(", "))
+    })
+}
+
+/// Runs the command; errors become a message on stderr and a non-zero exit in `main`.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let mut config = Config::load(cli.config.as_deref())?;
+    match cli.command {
+        Command::Serve { bind, demo } => {
+            if let Some(b) = bind {
+                if b.parse::<std::net::SocketAddr>().is_err() {
+                    anyhow::bail!("--bind '{b}' is not HOST:PORT (e.g. 127.0.0.1:8080)");
+                }
+                config.bind = b;
+            }
+            crate::server::serve(config, demo).await
+        }
+        Command::Migrate => {
+            let cfg = config.clone();
+            let db = tokio::task::spawn_blocking(move || crate::store::Db::open(&cfg.database_url, 1)).await??;
+            let applied = tokio::task::spawn_blocking(move || db.migrate()).await??;
+            if applied.is_empty() {
+                println!("{}: already up to date", config.database_url.redacted());
+            } else {
+                println!("{}: applied {}", config.database_url.redacted(), applied.join(", "));
+            }
+            Ok(())
+        }
+        Command::Agent { command: AgentCommand::Add { email, name, role, password, queues } } => {
+            let cfg = config.clone();
+            let db = tokio::task::spawn_blocking(move || crate::server::open_and_migrate(&cfg)).await??;
+            let app = crate::server::app(db, Arc::new(SystemClock), config);
+            let mut queue_ids = Vec::new();
+            for q in queues {
+                let name = q.clone();
+                let found = app
+                    .db
+                    .read(move |c| match name.parse::<i64>() {
+                        Ok(id) => catalogue::queue(c, id),
+                        Err(_) => catalogue::queue_by_name(c, &name),
+                    })
+                    .await?;
+                queue_ids.push(found.ok_or_else(|| anyhow::anyhow!("no queue named '{q}'"))?.id);
+            }
+            let agent = create_agent(&app, NewAgentRequest { email, name, role, password, queue_ids, time_zone: None }).await?;
+            println!("created {} {} <{}> (id {})", agent.role.as_str(), agent.name, agent.email, agent.id);
+            Ok(())
+        }
+    }
+}

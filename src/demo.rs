@@ -1,0 +1,243 @@
+//! `serve --demo`: a help desk ready to try, drawn from the source documents:
+//! a loyalty-card service line, an IT help desk with second-level groups,
+//! customer care for complaints, and the non-target and line-quality call forms.
+//! Seeding is skipped when the demo admin already exists.
+
+use std::sync::Arc;
+
+use chrono::Duration;
+
+use crate::clock::ManualClock;
+use crate::domain::access::Actor;
+use crate::domain::{Channel, Priority, QueueLevel, Role};
+use crate::error::{AppError, AppResult};
+use crate::service::auth::{create_agent, NewAgentRequest};
+use crate::service::catalogue::{create_queue, create_subject, create_topic, QueueInput, SubjectInput, TopicInput};
+use crate::service::contacts::ContactDetails;
+use crate::service::tickets::{self, CreateTicket, EscalateRequest, ReasonRequest, ResolveRequest, StateRequest, TicketKey};
+use crate::service::{App, Viewer};
+use crate::store::{agents, catalogue};
+
+pub struct Login {
+    pub email: &'static str,
+    pub password: &'static str,
+    pub role: Role,
+}
+
+pub const LOGINS: &[Login] = &[
+    Login { email: "admin@sportello.demo", password: "admin-demo-2026", role: Role::Admin },
+    Login { email: "giulia.operatrice@sportello.demo", password: "operatore-demo-1", role: Role::Operator },
+    Login { email: "marco.operatore@sportello.demo", password: "operatore-demo-2", role: Role::Operator },
+    Login { email: "elena.specialista@sportello.demo", password: "specialista-demo", role: Role::Specialist },
+    Login { email: "paolo.supervisore@sportello.demo", password: "supervisore-demo", role: Role::Supervisor },
+    Login { email: "chiara.care@sportello.demo", password: "customer-care-demo", role: Role::CustomerCare },
+];
+
+pub fn print_logins(logins: &[Login], bind: &str) {
+    println!("Demo logins (POST http://{bind}/api/v1/auth/token):");
+    for l in logins {
+        println!("  {:<14} {:<36} password: {}", l.role.as_str(), l.email, l.password);
+    }
+}
+
+fn viewer(id: i64, role: Role, queues: Vec<i64>, app: &App) -> Viewer {
+    Viewer { actor: Actor { agent_id: id, role, queues }, name: String::new(), email: String::new(), tz: app.config.time_zone, token_id: 0 }
+}
+
+/// Seeds the demo unless it is there already; returns the logins to print.
+pub async fn seed(app: &App) -> AppResult<&'static [Login]> {
+    let exists = app.db.read(|c| agents::find_by_email(c, LOGINS[0].email)).await?;
+    if exists.is_some() {
+        return Ok(LOGINS);
+    }
+    // Spread the demo tickets over the past weeks with a clock of our own.
+    let clock = ManualClock::new(app.clock.now() - Duration::days(21));
+    let demo = App { db: app.db.clone(), clock: Arc::new(clock.clone()), config: app.config.clone() };
+    let admin = viewer(0, Role::Admin, vec![], &demo);
+
+    let first = demo
+        .db
+        .read(|c| catalogue::default_first_level(c))
+        .await?
+        .ok_or_else(|| AppError::Internal("no first-level queue".into()))?
+        .id;
+    let q = |name: &str, level: QueueLevel, description: &str| QueueInput {
+        name: Some(name.into()),
+        level: Some(level),
+        description: Some(description.into()),
+        email: None,
+        active: Some(true),
+    };
+    let desktop = create_queue(&demo, &admin, q("Desktop", QueueLevel::SecondLevel, "Second level: workstations and office software")).await?;
+    let mobile = create_queue(&demo, &admin, q("Mobile devices", QueueLevel::SecondLevel, "Second level: phones and tablets")).await?;
+    let voip = create_queue(&demo, &admin, q("VoIP and video conferencing", QueueLevel::SecondLevel, "Second level: telephony and meetings")).await?;
+    let hosting = create_queue(&demo, &admin, q("Hosting", QueueLevel::SecondLevel, "Second level: servers and hosted services")).await?;
+    let care = create_queue(&demo, &admin, q("Customer Care", QueueLevel::CustomerCare, "The client's own care team: complaints and exceptions")).await?;
+    let back_office = create_queue(&demo, &admin, q("Back office", QueueLevel::BackOffice, "Work delegated to the contractor by e-mail")).await?;
+    let management = create_queue(&demo, &admin, q("Management", QueueLevel::FirstLevel, "Non-target calls recorded for management")).await?;
+    let senior = create_queue(&demo, &admin, q("Senior operator", QueueLevel::FirstLevel, "Line-quality complaints")).await?;
+    let _ = back_office;
+
+    let topic = |name: &str, queue: i64, script: &str, public: bool| TopicInput {
+        name: Some(name.into()),
+        queue_id: Some(queue),
+        info_script: Some(script.into()),
+        public: Some(public),
+        active: Some(true),
+    };
+    let subject = |name: &str, queue: Option<i64>, script: &str| SubjectInput {
+        name: Some(name.into()),
+        queue_id: queue,
+        info_script: Some(script.into()),
+        active: Some(true),
+    };
+    let card = create_topic(&demo, &admin, topic("Servizi e benefit della card", first,
+        "Buongiorno, sono … Le condizioni e le modalità di fruizione dei servizi sono pubblicate sulla guida cartacea e sul sito dedicato. Verificare i dati anagrafici ricevuti dai flussi del Consorzio e completarli (telefono, e-mail).", true)).await?;
+    let card_benefit = create_subject(&demo, &admin, card, subject("Condizioni di un benefit", None, "Aprire lo script illustrativo del servizio richiesto e leggerne le condizioni.")).await?;
+    create_subject(&demo, &admin, card, subject("Sostituzione della card", None, "")).await?;
+    let points = create_topic(&demo, &admin, topic("Punti accumulati", first, "Comunicare il saldo punti indicato nella scheda del tesserato.", true)).await?;
+    let points_missing = create_subject(&demo, &admin, points, subject("Punti non accreditati", Some(care), "Raccogliere data e punto vendita dell'acquisto; inoltrare al Customer Care.")).await?;
+    let shops = create_topic(&demo, &admin, topic("Punti vendita convenzionati", first, "Cercare per Regione e Provincia; i riferimenti del punto vendita si possono inviare al tesserato via e-mail.", true)).await?;
+    create_subject(&demo, &admin, shops, subject("Ricerca per regione e provincia", None, "")).await?;
+    let it = create_topic(&demo, &admin, topic("IT help desk", first, "Identificare l'utente, annotare il codice della postazione e il messaggio di errore.", true)).await?;
+    let it_desktop = create_subject(&demo, &admin, it, subject("Postazione di lavoro", None, "")).await?;
+    let it_mobile = create_subject(&demo, &admin, it, subject("Telefoni e tablet", None, "")).await?;
+    create_subject(&demo, &admin, it, subject("Telefonia VoIP e videoconferenza", None, "")).await?;
+    create_subject(&demo, &admin, it, subject("Guasto hardware", None, "")).await?;
+    create_subject(&demo, &admin, it, subject("Hosting", Some(hosting), "")).await?;
+    let complaints = create_topic(&demo, &admin, topic("Reclami", care,
+        "I reclami vanno presentati per iscritto e devono riportare il numero di contratto. Il cliente viene informato dell'esito.", true)).await?;
+    let non_target = create_topic(&demo, &admin, topic("Chiamata non pertinente", management,
+        "Non fornire dati personali. Annotare città, organizzazione, ruolo e nome di chi chiama, telefono di contatto e scopo della chiamata, per la direzione.", false)).await?;
+    let line = create_topic(&demo, &admin, topic("Problemi di linea", senior,
+        "Annotare il numero che non funziona, dove è stato trovato, numero di contratto, indirizzo e telefono dell'abbonato; passare all'operatore senior.", false)).await?;
+
+    let mut ids = Vec::new();
+    for l in LOGINS {
+        let (name, queues) = match l.role {
+            Role::Admin => ("Amministratore", vec![]),
+            Role::Operator if l.email.starts_with("giulia") => ("Giulia Bianchi", vec![first]),
+            Role::Operator => ("Marco Esposito", vec![first, management, senior]),
+            Role::Specialist => ("Elena Ricci", vec![desktop, mobile, voip, hosting]),
+            Role::Supervisor => ("Paolo Conti", vec![]),
+            Role::CustomerCare => ("Chiara Russo", vec![care]),
+        };
+        let a = create_agent(
+            &demo,
+            NewAgentRequest {
+                email: l.email.into(),
+                name: name.into(),
+                role: l.role,
+                password: l.password.into(),
+                queue_ids: queues.clone(),
+                time_zone: None,
+            },
+        )
+        .await?;
+        ids.push(viewer(a.id, l.role, queues, &demo));
+    }
+    let (giulia, marco, elena, chiara) = (&ids[1], &ids[2], &ids[3], &ids[5]);
+
+    struct Req {
+        subject: &'static str,
+        body: &'static str,
+        channel: Channel,
+        topic: i64,
+        subject_id: Option<i64>,
+        name: &'static str,
+        email: Option<&'static str>,
+        phone: Option<&'static str>,
+        language: &'static str,
+        contract: Option<&'static str>,
+    }
+    let requests = [
+        Req { subject: "Sconto non applicato al ristorante convenzionato", body: "Buongiorno, ieri sera al ristorante Da Mario di Siena non mi hanno applicato lo sconto del 10% previsto dalla card. Come posso fare?", channel: Channel::Phone, topic: card, subject_id: Some(card_benefit), name: "Maria Rossi", email: Some("maria.rossi@example.it"), phone: Some("0577 123456"), language: "it", contract: Some("MPS-2024-0001") },
+        Req { subject: "Saldo punti", body: "Vorrei sapere quanti punti ho accumulato finora.", channel: Channel::Phone, topic: points, subject_id: None, name: "Giuseppe Verdi", email: None, phone: Some("+39 347 765 4321"), language: "it", contract: None },
+        Req { subject: "Punti non accreditati dopo l'acquisto", body: "Il 3 novembre ho fatto un acquisto da 120 euro al punto vendita di Arezzo ma i punti non risultano.", channel: Channel::Email, topic: points, subject_id: Some(points_missing), name: "Lucia Ferri", email: Some("lucia.ferri@example.it"), phone: None, language: "it", contract: Some("MPS-2023-4411") },
+        Req { subject: "Punti vendita in provincia di Grosseto", body: "Quali negozi convenzionati ci sono a Grosseto e Orbetello?", channel: Channel::Web, topic: shops, subject_id: None, name: "Andrea Galli", email: Some("andrea.galli@example.it"), phone: None, language: "it", contract: None },
+        Req { subject: "Не работает рабочая станция", body: "Здравствуйте! Мой компьютер не загружается после обновления, на экране синий экран с ошибкой.", channel: Channel::Email, topic: it, subject_id: Some(it_desktop), name: "Ирина Петрова", email: Some("irina.petrova@example.ru"), phone: None, language: "ru", contract: None },
+        Req { subject: "Telefon se nesynchronizuje s poštou", body: "Dobrý den, můj služební telefon od včerejška nesynchronizuje e-mail. Děkuji za pomoc.", channel: Channel::Web, topic: it, subject_id: Some(it_mobile), name: "Jana Nováková", email: Some("jana.novakova@example.cz"), phone: Some("+420 601 123 456"), language: "cs", contract: None },
+        Req { subject: "Reclamo per addebito non dovuto", body: "Segnalo per iscritto un addebito di 35 euro non dovuto sull'estratto conto di ottobre. Contratto MPS-2022-9001.", channel: Channel::Email, topic: complaints, subject_id: None, name: "Franco Neri", email: Some("franco.neri@example.it"), phone: None, language: "it", contract: Some("MPS-2022-9001") },
+        Req { subject: "Chiamata da agenzia pubblicitaria", body: "Città: Firenze. Organizzazione: Agenzia Spot Srl. Ruolo: account manager. Nome: Luca Sarti. Telefono: 055 987654. Scopo: proposta di campagna pubblicitaria.", channel: Channel::Phone, topic: non_target, subject_id: None, name: "", email: None, phone: None, language: "it", contract: None },
+        Req { subject: "Il numero verde non risponde", body: "Il numero 800 123 456 trovato sul sito dà sempre occupato. Contratto MPS-2021-7777, via Roma 12, Siena, tel. 0577 654321.", channel: Channel::Phone, topic: line, subject_id: None, name: "Anna Bruni", email: None, phone: Some("0577 654321"), language: "it", contract: Some("MPS-2021-7777") },
+        Req { subject: "Card lost abroad", body: "Hello, I lost my card while travelling in Spain. Can you block it and send a new one?", channel: Channel::Email, topic: card, subject_id: None, name: "John Smith", email: Some("john.smith@example.co.uk"), phone: None, language: "en", contract: None },
+    ];
+
+    let mut created = Vec::new();
+    for round in 0..3 {
+        for (i, r) in requests.iter().enumerate() {
+            clock.advance(Duration::minutes(397 + (i as i64) * 13));
+            let operator = if i % 2 == 0 { giulia } else { marco };
+            let (detail, _) = tickets::create(
+                &demo,
+                operator,
+                CreateTicket {
+                    subject: if round == 0 { r.subject.to_string() } else { format!("{} ({})", r.subject, round + 1) },
+                    body: r.body.into(),
+                    channel: Some(r.channel),
+                    priority: Some(if i % 5 == 0 { Priority::High } else { Priority::Normal }),
+                    topic_id: Some(r.topic),
+                    subject_id: r.subject_id,
+                    queue_id: None,
+                    contact_id: None,
+                    contact: (!r.name.is_empty()).then(|| ContactDetails {
+                        name: Some(r.name.into()),
+                        email: r.email.map(Into::into),
+                        phone: r.phone.map(Into::into),
+                        organisation: None,
+                        city: None,
+                        contract_number: r.contract.map(Into::into),
+                        language: Some(r.language.into()),
+                    }),
+                    attachments: vec![],
+                    idempotency_key: Some(format!("demo-{round}-{i}")),
+                },
+                None,
+            )
+            .await?;
+            created.push((detail.ticket.id, i, round));
+        }
+    }
+
+    // Move some of them along the workflow so every state is on show.
+    let reason = |s: &str| ReasonRequest { reason: Some(s.into()) };
+    for (id, i, round) in created {
+        clock.advance(Duration::minutes(45));
+        let key = TicketKey::Id(id);
+        let op = if i % 2 == 0 { giulia } else { marco };
+        match (round, i) {
+            (0, 0) | (1, 1) | (2, 3) => {
+                tickets::resolve(&demo, op, key, ResolveRequest { resolution: "Informazioni fornite durante la chiamata.".into() }).await?;
+            }
+            (0, 4) | (1, 4) => {
+                tickets::escalate(&demo, op, key.clone(), EscalateRequest { queue_id: desktop, reason: "Serve intervento sulla postazione".into() }).await?;
+                if round == 1 {
+                    tickets::claim_next(&demo, elena, desktop).await?;
+                }
+            }
+            (0, 5) => {
+                tickets::escalate(&demo, op, key, EscalateRequest { queue_id: mobile, reason: "Configurazione del profilo di posta sul dispositivo".into() }).await?;
+            }
+            (0, 6) | (2, 6) => {
+                tickets::set_state(&demo, chiara, key, StateRequest { state: crate::domain::TicketState::PendingCustomer }).await?;
+            }
+            (1, 2) => {
+                tickets::set_state(&demo, chiara, key, StateRequest { state: crate::domain::TicketState::PendingThirdParty }).await?;
+            }
+            (1, 0) | (2, 0) => {
+                tickets::resolve(&demo, op, key.clone(), ResolveRequest { resolution: "Sconto riconosciuto dal punto vendita.".into() }).await?;
+                tickets::close(&demo, op, key, reason("Il cliente conferma")).await?;
+            }
+            (0, 9) | (2, 9) => {
+                tickets::claim_next(&demo, op, first).await?;
+            }
+            (2, 1) => {
+                tickets::close(&demo, op, key, reason("Duplicato di una chiamata precedente")).await?;
+            }
+            _ => {}
+        }
+    }
+    let _ = voip;
+    tracing::info!("demo data seeded");
+    Ok(LOGINS)
+}

@@ -1,0 +1,13 @@
+//! The help desk's rules as plain Rust: no I/O, no database, no clock.
+//! Everything here is unit-tested in place; services and the store build on it.
+
+pub mod access;
+pub mod contact;
+pub mod kinds;
+pub mod number;
+pub mod phone;
+pub mod search;
+pub mod workflow;
+
+pub use kinds::{ArticleKind, Channel, EventKind, Priority, QueueLevel, Role};
+pub use workflow::TicketState;

@@ -1,0 +1,307 @@
+//! Intake: the one door through which every channel (staff API, phone, e-mail,
+//! web form, callbacks) creates a ticket or adds to one. It matches or creates
+//! the contact, routes by topic, numbers the ticket and writes ticket, article,
+//! attachments and events in one transaction. An idempotency key makes a
+//! retried submission return the first result instead of a second ticket.
+
+use chrono::{Datelike, NaiveDateTime};
+use chrono_tz::Tz;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use crate::domain::workflow::{decide, Action};
+use crate::domain::{number, ArticleKind, Channel, EventKind, Priority, TicketState};
+use crate::error::{is_unique_violation, AppError, AppResult};
+use crate::service::contacts::{check_details, match_or_create, CheckedDetails, ContactDetails};
+use crate::service::{required_text, App};
+use crate::store::rows::{NewArticle, NewAttachment, NewEvent, NewTicket, TicketRow};
+use crate::store::{catalogue, contacts, tickets, DbConn};
+
+/// Who the request is from.
+#[derive(Debug, Clone)]
+pub enum ContactRef {
+    Unknown,
+    Existing(i64),
+    Details(ContactDetails),
+}
+
+#[derive(Debug, Clone)]
+pub struct AttachmentInput {
+    pub filename: String,
+    pub content_type: String,
+    pub data: Vec<u8>,
+}
+
+#[derive(Debug, Clone)]
+pub struct IntakeRequest {
+    pub channel: Channel,
+    pub contact: ContactRef,
+    pub topic_id: Option<i64>,
+    pub subject_id: Option<i64>,
+    /// Overrides routing (e.g. the queue of the mailbox a message came to).
+    pub queue_id: Option<i64>,
+    pub subject: String,
+    pub body: String,
+    pub priority: Option<Priority>,
+    pub attachments: Vec<AttachmentInput>,
+    pub idempotency_key: Option<String>,
+    /// Add to this ticket instead of opening a new one.
+    pub ticket_id: Option<i64>,
+    pub author_agent_id: Option<i64>,
+    pub article_kind: ArticleKind,
+    pub public: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IntakeOutcome {
+    pub ticket_id: i64,
+    pub article_id: i64,
+    /// A new ticket was opened (false when the request was added to one).
+    pub created: bool,
+    /// The idempotency key had been seen: nothing was written this time.
+    pub replayed: bool,
+}
+
+/// A request that passed validation.
+struct Checked {
+    req: IntakeRequest,
+    contact: Option<CheckedDetails>,
+    key: Option<String>,
+}
+
+const MAX_BODY_CHARS: usize = 200_000;
+
+fn check(req: IntakeRequest, max_attachment: usize) -> AppResult<Checked> {
+    let mut req = req;
+    if req.ticket_id.is_none() {
+        req.subject = required_text("subject", &req.subject, 250)?;
+    }
+    req.body = required_text("body", &req.body, MAX_BODY_CHARS)?;
+    for (i, a) in req.attachments.iter_mut().enumerate() {
+        let field = format!("attachments[{i}]");
+        a.filename = required_text(&format!("{field}.filename"), &a.filename, 255)?;
+        if a.filename.contains(['/', '\\', '\0']) {
+            return Err(AppError::invalid(&format!("{field}.filename"), "a file name cannot contain path separators"));
+        }
+        if a.content_type.trim().is_empty() {
+            a.content_type = "application/octet-stream".into();
+        }
+        if a.data.len() > max_attachment {
+            return Err(AppError::PayloadTooLarge(format!(
+                "{} is {} bytes; attachments may be at most {max_attachment} bytes",
+                a.filename,
+                a.data.len()
+            )));
+        }
+    }
+    let contact = match &req.contact {
+        ContactRef::Details(d) => Some(check_details(d)?),
+        _ => None,
+    };
+    let key = match &req.idempotency_key {
+        Some(k) => {
+            let k = k.trim();
+            if k.is_empty() || k.len() > 200 {
+                return Err(AppError::invalid("idempotency_key", "an idempotency key is 1 to 200 characters"));
+            }
+            Some(format!("{}:{k}", req.channel))
+        }
+        None => None,
+    };
+    Ok(Checked { req, contact, key })
+}
+
+/// Validates and applies a request; safe to call again with the same key.
+pub async fn submit(app: &App, req: IntakeRequest) -> AppResult<IntakeOutcome> {
+    let checked = std::sync::Arc::new(check(req, app.config.max_attachment_bytes)?);
+    let now = app.clock.now_db();
+    let tz = app.config.time_zone;
+    let c2 = checked.clone();
+    match app.db.write(move |c| intake_in(c, &c2, now, tz)).await {
+        // Two submissions with one key raced (PostgreSQL): the loser reads the winner's result.
+        Err(e) if is_unique_violation(&e) && checked.key.is_some() => {
+            let key = checked.key.clone().unwrap_or_default();
+            let found = app.db.read(move |c| tickets::find_intake_key(c, &key)).await?;
+            match found {
+                Some((ticket_id, article_id)) => Ok(IntakeOutcome { ticket_id, article_id, created: false, replayed: true }),
+                None => Err(e),
+            }
+        }
+        other => other,
+    }
+}
+
+fn intake_in(conn: &mut DbConn, ch: &Checked, now: NaiveDateTime, tz: Tz) -> AppResult<IntakeOutcome> {
+    let req = &ch.req;
+    if let Some(key) = &ch.key {
+        if let Some((ticket_id, article_id)) = tickets::find_intake_key(conn, key)? {
+            return Ok(IntakeOutcome { ticket_id, article_id, created: false, replayed: true });
+        }
+    }
+    let contact_id = match (&req.contact, &ch.contact) {
+        (ContactRef::Existing(id), _) => {
+            contacts::find(conn, *id)?.ok_or_else(|| AppError::invalid("contact_id", format!("contact {id} does not exist")))?;
+            Some(*id)
+        }
+        (ContactRef::Details(_), Some(d)) => match_or_create(conn, d, req.author_agent_id, now)?,
+        _ => None,
+    };
+    let (ticket_id, created) = match req.ticket_id {
+        Some(id) => (add_to_existing(conn, req, id, contact_id, now)?, false),
+        None => (open_ticket(conn, req, contact_id, now, tz)?, true),
+    };
+    let article_id = tickets::insert_article(
+        conn,
+        &NewArticle {
+            ticket_id,
+            kind: req.article_kind.as_str().into(),
+            public: req.public,
+            author_agent_id: req.author_agent_id,
+            author_contact_id: if req.article_kind == ArticleKind::Inbound { contact_id } else { None },
+            body: req.body.clone(),
+            created_at: now,
+        },
+    )?;
+    for a in &req.attachments {
+        tickets::insert_attachment(
+            conn,
+            &NewAttachment {
+                article_id,
+                filename: a.filename.clone(),
+                content_type: a.content_type.clone(),
+                size: a.data.len() as i64,
+                sha256: hex::encode(Sha256::digest(&a.data)),
+                data: a.data.clone(),
+                created_at: now,
+            },
+        )?;
+    }
+    event(
+        conn,
+        ticket_id,
+        EventKind::ArticleAdded,
+        req.author_agent_id,
+        json!({"article_id": article_id, "kind": req.article_kind, "channel": req.channel, "attachments": req.attachments.len()}),
+        now,
+    )?;
+    if let Some(key) = &ch.key {
+        tickets::insert_intake_key(conn, key, ticket_id, article_id, now)?;
+    }
+    Ok(IntakeOutcome { ticket_id, article_id, created, replayed: false })
+}
+
+pub fn event(conn: &mut DbConn, ticket_id: i64, kind: EventKind, actor: Option<i64>, data: serde_json::Value, now: NaiveDateTime) -> AppResult<()> {
+    tickets::insert_event(conn, &NewEvent { ticket_id, kind: kind.as_str().into(), actor_agent_id: actor, data: data.to_string(), created_at: now })
+}
+
+/// Where a new ticket goes: the explicit queue, else the subject's, else the
+/// topic's, else the default first-level queue.
+fn route(conn: &mut DbConn, req: &IntakeRequest) -> AppResult<(i64, Option<i64>, Option<i64>)> {
+    let mut topic_id = req.topic_id;
+    let mut queue = None;
+    if let Some(sid) = req.subject_id {
+        let s = catalogue::subject(conn, sid)?.ok_or_else(|| AppError::invalid("subject_id", format!("subject {sid} does not exist")))?;
+        match topic_id {
+            Some(t) if t != s.topic_id => {
+                return Err(AppError::invalid("subject_id", format!("subject {sid} does not belong to topic {t}")));
+            }
+            _ => topic_id = Some(s.topic_id),
+        }
+        queue = s.queue_id;
+    }
+    if let Some(tid) = topic_id {
+        let t = catalogue::topic(conn, tid)?.ok_or_else(|| AppError::invalid("topic_id", format!("topic {tid} does not exist")))?;
+        queue = queue.or(Some(t.queue_id));
+    }
+    if let Some(q) = req.queue_id {
+        catalogue::queue(conn, q)?.ok_or_else(|| AppError::invalid("queue_id", format!("queue {q} does not exist")))?;
+        queue = Some(q);
+    }
+    let queue = match queue {
+        Some(q) => q,
+        None => catalogue::default_first_level(conn)?
+            .ok_or_else(|| AppError::conflict("no-queue", "no active first-level queue is configured"))?
+            .id,
+    };
+    Ok((queue, topic_id, req.subject_id))
+}
+
+fn open_ticket(conn: &mut DbConn, req: &IntakeRequest, contact_id: Option<i64>, now: NaiveDateTime, tz: Tz) -> AppResult<i64> {
+    let (queue_id, topic_id, subject_id) = route(conn, req)?;
+    let year = now.and_utc().with_timezone(&tz).year();
+    let seq = tickets::next_number(conn, year)?;
+    let number = number::format(year, seq);
+    let id = tickets::insert(
+        conn,
+        &NewTicket {
+            number: number.clone(),
+            subject: req.subject.clone(),
+            channel: req.channel.as_str().into(),
+            state: TicketState::New.as_str().into(),
+            priority: req.priority.unwrap_or(Priority::Normal).rank(),
+            queue_id,
+            assignee_id: None,
+            contact_id,
+            topic_id,
+            subject_id,
+            created_at: now,
+            updated_at: now,
+        },
+    )?;
+    event(
+        conn,
+        id,
+        EventKind::Created,
+        req.author_agent_id,
+        json!({"number": number, "channel": req.channel, "queue_id": queue_id, "topic_id": topic_id, "subject_id": subject_id, "contact_id": contact_id}),
+        now,
+    )?;
+    // A call written up by an operator has been answered in person.
+    if req.article_kind == ArticleKind::Phone || req.article_kind == ArticleKind::Outbound {
+        let mut row = tickets::find(conn, id)?.ok_or_else(|| AppError::not_found("ticket"))?;
+        row.first_response_at = Some(now);
+        tickets::save(conn, id, &row.changes())?;
+    }
+    Ok(id)
+}
+
+/// Follows merges to the surviving ticket.
+fn survivor(conn: &mut DbConn, id: i64) -> AppResult<TicketRow> {
+    let mut row = tickets::lock(conn, id)?.ok_or_else(|| AppError::invalid("ticket_id", format!("ticket {id} does not exist")))?;
+    for _ in 0..16 {
+        match row.merged_into_id {
+            Some(next) => row = tickets::lock(conn, next)?.ok_or_else(|| AppError::not_found(format!("ticket {next}")))?,
+            None => return Ok(row),
+        }
+    }
+    Err(AppError::Internal(format!("merge chain from ticket {id} is too long")))
+}
+
+fn add_to_existing(conn: &mut DbConn, req: &IntakeRequest, id: i64, contact_id: Option<i64>, now: NaiveDateTime) -> AppResult<i64> {
+    let mut row = survivor(conn, id)?;
+    let state = TicketState::parse(&row.state).ok_or_else(|| AppError::Internal("bad state".into()))?;
+    let action = match req.article_kind {
+        ArticleKind::Inbound => Action::CustomerMessage,
+        ArticleKind::Outbound => Action::PublicReply,
+        ArticleKind::Note | ArticleKind::Phone => Action::InternalNote,
+    };
+    let next = decide(state, action)?;
+    if next != state {
+        event(conn, row.id, EventKind::StateChanged, req.author_agent_id, json!({"from": state, "to": next, "reason": "customer_message"}), now)?;
+        if matches!(state, TicketState::Resolved | TicketState::Closed) {
+            event(conn, row.id, EventKind::Reopened, req.author_agent_id, json!({"by": "customer_message"}), now)?;
+            row.resolved_at = None;
+            row.closed_at = None;
+        }
+        row.state = next.as_str().into();
+    }
+    if row.contact_id.is_none() {
+        row.contact_id = contact_id;
+    }
+    if row.first_response_at.is_none() && matches!(req.article_kind, ArticleKind::Outbound | ArticleKind::Phone) {
+        row.first_response_at = Some(now);
+    }
+    row.updated_at = now;
+    tickets::save(conn, row.id, &row.changes())?;
+    Ok(row.id)
+}

@@ -1,0 +1,17 @@
+//! Sportello: an omnichannel help-desk ticketing backend.
+//!
+//! Data flows one way: channels (staff API today) → [`intake`] → [`domain`]
+//! rules → [`store`] (SQLite or PostgreSQL). HTTP handlers in [`api`] are thin
+//! and call [`service`] functions, which call the domain and the store.
+
+pub mod clock;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod store;
+pub mod intake;
+pub mod service;
+pub mod api;
+pub mod cli;
+pub mod demo;
+pub mod server;

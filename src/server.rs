@@ -1,0 +1,52 @@
+//! Start-up: open the database, migrate, optionally seed the demo, serve HTTP.
+
+use std::sync::Arc;
+
+use actix_web::{middleware, web, HttpServer};
+
+use crate::clock::{Clock, SystemClock};
+use crate::config::Config;
+use crate::error::AppResult;
+use crate::service::App;
+use crate::store::Db;
+
+/// Opens the database and applies pending migrations (never while serving).
+pub fn open_and_migrate(config: &Config) -> AppResult<Db> {
+    let db = Db::open(&config.database_url, config.pool_size)?;
+    let applied = db.migrate()?;
+    if !applied.is_empty() {
+        tracing::info!(?applied, "migrations applied");
+    }
+    Ok(db)
+}
+
+pub fn app(db: Db, clock: Arc<dyn Clock>, config: Config) -> App {
+    App { db, clock, config: Arc::new(config) }
+}
+
+pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
+    let cfg = config.clone();
+    let db = tokio::task::spawn_blocking(move || open_and_migrate(&cfg)).await??;
+    let state = app(db, Arc::new(SystemClock), config.clone());
+    if demo {
+        let logins = crate::demo::seed(&state).await?;
+        crate::demo::print_logins(&logins, &config.bind);
+    }
+    let data = web::Data::new(state);
+    let max_body = config.max_body_bytes;
+    tracing::info!(bind = %config.bind, database = %config.database_url.redacted(), "Sportello listening");
+    println!("Sportello listening on http://{} (database: {})", config.bind, config.database_url.redacted());
+    HttpServer::new(move || {
+        actix_web::App::new()
+            .app_data(data.clone())
+            .wrap(middleware::Logger::new("%r %s %Dms"))
+            .configure(|c| crate::api::configure(c, max_body))
+    })
+    .workers(config.workers)
+    .bind(&config.bind)
+    .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.bind))?
+    .run()
+    .await?;
+    Ok(())
+}
+

@@ -1,0 +1,134 @@
+//! Turns rows into views with one query per related table, never one per row.
+
+use std::collections::HashMap;
+
+use chrono_tz::Tz;
+
+use super::views::*;
+use crate::domain::{ArticleKind, Channel, EventKind, Priority, QueueLevel, Role, TicketState};
+use crate::error::{AppError, AppResult};
+use crate::store::rows::*;
+use crate::store::{agents, catalogue, contacts, tickets, DbConn};
+
+/// Names of everything tickets refer to.
+pub struct Lookup {
+    queues: HashMap<i64, QueueRow>,
+    agents: HashMap<i64, String>,
+    topics: HashMap<i64, TopicRow>,
+    subjects: HashMap<i64, SubjectRow>,
+    contacts: HashMap<i64, String>,
+    numbers: HashMap<i64, String>,
+    pub tz: Tz,
+}
+
+pub fn queue_level(row: &QueueRow) -> AppResult<QueueLevel> {
+    QueueLevel::parse(&row.level).ok_or_else(|| AppError::Internal(format!("queue {} has level {}", row.id, row.level)))
+}
+
+pub fn ticket_state(row: &TicketRow) -> AppResult<TicketState> {
+    TicketState::parse(&row.state).ok_or_else(|| AppError::Internal(format!("ticket {} has state {}", row.id, row.state)))
+}
+
+pub fn agent_role(row: &AgentRow) -> AppResult<Role> {
+    Role::parse(&row.role).ok_or_else(|| AppError::Internal(format!("agent {} has role {}", row.id, row.role)))
+}
+
+impl Lookup {
+    /// Loads the names needed to show `rows` (and any extra contacts).
+    pub fn load(conn: &mut DbConn, rows: &[TicketRow], tz: Tz) -> AppResult<Lookup> {
+        let queues = catalogue::queues(conn)?.into_iter().map(|q| (q.id, q)).collect();
+        let agents = agents::list(conn)?.into_iter().map(|a| (a.id, a.name)).collect();
+        let topics = catalogue::topics(conn)?.into_iter().map(|t| (t.id, t)).collect();
+        let subjects = catalogue::subjects(conn)?.into_iter().map(|s| (s.id, s)).collect();
+        let contact_ids: Vec<i64> = rows.iter().filter_map(|r| r.contact_id).collect();
+        let contacts = contacts::find_many(conn, &contact_ids)?.into_iter().map(|c| (c.id, c.name)).collect();
+        let merged: Vec<i64> = rows.iter().filter_map(|r| r.merged_into_id).collect();
+        let numbers = if merged.is_empty() {
+            HashMap::new()
+        } else {
+            tickets::find_many(conn, &merged)?.into_iter().map(|t| (t.id, t.number)).collect()
+        };
+        Ok(Lookup { queues, agents, topics, subjects, contacts, numbers, tz })
+    }
+
+    pub fn agent(&self, id: Option<i64>) -> Option<Ref> {
+        id.map(|id| Ref { id, name: self.agents.get(&id).cloned().unwrap_or_default() })
+    }
+
+    pub fn queue(&self, id: i64) -> AppResult<QueueRef> {
+        let q = self.queues.get(&id).ok_or_else(|| AppError::Internal(format!("queue {id} missing")))?;
+        Ok(QueueRef { id, name: q.name.clone(), level: queue_level(q)? })
+    }
+
+    pub fn info_script(&self, row: &TicketRow) -> Option<String> {
+        let parts: Vec<&str> = [
+            row.topic_id.and_then(|t| self.topics.get(&t)).map(|t| t.info_script.as_str()),
+            row.subject_id.and_then(|s| self.subjects.get(&s)).map(|s| s.info_script.as_str()),
+        ]
+        .into_iter()
+        .flatten()
+        .filter(|s| !s.is_empty())
+        .collect();
+        (!parts.is_empty()).then(|| parts.join("\n\n"))
+    }
+
+    pub fn summary(&self, row: &TicketRow) -> AppResult<TicketSummary> {
+        let tz = self.tz;
+        Ok(TicketSummary {
+            id: row.id,
+            number: row.number.clone(),
+            subject: row.subject.clone(),
+            channel: Channel::parse(&row.channel).unwrap_or(Channel::Staff),
+            state: ticket_state(row)?,
+            priority: Priority::from_rank(row.priority).unwrap_or(Priority::Normal),
+            queue: self.queue(row.queue_id)?,
+            assignee: self.agent(row.assignee_id),
+            contact: row
+                .contact_id
+                .map(|id| Ref { id, name: self.contacts.get(&id).cloned().unwrap_or_default() }),
+            topic: row
+                .topic_id
+                .and_then(|id| self.topics.get(&id))
+                .map(|t| Ref { id: t.id, name: t.name.clone() }),
+            topic_subject: row
+                .subject_id
+                .and_then(|id| self.subjects.get(&id))
+                .map(|s| Ref { id: s.id, name: s.name.clone() }),
+            escalation_reason: row.escalation_reason.clone(),
+            resolution: row.resolution.clone(),
+            merged_into: row.merged_into_id.and_then(|id| self.numbers.get(&id).cloned()),
+            created_at: local(row.created_at, tz),
+            updated_at: local(row.updated_at, tz),
+            first_response_at: local_opt(row.first_response_at, tz),
+            resolved_at: local_opt(row.resolved_at, tz),
+            closed_at: local_opt(row.closed_at, tz),
+        })
+    }
+
+    pub fn summaries(&self, rows: &[TicketRow]) -> AppResult<Vec<TicketSummary>> {
+        rows.iter().map(|r| self.summary(r)).collect()
+    }
+
+    pub fn article(&self, row: &ArticleRow, attachments: Vec<AttachmentView>, contact: Option<Ref>) -> ArticleView {
+        ArticleView {
+            id: row.id,
+            kind: ArticleKind::parse(&row.kind).unwrap_or(ArticleKind::Note),
+            public: row.public,
+            author_agent: self.agent(row.author_agent_id),
+            author_contact: contact,
+            body: row.body.clone(),
+            attachments,
+            created_at: local(row.created_at, self.tz),
+        }
+    }
+
+    pub fn event(&self, row: &EventRow) -> EventView {
+        EventView {
+            id: row.id,
+            kind: EventKind::parse(&row.kind).unwrap_or(EventKind::Updated),
+            actor: self.agent(row.actor_agent_id),
+            data: serde_json::from_str(&row.data).unwrap_or(serde_json::Value::Null),
+            created_at: local(row.created_at, self.tz),
+        }
+    }
+}

@@ -1,0 +1,58 @@
+//! Services: each public function is one thing a user of the help desk does.
+//! They check permissions and rules (from `domain`), run the store functions in
+//! one transaction, and return views. HTTP handlers only parse and call these.
+
+pub mod auth;
+pub mod catalogue;
+pub mod contacts;
+pub mod lookup;
+pub mod tickets;
+pub mod views;
+
+use std::sync::Arc;
+
+use chrono_tz::Tz;
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::domain::access::Actor;
+use crate::store::Db;
+
+/// Everything a request needs: the database, the clock and the configuration.
+#[derive(Clone)]
+pub struct App {
+    pub db: Db,
+    pub clock: Arc<dyn Clock>,
+    pub config: Arc<Config>,
+}
+
+/// The signed-in staff member making a request.
+#[derive(Debug, Clone)]
+pub struct Viewer {
+    pub actor: Actor,
+    pub name: String,
+    pub email: String,
+    pub tz: Tz,
+    pub token_id: i64,
+}
+
+/// Trims a required text field, refusing it when empty or too long.
+pub fn required_text(field: &str, value: &str, max_chars: usize) -> crate::error::AppResult<String> {
+    let v = value.trim();
+    if v.is_empty() {
+        return Err(crate::error::AppError::invalid(field, format!("{field} must not be empty")));
+    }
+    if v.chars().count() > max_chars {
+        return Err(crate::error::AppError::invalid(field, format!("{field} is longer than {max_chars} characters")));
+    }
+    Ok(v.to_string())
+}
+
+/// Trims an optional text field, refusing it when too long.
+pub fn optional_text(field: &str, value: Option<&str>, max_chars: usize) -> crate::error::AppResult<String> {
+    let v = value.unwrap_or("").trim();
+    if v.chars().count() > max_chars {
+        return Err(crate::error::AppError::invalid(field, format!("{field} is longer than {max_chars} characters")));
+    }
+    Ok(v.to_string())
+}

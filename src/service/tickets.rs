@@ -1,0 +1,787 @@
+//! Ticket work: list, read, create through intake, and every workflow operation
+//! (assign, claim-next, reply, note, escalate, hand back, resolve, close,
+//! reopen, merge, link). Each operation is one transaction: lock the ticket,
+//! check who may act (domain::access) and what the state allows
+//! (domain::workflow), write the row and its events.
+
+use chrono::{DateTime, FixedOffset, NaiveDateTime};
+use serde::Deserialize;
+use serde_json::json;
+use utoipa::{IntoParams, ToSchema};
+
+use super::lookup::{agent_role, queue_level, ticket_state, Lookup};
+use super::views::*;
+use super::{required_text, App, Viewer};
+use crate::domain::access::{role_fits_level, Actor};
+use crate::domain::workflow::{decide, Action};
+use crate::domain::{number, search, ArticleKind, Channel, EventKind, Priority, QueueLevel, TicketState};
+use crate::error::{AppError, AppResult};
+use crate::intake::{self, event, AttachmentInput, ContactRef, IntakeRequest};
+use crate::store::rows::{AttachmentMeta, TicketRow};
+use crate::store::tickets::{TextSearch, TicketFilter};
+use crate::store::{agents, catalogue, contacts, tickets, DbConn};
+
+/// A ticket named by its id (`42`) or its number (`2026-000042`).
+#[derive(Debug, Clone)]
+pub enum TicketKey {
+    Id(i64),
+    Number(String),
+}
+
+impl TicketKey {
+    pub fn parse(text: &str) -> AppResult<TicketKey> {
+        if let Ok(id) = text.parse::<i64>() {
+            return Ok(TicketKey::Id(id));
+        }
+        number::parse(text)
+            .map(TicketKey::Number)
+            .ok_or_else(|| AppError::not_found(format!("ticket '{text}'")))
+    }
+
+    pub fn resolve(&self, c: &mut DbConn) -> AppResult<i64> {
+        let found = match self {
+            TicketKey::Id(id) => tickets::find(c, *id)?.map(|t| t.id),
+            TicketKey::Number(n) => tickets::find_by_number(c, n)?.map(|t| t.id),
+        };
+        found.ok_or_else(|| AppError::not_found(format!("ticket {}", self)))
+    }
+}
+
+impl std::fmt::Display for TicketKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TicketKey::Id(id) => write!(f, "{id}"),
+            TicketKey::Number(n) => f.write_str(n),
+        }
+    }
+}
+
+/// A ticket being changed inside one transaction.
+struct Work {
+    row: TicketRow,
+    state: TicketState,
+    level: QueueLevel,
+    actor: Option<i64>,
+    now: NaiveDateTime,
+    events: Vec<(EventKind, serde_json::Value)>,
+}
+
+impl Work {
+    /// Locks the ticket and checks the actor may work its queue.
+    fn begin(c: &mut DbConn, actor: &Actor, key: &TicketKey, now: NaiveDateTime) -> AppResult<Work> {
+        let id = key.resolve(c)?;
+        let row = tickets::lock(c, id)?.ok_or_else(|| AppError::not_found(format!("ticket {key}")))?;
+        let queue = catalogue::queue(c, row.queue_id)?.ok_or_else(|| AppError::Internal("queue missing".into()))?;
+        let level = queue_level(&queue)?;
+        if !actor.can_work(queue.id, level) {
+            return Err(AppError::forbidden(format!(
+                "a {} cannot work tickets in '{}' ({level})",
+                actor.role, queue.name
+            )));
+        }
+        Ok(Work { state: ticket_state(&row)?, row, level, actor: Some(actor.agent_id), now, events: vec![] })
+    }
+
+    fn event(&mut self, kind: EventKind, data: serde_json::Value) {
+        self.events.push((kind, data));
+    }
+
+    /// Applies the workflow's decision for `action`, recording the change.
+    fn apply(&mut self, action: Action) -> AppResult<()> {
+        let next = decide(self.state, action)?;
+        if next == self.state {
+            return Ok(());
+        }
+        let from = self.state;
+        self.event(EventKind::StateChanged, json!({"from": from, "to": next}));
+        match next {
+            TicketState::Resolved => self.row.resolved_at = Some(self.now),
+            TicketState::Closed => self.row.closed_at = Some(self.now),
+            TicketState::Open if matches!(from, TicketState::Resolved | TicketState::Closed) => {
+                self.row.resolved_at = None;
+                self.row.closed_at = None;
+            }
+            _ => {}
+        }
+        self.state = next;
+        self.row.state = next.as_str().into();
+        Ok(())
+    }
+
+    fn finish(mut self, c: &mut DbConn) -> AppResult<i64> {
+        self.row.updated_at = self.now;
+        tickets::save(c, self.row.id, &self.row.changes())?;
+        for (kind, data) in self.events {
+            event(c, self.row.id, kind, self.actor, data, self.now)?;
+        }
+        Ok(self.row.id)
+    }
+}
+
+/// Runs one operation in a transaction and returns the ticket as it is after it.
+async fn operate<F>(app: &App, viewer: &Viewer, key: TicketKey, op: F) -> AppResult<TicketDetail>
+where
+    F: FnOnce(&mut DbConn, &mut Work) -> AppResult<()> + Send + 'static,
+{
+    let now = app.clock.now_db();
+    let actor = viewer.actor.clone();
+    let id = app
+        .db
+        .write(move |c| {
+            let mut work = Work::begin(c, &actor, &key, now)?;
+            op(c, &mut work)?;
+            work.finish(c)
+        })
+        .await?;
+    get(app, viewer, TicketKey::Id(id)).await
+}
+
+pub fn detail_in(c: &mut DbConn, id: i64, tz: chrono_tz::Tz) -> AppResult<TicketDetail> {
+    let row = tickets::find(c, id)?.ok_or_else(|| AppError::not_found(format!("ticket {id}")))?;
+    let lookup = Lookup::load(c, std::slice::from_ref(&row), tz)?;
+    let articles = tickets::articles(c, id, false)?;
+    let ids: Vec<i64> = articles.iter().map(|a| a.id).collect();
+    let atts = tickets::attachments_of(c, &ids)?;
+    let contact_names: std::collections::HashMap<i64, String> = {
+        let cids: Vec<i64> = articles.iter().filter_map(|a| a.author_contact_id).collect();
+        contacts::find_many(c, &cids)?.into_iter().map(|r| (r.id, r.name)).collect()
+    };
+    let articles = articles
+        .iter()
+        .map(|a| {
+            let files = atts.iter().filter(|m| m.article_id == a.id).map(attachment_view).collect();
+            let author = a.author_contact_id.map(|id| Ref { id, name: contact_names.get(&id).cloned().unwrap_or_default() });
+            lookup.article(a, files, author)
+        })
+        .collect();
+    let events = tickets::events(c, id)?.iter().map(|e| lookup.event(e)).collect();
+    let link_rows = tickets::links(c, id)?;
+    let other_ids: Vec<i64> = link_rows.iter().map(|l| if l.ticket_id == id { l.linked_ticket_id } else { l.ticket_id }).collect();
+    let others = tickets::find_many(c, &other_ids)?;
+    let links = link_rows
+        .iter()
+        .zip(&other_ids)
+        .filter_map(|(l, oid)| others.iter().find(|o| o.id == *oid).map(|o| (l, o)))
+        .map(|(l, o)| {
+            Ok(LinkView { kind: l.kind.clone(), ticket_id: o.id, number: o.number.clone(), subject: o.subject.clone(), state: ticket_state(o)? })
+        })
+        .collect::<AppResult<Vec<_>>>()?;
+    let contact_details = match row.contact_id {
+        Some(cid) => Some(super::contacts::view_in(c, cid, tz)?),
+        None => None,
+    };
+    Ok(TicketDetail {
+        info_script: lookup.info_script(&row),
+        ticket: lookup.summary(&row)?,
+        contact_details,
+        articles,
+        events,
+        links,
+    })
+}
+
+fn attachment_view(m: &AttachmentMeta) -> AttachmentView {
+    AttachmentView { id: m.id, filename: m.filename.clone(), content_type: m.content_type.clone(), size: m.size, sha256: m.sha256.clone() }
+}
+
+pub async fn get(app: &App, viewer: &Viewer, key: TicketKey) -> AppResult<TicketDetail> {
+    let tz = viewer.tz;
+    app.db
+        .read(move |c| {
+            let id = key.resolve(c)?;
+            detail_in(c, id, tz)
+        })
+        .await
+}
+
+/// An attachment's bytes: (file name, content type, data).
+pub async fn attachment(app: &App, id: i64) -> AppResult<(String, String, Vec<u8>)> {
+    let (meta, _ticket, data) = app
+        .db
+        .read(move |c| tickets::attachment(c, id))
+        .await?
+        .ok_or_else(|| AppError::not_found(format!("attachment {id}")))?;
+    Ok((meta.filename, meta.content_type, data))
+}
+
+/// Query parameters of the ticket list.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// Queue id (several separated by commas).
+    pub queue: Option<String>,
+    /// State (several separated by commas), or `active` for all unfinished ones.
+    pub state: Option<String>,
+    /// Agent id, `me`, or `none` for unassigned.
+    pub assignee: Option<String>,
+    pub channel: Option<Channel>,
+    pub topic: Option<i64>,
+    pub contact: Option<i64>,
+    pub priority: Option<Priority>,
+    /// Created at or after (RFC 3339).
+    pub created_from: Option<DateTime<FixedOffset>>,
+    /// Created before (RFC 3339).
+    pub created_to: Option<DateTime<FixedOffset>>,
+    /// Words in the subject, the articles or the contact; or a ticket number.
+    pub q: Option<String>,
+    /// `newest` (default) or `oldest`.
+    pub order: Option<String>,
+    /// From the previous page's `next_cursor`.
+    pub cursor: Option<String>,
+    /// 1 to 200, default 50.
+    pub limit: Option<i64>,
+}
+
+fn id_list(field: &str, text: &str) -> AppResult<Vec<i64>> {
+    text.split(',')
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| s.trim().parse::<i64>().map_err(|_| AppError::invalid(field, format!("'{s}' is not an id"))))
+        .collect()
+}
+
+fn filter_from(q: &ListQuery, viewer: &Viewer) -> AppResult<TicketFilter> {
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        return Err(AppError::invalid("limit", "limit must be between 1 and 200"));
+    }
+    let mut f = TicketFilter { limit: limit + 1, ..Default::default() };
+    if let Some(queues) = &q.queue {
+        f.queue_ids = id_list("queue", queues)?;
+    }
+    if let Some(states) = &q.state {
+        for s in states.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            if s == "active" {
+                f.states.extend(TicketState::ALL.iter().filter(|s| s.is_active()).map(|s| s.as_str().to_string()));
+            } else {
+                let st = TicketState::parse(s).ok_or_else(|| AppError::invalid("state", format!("'{s}' is not a ticket state")))?;
+                f.states.push(st.as_str().into());
+            }
+        }
+    }
+    f.assignee = match q.assignee.as_deref() {
+        None => None,
+        Some("none") => Some(None),
+        Some("me") => Some(Some(viewer.actor.agent_id)),
+        Some(other) => Some(Some(other.parse().map_err(|_| AppError::invalid("assignee", "assignee is an agent id, 'me' or 'none'"))?)),
+    };
+    f.channel = q.channel.map(|c| c.as_str().to_string());
+    f.topic_id = q.topic;
+    f.contact_id = q.contact;
+    f.priority = q.priority.map(|p| p.rank());
+    f.created_from = q.created_from.map(|d| d.naive_utc());
+    f.created_to = q.created_to.map(|d| d.naive_utc());
+    f.oldest_first = match q.order.as_deref() {
+        None | Some("newest") => false,
+        Some("oldest") => true,
+        Some(_) => return Err(AppError::invalid("order", "order is 'newest' or 'oldest'")),
+    };
+    if let Some(c) = &q.cursor {
+        f.after_id = Some(c.parse().map_err(|_| AppError::invalid("cursor", "the cursor is not one this API gave out"))?);
+    }
+    if let Some(text) = q.q.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        if text.chars().count() > 200 {
+            return Err(AppError::invalid("q", "the search text is longer than 200 characters"));
+        }
+        if let Some(n) = number::parse(text) {
+            // A ticket number finds that ticket, whatever else was asked.
+            return Ok(TicketFilter { number: Some(n), limit: f.limit, ..Default::default() });
+        }
+        let words = search::words(text);
+        if let Some(fts5) = search::fts5_query(text) {
+            f.text = Some(TextSearch { words: words.join(" "), fts5, contact_like: search::like_contains(&text.to_lowercase()) });
+        }
+    }
+    Ok(f)
+}
+
+pub async fn list(app: &App, viewer: &Viewer, q: ListQuery) -> AppResult<TicketPage> {
+    let f = filter_from(&q, viewer)?;
+    let tz = viewer.tz;
+    app.db
+        .read(move |c| {
+            let mut rows = tickets::list(c, &f)?;
+            let has_more = rows.len() as i64 > f.limit - 1;
+            rows.truncate((f.limit - 1) as usize);
+            let lookup = Lookup::load(c, &rows, tz)?;
+            Ok(TicketPage {
+                next_cursor: if has_more { rows.last().map(|r| r.id.to_string()) } else { None },
+                items: lookup.summaries(&rows)?,
+            })
+        })
+        .await
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AttachmentUpload {
+    pub filename: String,
+    pub content_type: Option<String>,
+    /// The file, base64-encoded.
+    pub content_base64: String,
+}
+
+pub fn decode_attachments(list: &[AttachmentUpload]) -> AppResult<Vec<AttachmentInput>> {
+    use base64::Engine;
+    list.iter()
+        .enumerate()
+        .map(|(i, a)| {
+            let data = base64::engine::general_purpose::STANDARD
+                .decode(a.content_base64.trim())
+                .map_err(|_| AppError::invalid(&format!("attachments[{i}].content_base64"), "not valid base64"))?;
+            Ok(AttachmentInput {
+                filename: a.filename.clone(),
+                content_type: a.content_type.clone().unwrap_or_default(),
+                data,
+            })
+        })
+        .collect()
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTicket {
+    pub subject: String,
+    /// The request in the customer's words, or the operator's write-up of the call.
+    pub body: String,
+    /// How the request arrived; `phone` when omitted.
+    pub channel: Option<Channel>,
+    pub priority: Option<Priority>,
+    pub topic_id: Option<i64>,
+    pub subject_id: Option<i64>,
+    /// Overrides routing by topic.
+    pub queue_id: Option<i64>,
+    /// An existing contact …
+    pub contact_id: Option<i64>,
+    /// … or the details to find or create one.
+    pub contact: Option<crate::service::contacts::ContactDetails>,
+    #[serde(default)]
+    pub attachments: Vec<AttachmentUpload>,
+    /// The same key twice gives the same ticket (also accepted as the `Idempotency-Key` header).
+    pub idempotency_key: Option<String>,
+}
+
+/// Opens a ticket on behalf of a customer. Returns the ticket and whether it is new.
+pub async fn create(app: &App, viewer: &Viewer, req: CreateTicket, header_key: Option<String>) -> AppResult<(TicketDetail, bool)> {
+    if req.contact_id.is_some() && req.contact.is_some() {
+        return Err(AppError::invalid("contact", "give either contact_id or contact, not both"));
+    }
+    let channel = req.channel.unwrap_or(Channel::Phone);
+    let article_kind = match channel {
+        Channel::Phone | Channel::Callback => ArticleKind::Phone,
+        Channel::Staff => ArticleKind::Note,
+        Channel::Email | Channel::Web => ArticleKind::Inbound,
+    };
+    let outcome = intake::submit(
+        app,
+        IntakeRequest {
+            channel,
+            contact: match (req.contact_id, req.contact) {
+                (Some(id), _) => ContactRef::Existing(id),
+                (None, Some(d)) => ContactRef::Details(d),
+                (None, None) => ContactRef::Unknown,
+            },
+            topic_id: req.topic_id,
+            subject_id: req.subject_id,
+            queue_id: req.queue_id,
+            subject: req.subject,
+            body: req.body,
+            priority: req.priority,
+            attachments: decode_attachments(&req.attachments)?,
+            idempotency_key: req.idempotency_key.or(header_key),
+            ticket_id: None,
+            author_agent_id: Some(viewer.actor.agent_id),
+            article_kind,
+            public: article_kind == ArticleKind::Inbound,
+        },
+    )
+    .await?;
+    let detail = get(app, viewer, TicketKey::Id(outcome.ticket_id)).await?;
+    Ok((detail, outcome.created))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TicketUpdate {
+    pub subject: Option<String>,
+    pub priority: Option<Priority>,
+    pub topic_id: Option<i64>,
+    pub subject_id: Option<i64>,
+    pub contact_id: Option<i64>,
+    /// Moves the ticket to another queue of the same level (supervisors: any queue).
+    pub queue_id: Option<i64>,
+}
+
+pub async fn update(app: &App, viewer: &Viewer, key: TicketKey, req: TicketUpdate) -> AppResult<TicketDetail> {
+    let actor = viewer.actor.clone();
+    operate(app, viewer, key, move |c, w| {
+        w.apply(Action::Update)?;
+        let mut changes = serde_json::Map::new();
+        if let Some(s) = &req.subject {
+            let s = required_text("subject", s, 250)?;
+            if s != w.row.subject {
+                changes.insert("subject".into(), json!({"from": w.row.subject, "to": s}));
+                w.row.subject = s;
+            }
+        }
+        if let Some(p) = req.priority {
+            if p.rank() != w.row.priority {
+                changes.insert("priority".into(), json!({"from": Priority::from_rank(w.row.priority), "to": p}));
+                w.row.priority = p.rank();
+            }
+        }
+        if let Some(sid) = req.subject_id {
+            let s = catalogue::subject(c, sid)?.ok_or_else(|| AppError::invalid("subject_id", format!("subject {sid} does not exist")))?;
+            if req.topic_id.is_some_and(|t| t != s.topic_id) {
+                return Err(AppError::invalid("subject_id", "the subject does not belong to that topic"));
+            }
+            changes.insert("topic_subject".into(), json!({"from": w.row.subject_id, "to": sid}));
+            w.row.subject_id = Some(sid);
+            w.row.topic_id = Some(s.topic_id);
+        } else if let Some(tid) = req.topic_id {
+            catalogue::topic(c, tid)?.ok_or_else(|| AppError::invalid("topic_id", format!("topic {tid} does not exist")))?;
+            if w.row.topic_id != Some(tid) {
+                changes.insert("topic".into(), json!({"from": w.row.topic_id, "to": tid}));
+                w.row.topic_id = Some(tid);
+                w.row.subject_id = None;
+            }
+        }
+        if let Some(cid) = req.contact_id {
+            contacts::find(c, cid)?.ok_or_else(|| AppError::invalid("contact_id", format!("contact {cid} does not exist")))?;
+            if w.row.contact_id != Some(cid) {
+                w.event(EventKind::ContactChanged, json!({"from": w.row.contact_id, "to": cid}));
+                w.row.contact_id = Some(cid);
+            }
+        }
+        if let Some(qid) = req.queue_id {
+            if qid != w.row.queue_id {
+                let target = catalogue::queue(c, qid)?.ok_or_else(|| AppError::invalid("queue_id", format!("queue {qid} does not exist")))?;
+                let level = queue_level(&target)?;
+                if !actor.can_transfer(w.level, level) || !actor.can_work(qid, level) {
+                    return Err(AppError::forbidden(format!(
+                        "moving a ticket from {} to {level} is done by escalating or handing back",
+                        w.level
+                    )));
+                }
+                changes.insert("queue".into(), json!({"from": w.row.queue_id, "to": qid}));
+                w.row.queue_id = qid;
+                w.level = level;
+            }
+        }
+        if !changes.is_empty() {
+            w.event(EventKind::Updated, serde_json::Value::Object(changes));
+        }
+        Ok(())
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AssignRequest {
+    /// The agent to give the ticket to; null to put it back in the queue.
+    pub agent_id: Option<i64>,
+}
+
+/// Checks that an agent may be given tickets of a queue.
+fn check_assignee(c: &mut DbConn, agent_id: i64, queue_id: i64, level: QueueLevel) -> AppResult<()> {
+    let agent = agents::find(c, agent_id)?.ok_or_else(|| AppError::invalid("agent_id", format!("agent {agent_id} does not exist")))?;
+    if !agent.active {
+        return Err(AppError::invalid("agent_id", format!("{} is not active", agent.name)));
+    }
+    let assignee = Actor { agent_id, role: agent_role(&agent)?, queues: agents::queues_of(c, agent_id)? };
+    if !assignee.can_work(queue_id, level) || !(role_fits_level(assignee.role, level) || assignee.is_member(queue_id)) {
+        return Err(AppError::invalid("agent_id", format!("{} does not work this ticket's queue", agent.name)));
+    }
+    Ok(())
+}
+
+pub async fn assign(app: &App, viewer: &Viewer, key: TicketKey, req: AssignRequest) -> AppResult<TicketDetail> {
+    operate(app, viewer, key, move |c, w| {
+        match req.agent_id {
+            Some(agent_id) => {
+                check_assignee(c, agent_id, w.row.queue_id, w.level)?;
+                w.apply(Action::Assign)?;
+                if w.row.assignee_id != Some(agent_id) {
+                    w.event(EventKind::Assigned, json!({"from": w.row.assignee_id, "to": agent_id}));
+                    w.row.assignee_id = Some(agent_id);
+                }
+            }
+            None => {
+                w.apply(Action::Update)?;
+                if let Some(prev) = w.row.assignee_id.take() {
+                    w.event(EventKind::Unassigned, json!({"from": prev}));
+                }
+            }
+        }
+        Ok(())
+    })
+    .await
+}
+
+/// Gives the caller the most urgent, oldest unassigned ticket of a queue.
+/// `None` when the queue has nothing to claim.
+pub async fn claim_next(app: &App, viewer: &Viewer, queue_id: i64) -> AppResult<Option<TicketDetail>> {
+    let now = app.clock.now_db();
+    let actor = viewer.actor.clone();
+    let claimed = app
+        .db
+        .write(move |c| {
+            let queue = catalogue::queue(c, queue_id)?.ok_or_else(|| AppError::not_found(format!("queue {queue_id}")))?;
+            let level = queue_level(&queue)?;
+            if !actor.can_work(queue_id, level) {
+                return Err(AppError::forbidden(format!("a {} cannot work tickets in '{}'", actor.role, queue.name)));
+            }
+            let Some(id) = tickets::claim_candidate(c, queue_id)? else {
+                return Ok(None);
+            };
+            let mut w = Work::begin(c, &actor, &TicketKey::Id(id), now)?;
+            w.apply(Action::Assign)?;
+            w.event(EventKind::Assigned, json!({"from": null, "to": actor.agent_id, "claimed": true}));
+            w.row.assignee_id = Some(actor.agent_id);
+            w.finish(c).map(Some)
+        })
+        .await?;
+    match claimed {
+        Some(id) => Ok(Some(get(app, viewer, TicketKey::Id(id)).await?)),
+        None => Ok(None),
+    }
+}
+
+/// What an agent writes on a ticket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum WriteKind {
+    /// Internal note, staff only.
+    Note,
+    /// Public reply to the customer.
+    Reply,
+    /// Write-up of a phone call (internal).
+    Phone,
+    /// A message from the customer that reached staff another way (public).
+    Customer,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ArticleRequest {
+    pub kind: WriteKind,
+    pub body: String,
+    #[serde(default)]
+    pub attachments: Vec<AttachmentUpload>,
+}
+
+pub async fn add_article(app: &App, viewer: &Viewer, key: TicketKey, req: ArticleRequest) -> AppResult<TicketDetail> {
+    let now = app.clock.now_db();
+    let actor = viewer.actor.clone();
+    // Permission first: adding goes through intake, which does not know about roles.
+    let k = key.clone();
+    let id = app.db.read(move |c| {
+        let w = Work::begin(c, &actor, &k, now)?;
+        Ok(w.row.id)
+    });
+    let id = id.await?;
+    let (kind, public) = match req.kind {
+        WriteKind::Note => (ArticleKind::Note, false),
+        WriteKind::Reply => (ArticleKind::Outbound, true),
+        WriteKind::Phone => (ArticleKind::Phone, false),
+        WriteKind::Customer => (ArticleKind::Inbound, true),
+    };
+    let outcome = intake::submit(
+        app,
+        IntakeRequest {
+            channel: Channel::Staff,
+            contact: ContactRef::Unknown,
+            topic_id: None,
+            subject_id: None,
+            queue_id: None,
+            subject: String::new(),
+            body: req.body,
+            priority: None,
+            attachments: decode_attachments(&req.attachments)?,
+            idempotency_key: None,
+            ticket_id: Some(id),
+            author_agent_id: if kind == ArticleKind::Inbound { None } else { Some(viewer.actor.agent_id) },
+            article_kind: kind,
+            public,
+        },
+    )
+    .await?;
+    get(app, viewer, TicketKey::Id(outcome.ticket_id)).await
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StateRequest {
+    /// `open`, `pending_customer` or `pending_third_party`; the other states have their own operation.
+    pub state: TicketState,
+}
+
+pub async fn set_state(app: &App, viewer: &Viewer, key: TicketKey, req: StateRequest) -> AppResult<TicketDetail> {
+    operate(app, viewer, key, move |_, w| w.apply(Action::SetState(req.state))).await
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EscalateRequest {
+    /// A second-level or customer-care queue.
+    pub queue_id: i64,
+    /// Why first level could not close it; required.
+    pub reason: String,
+}
+
+pub async fn escalate(app: &App, viewer: &Viewer, key: TicketKey, req: EscalateRequest) -> AppResult<TicketDetail> {
+    let reason = required_text("reason", &req.reason, 2000)?;
+    operate(app, viewer, key, move |c, w| {
+        let target = catalogue::queue(c, req.queue_id)?
+            .ok_or_else(|| AppError::invalid("queue_id", format!("queue {} does not exist", req.queue_id)))?;
+        let level = queue_level(&target)?;
+        if !level.is_escalation_target() || !target.active {
+            return Err(AppError::invalid("queue_id", format!("'{}' is not an active second-level or customer-care queue", target.name)));
+        }
+        if target.id == w.row.queue_id {
+            return Err(AppError::conflict("already-there", format!("the ticket is already in '{}'", target.name)));
+        }
+        w.apply(Action::Escalate)?;
+        if w.level == QueueLevel::FirstLevel {
+            w.row.escalated_from_queue_id = Some(w.row.queue_id);
+        }
+        w.event(EventKind::Escalated, json!({"from_queue": w.row.queue_id, "to_queue": target.id, "level": level, "reason": reason}));
+        if let Some(prev) = w.row.assignee_id.take() {
+            w.event(EventKind::Unassigned, json!({"from": prev}));
+        }
+        w.row.queue_id = target.id;
+        w.row.escalation_reason = Some(reason);
+        Ok(())
+    })
+    .await
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReasonRequest {
+    pub reason: Option<String>,
+}
+
+pub async fn hand_back(app: &App, viewer: &Viewer, key: TicketKey, req: ReasonRequest) -> AppResult<TicketDetail> {
+    let reason = super::optional_text("reason", req.reason.as_deref(), 2000)?;
+    operate(app, viewer, key, move |c, w| {
+        if w.level == QueueLevel::FirstLevel {
+            return Err(AppError::conflict("not-escalated", "the ticket is already at first level"));
+        }
+        w.apply(Action::HandBack)?;
+        let back_to = match w.row.escalated_from_queue_id {
+            Some(q) => q,
+            None => catalogue::default_first_level(c)?
+                .ok_or_else(|| AppError::conflict("no-queue", "no active first-level queue is configured"))?
+                .id,
+        };
+        w.event(EventKind::HandedBack, json!({"from_queue": w.row.queue_id, "to_queue": back_to, "reason": reason}));
+        if let Some(prev) = w.row.assignee_id.take() {
+            w.event(EventKind::Unassigned, json!({"from": prev}));
+        }
+        w.row.queue_id = back_to;
+        w.level = QueueLevel::FirstLevel;
+        Ok(())
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResolveRequest {
+    /// How the request was answered; required.
+    pub resolution: String,
+}
+
+pub async fn resolve(app: &App, viewer: &Viewer, key: TicketKey, req: ResolveRequest) -> AppResult<TicketDetail> {
+    let resolution = required_text("resolution", &req.resolution, 20_000)?;
+    operate(app, viewer, key, move |_, w| {
+        w.apply(Action::Resolve)?;
+        w.event(EventKind::Resolved, json!({"resolution": resolution}));
+        w.row.resolution = Some(resolution);
+        Ok(())
+    })
+    .await
+}
+
+pub async fn close(app: &App, viewer: &Viewer, key: TicketKey, req: ReasonRequest) -> AppResult<TicketDetail> {
+    let reason = super::optional_text("reason", req.reason.as_deref(), 2000)?;
+    operate(app, viewer, key, move |_, w| {
+        w.apply(Action::Close)?;
+        w.event(EventKind::Closed, json!({"reason": reason}));
+        Ok(())
+    })
+    .await
+}
+
+pub async fn reopen(app: &App, viewer: &Viewer, key: TicketKey, req: ReasonRequest) -> AppResult<TicketDetail> {
+    let reason = super::optional_text("reason", req.reason.as_deref(), 2000)?;
+    operate(app, viewer, key, move |_, w| {
+        w.apply(Action::Reopen)?;
+        w.event(EventKind::Reopened, json!({"reason": reason}));
+        Ok(())
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MergeRequest {
+    /// The surviving ticket: id or number.
+    pub into: String,
+}
+
+/// Folds this ticket into another: articles and events move to the survivor,
+/// this one becomes `merged` and points to it.
+pub async fn merge(app: &App, viewer: &Viewer, key: TicketKey, req: MergeRequest) -> AppResult<TicketDetail> {
+    let into = TicketKey::parse(req.into.trim()).map_err(|_| AppError::invalid("into", format!("'{}' is not a ticket", req.into)))?;
+    let now = app.clock.now_db();
+    let actor = viewer.actor.clone();
+    let survivor = app
+        .db
+        .write(move |c| {
+            let target_id = into.resolve(c).map_err(|_| AppError::invalid("into", format!("ticket {into} does not exist")))?;
+            let mut source = Work::begin(c, &actor, &key, now)?;
+            if source.row.id == target_id {
+                return Err(AppError::invalid("into", "a ticket cannot be merged into itself"));
+            }
+            let mut target = Work::begin(c, &actor, &TicketKey::Id(target_id), now)?;
+            target.apply(Action::Update)?;
+            source.apply(Action::Merge)?;
+            tickets::move_history(c, source.row.id, target_id)?;
+            source.row.merged_into_id = Some(target_id);
+            source.row.assignee_id = None;
+            let (src_id, src_number) = (source.row.id, source.row.number.clone());
+            source.event(EventKind::MergedInto, json!({"into": target_id, "number": target.row.number}));
+            target.event(EventKind::Merged, json!({"from": src_id, "number": src_number}));
+            tickets::insert_link(c, src_id, target_id, "merged", now)?;
+            source.finish(c)?;
+            target.finish(c)
+        })
+        .await?;
+    get(app, viewer, TicketKey::Id(survivor)).await
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LinkRequest {
+    /// The related ticket: id or number.
+    pub ticket: String,
+}
+
+pub async fn link(app: &App, viewer: &Viewer, key: TicketKey, req: LinkRequest) -> AppResult<TicketDetail> {
+    let other = TicketKey::parse(req.ticket.trim()).map_err(|_| AppError::invalid("ticket", format!("'{}' is not a ticket", req.ticket)))?;
+    operate(app, viewer, key, move |c, w| {
+        let other_id = other.resolve(c).map_err(|_| AppError::invalid("ticket", format!("ticket {other} does not exist")))?;
+        if other_id == w.row.id {
+            return Err(AppError::invalid("ticket", "a ticket cannot be linked to itself"));
+        }
+        w.apply(Action::Update)?;
+        if tickets::insert_link(c, w.row.id, other_id, "related", w.now)? {
+            w.event(EventKind::Linked, json!({"ticket": other_id}));
+        }
+        Ok(())
+    })
+    .await
+}

@@ -1,0 +1,117 @@
+//! Queues (groups) and the topic catalogue: topics (argomento) and subjects (oggetto).
+
+use diesel::dsl::count_star;
+use diesel::prelude::*;
+
+use super::rows::{NewQueue, NewSubject, NewTopic, QueueRow, SubjectRow, TopicRow};
+use super::schema::{queues, subjects, tickets, topics};
+use super::DbConn;
+use crate::error::AppResult;
+
+pub fn insert_queue(conn: &mut DbConn, new: &NewQueue) -> AppResult<i64> {
+    Ok(diesel::insert_into(queues::table).values(new).returning(queues::id).get_result(conn)?)
+}
+
+pub fn queue(conn: &mut DbConn, id: i64) -> AppResult<Option<QueueRow>> {
+    Ok(queues::table.find(id).select(QueueRow::as_select()).first(conn).optional()?)
+}
+
+pub fn queue_by_name(conn: &mut DbConn, name: &str) -> AppResult<Option<QueueRow>> {
+    Ok(queues::table.filter(queues::name.eq(name)).select(QueueRow::as_select()).first(conn).optional()?)
+}
+
+pub fn queues(conn: &mut DbConn) -> AppResult<Vec<QueueRow>> {
+    Ok(queues::table.order(queues::id).select(QueueRow::as_select()).load(conn)?)
+}
+
+/// The oldest active first-level queue: where unrouted requests go.
+pub fn default_first_level(conn: &mut DbConn) -> AppResult<Option<QueueRow>> {
+    Ok(queues::table
+        .filter(queues::level.eq("first_level"))
+        .filter(queues::active.eq(true))
+        .order(queues::id)
+        .select(QueueRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn update_queue(conn: &mut DbConn, row: &QueueRow) -> AppResult<()> {
+    diesel::update(queues::table.find(row.id))
+        .set((
+            queues::name.eq(&row.name),
+            queues::level.eq(&row.level),
+            queues::description.eq(&row.description),
+            queues::email.eq(&row.email),
+            queues::active.eq(row.active),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Per queue and state, how many tickets there are (merged ones excluded).
+pub fn ticket_counts(conn: &mut DbConn) -> AppResult<Vec<(i64, String, i64)>> {
+    Ok(tickets::table
+        .filter(tickets::state.ne("merged"))
+        .group_by((tickets::queue_id, tickets::state))
+        .select((tickets::queue_id, tickets::state, count_star()))
+        .load(conn)?)
+}
+
+/// Per queue, how many active tickets nobody has taken.
+pub fn unassigned_counts(conn: &mut DbConn) -> AppResult<Vec<(i64, i64)>> {
+    Ok(tickets::table
+        .filter(tickets::assignee_id.is_null())
+        .filter(tickets::state.eq_any(["new", "open", "escalated", "pending_customer", "pending_third_party"]))
+        .group_by(tickets::queue_id)
+        .select((tickets::queue_id, count_star()))
+        .load(conn)?)
+}
+
+pub fn insert_topic(conn: &mut DbConn, new: &NewTopic) -> AppResult<i64> {
+    Ok(diesel::insert_into(topics::table).values(new).returning(topics::id).get_result(conn)?)
+}
+
+pub fn topic(conn: &mut DbConn, id: i64) -> AppResult<Option<TopicRow>> {
+    Ok(topics::table.find(id).select(TopicRow::as_select()).first(conn).optional()?)
+}
+
+pub fn topics(conn: &mut DbConn) -> AppResult<Vec<TopicRow>> {
+    Ok(topics::table.order(topics::id).select(TopicRow::as_select()).load(conn)?)
+}
+
+pub fn update_topic(conn: &mut DbConn, row: &TopicRow) -> AppResult<()> {
+    diesel::update(topics::table.find(row.id))
+        .set((
+            topics::name.eq(&row.name),
+            topics::queue_id.eq(row.queue_id),
+            topics::info_script.eq(&row.info_script),
+            topics::public.eq(row.public),
+            topics::active.eq(row.active),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn insert_subject(conn: &mut DbConn, new: &NewSubject) -> AppResult<i64> {
+    Ok(diesel::insert_into(subjects::table).values(new).returning(subjects::id).get_result(conn)?)
+}
+
+pub fn subject(conn: &mut DbConn, id: i64) -> AppResult<Option<SubjectRow>> {
+    Ok(subjects::table.find(id).select(SubjectRow::as_select()).first(conn).optional()?)
+}
+
+pub fn subjects(conn: &mut DbConn) -> AppResult<Vec<SubjectRow>> {
+    Ok(subjects::table.order((subjects::topic_id, subjects::id)).select(SubjectRow::as_select()).load(conn)?)
+}
+
+pub fn update_subject(conn: &mut DbConn, row: &SubjectRow) -> AppResult<()> {
+    diesel::update(subjects::table.find(row.id))
+        .set((
+            subjects::name.eq(&row.name),
+            subjects::queue_id.eq(row.queue_id),
+            subjects::info_script.eq(&row.info_script),
+            subjects::active.eq(row.active),
+        ))
+        .execute(conn)?;
+    Ok(())
+}

@@ -1,0 +1,122 @@
+//! The registry (anagrafica): contacts, their addresses and phones, and the audit trail.
+
+use diesel::prelude::*;
+
+use super::rows::{AuditRow, ContactFields, ContactRow, NewAudit};
+use super::schema::{audit_log, contact_emails, contact_phones, contacts};
+use super::DbConn;
+use crate::error::AppResult;
+
+pub fn insert(conn: &mut DbConn, fields: &ContactFields) -> AppResult<i64> {
+    Ok(diesel::insert_into(contacts::table)
+        .values((fields, contacts::created_at.eq(fields.updated_at)))
+        .returning(contacts::id)
+        .get_result(conn)?)
+}
+
+pub fn update(conn: &mut DbConn, id: i64, fields: &ContactFields) -> AppResult<()> {
+    diesel::update(contacts::table.find(id)).set(fields).execute(conn)?;
+    Ok(())
+}
+
+pub fn find(conn: &mut DbConn, id: i64) -> AppResult<Option<ContactRow>> {
+    Ok(contacts::table.find(id).select(ContactRow::as_select()).first(conn).optional()?)
+}
+
+pub fn find_many(conn: &mut DbConn, ids: &[i64]) -> AppResult<Vec<ContactRow>> {
+    Ok(contacts::table.filter(contacts::id.eq_any(ids)).select(ContactRow::as_select()).load(conn)?)
+}
+
+pub fn emails(conn: &mut DbConn, contact_id: i64) -> AppResult<Vec<String>> {
+    Ok(contact_emails::table
+        .filter(contact_emails::contact_id.eq(contact_id))
+        .order(contact_emails::id)
+        .select(contact_emails::email)
+        .load(conn)?)
+}
+
+pub fn phones(conn: &mut DbConn, contact_id: i64) -> AppResult<Vec<String>> {
+    Ok(contact_phones::table
+        .filter(contact_phones::contact_id.eq(contact_id))
+        .order(contact_phones::id)
+        .select(contact_phones::phone)
+        .load(conn)?)
+}
+
+/// (contact_id, email) pairs for many contacts at once.
+pub fn emails_of(conn: &mut DbConn, ids: &[i64]) -> AppResult<Vec<(i64, String)>> {
+    Ok(contact_emails::table
+        .filter(contact_emails::contact_id.eq_any(ids))
+        .order(contact_emails::id)
+        .select((contact_emails::contact_id, contact_emails::email))
+        .load(conn)?)
+}
+
+pub fn phones_of(conn: &mut DbConn, ids: &[i64]) -> AppResult<Vec<(i64, String)>> {
+    Ok(contact_phones::table
+        .filter(contact_phones::contact_id.eq_any(ids))
+        .order(contact_phones::id)
+        .select((contact_phones::contact_id, contact_phones::phone))
+        .load(conn)?)
+}
+
+pub fn set_emails(conn: &mut DbConn, contact_id: i64, emails: &[String]) -> AppResult<()> {
+    diesel::delete(contact_emails::table.filter(contact_emails::contact_id.eq(contact_id))).execute(conn)?;
+    for e in emails {
+        diesel::insert_into(contact_emails::table)
+            .values((contact_emails::contact_id.eq(contact_id), contact_emails::email.eq(e)))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+pub fn set_phones(conn: &mut DbConn, contact_id: i64, phones: &[String]) -> AppResult<()> {
+    diesel::delete(contact_phones::table.filter(contact_phones::contact_id.eq(contact_id))).execute(conn)?;
+    for p in phones {
+        diesel::insert_into(contact_phones::table)
+            .values((contact_phones::contact_id.eq(contact_id), contact_phones::phone.eq(p)))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// The contact that owns this (normalised) address, if any.
+pub fn by_email(conn: &mut DbConn, email: &str) -> AppResult<Option<i64>> {
+    Ok(contact_emails::table
+        .filter(contact_emails::email.eq(email))
+        .select(contact_emails::contact_id)
+        .first(conn)
+        .optional()?)
+}
+
+/// Contacts that have this E.164 number, oldest first.
+pub fn by_phone(conn: &mut DbConn, phone: &str) -> AppResult<Vec<i64>> {
+    Ok(contact_phones::table
+        .filter(contact_phones::phone.eq(phone))
+        .order(contact_phones::contact_id)
+        .select(contact_phones::contact_id)
+        .load(conn)?)
+}
+
+/// Contacts whose search key contains every pattern (already LIKE-escaped).
+pub fn search(conn: &mut DbConn, patterns: &[String], limit: i64) -> AppResult<Vec<ContactRow>> {
+    let mut q = contacts::table.select(ContactRow::as_select()).into_boxed();
+    for p in patterns {
+        q = q.filter(contacts::search_key.like(p.clone()).escape('\\'));
+    }
+    Ok(q.order(contacts::id).limit(limit).load(conn)?)
+}
+
+pub fn insert_audit(conn: &mut DbConn, entry: &NewAudit) -> AppResult<()> {
+    diesel::insert_into(audit_log::table).values(entry).execute(conn)?;
+    Ok(())
+}
+
+pub fn audit(conn: &mut DbConn, entity: &str, entity_id: i64) -> AppResult<Vec<AuditRow>> {
+    Ok(audit_log::table
+        .filter(audit_log::entity.eq(entity))
+        .filter(audit_log::entity_id.eq(entity_id))
+        .order(audit_log::id)
+        .select(AuditRow::as_select())
+        .load(conn)?)
+}

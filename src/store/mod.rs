@@ -1,0 +1,310 @@
+//! The storage layer: one diesel codebase for SQLite and PostgreSQL.
+//! Every SQL statement in Sportello lives under this folder. Repository
+//! functions are plain `fn(&mut DbConn, …) -> AppResult<T>`; services run them
+//! through [`Db::read`] or [`Db::write`] (one transaction).
+
+pub mod agents;
+pub mod catalogue;
+pub mod contacts;
+pub mod rows;
+pub mod schema;
+pub mod tickets;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use diesel::r2d2::{self, ManageConnection, Pool};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+use crate::error::{AppError, AppResult};
+
+pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// A connection to either backend; the variant is chosen by the URL's scheme.
+#[derive(diesel::MultiConnection)]
+pub enum DbConn {
+    Postgresql(diesel::PgConnection),
+    Sqlite(diesel::SqliteConnection),
+}
+
+/// Runs a body written once against the concrete connection of each backend,
+/// for the few statements the two dialects spell differently.
+#[macro_export]
+macro_rules! per_backend {
+    ($conn:expr, $c:ident => $body:expr) => {
+        match $conn {
+            $crate::store::DbConn::Postgresql($c) => $body,
+            $crate::store::DbConn::Sqlite($c) => $body,
+        }
+    };
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgresql",
+        }
+    }
+}
+
+/// A validated database URL. A typo in the scheme is an error, never a new SQLite file.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DbUrl {
+    backend: Backend,
+    /// For PostgreSQL the URL as given; for SQLite the file path.
+    target: String,
+}
+
+impl DbUrl {
+    pub fn parse(url: &str) -> Result<DbUrl, AppError> {
+        let url = url.trim();
+        let bad = |why: &str| AppError::invalid("database_url", format!("{why} (got '{}')", redact(url)));
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(DbUrl { backend: Backend::Postgres, target: url.to_string() });
+        }
+        let path = if let Some(p) = url.strip_prefix("sqlite://") {
+            p
+        } else if let Some(p) = url.strip_prefix("sqlite:") {
+            p
+        } else if url.contains("://") {
+            return Err(bad("unknown database URL scheme; use sqlite://PATH or postgres://…"));
+        } else if [".db", ".sqlite", ".sqlite3"].iter().any(|ext| url.ends_with(ext)) {
+            url
+        } else {
+            return Err(bad("a database URL is sqlite://PATH, a *.db file, or postgres://…"));
+        };
+        if path.is_empty() || path == ":memory:" {
+            return Err(bad("SQLite needs a file path (an in-memory database cannot be shared by a pool)"));
+        }
+        Ok(DbUrl { backend: Backend::Sqlite, target: path.to_string() })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn is_sqlite(&self) -> bool {
+        self.backend == Backend::Sqlite
+    }
+
+    /// The URL with any password replaced, for logs and `Debug`.
+    pub fn redacted(&self) -> String {
+        match self.backend {
+            Backend::Sqlite => format!("sqlite://{}", self.target),
+            Backend::Postgres => redact(&self.target),
+        }
+    }
+
+    /// Opens one connection, with the settings Sportello relies on.
+    pub fn connect(&self) -> Result<DbConn, AppError> {
+        match self.backend {
+            Backend::Postgres => {
+                let mut url = self.target.clone();
+                if !url.contains("connect_timeout=") {
+                    url.push(if url.contains('?') { '&' } else { '?' });
+                    url.push_str("connect_timeout=5");
+                }
+                let conn = diesel::PgConnection::establish(&url).map_err(|e| {
+                    AppError::Unavailable(format!("cannot connect to {}: {e}", self.redacted()))
+                })?;
+                Ok(DbConn::Postgresql(conn))
+            }
+            Backend::Sqlite => {
+                let mut conn = diesel::SqliteConnection::establish(&self.target).map_err(|e| {
+                    AppError::Unavailable(format!("cannot open SQLite file {}: {e}", self.target))
+                })?;
+                // One batch: sql_query would run only the first statement.
+                conn.batch_execute(
+                    "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
+                     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+                )?;
+                Ok(DbConn::Sqlite(conn))
+            }
+        }
+    }
+}
+
+impl std::fmt::Debug for DbUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
+fn redact(url: &str) -> String {
+    // postgres://user:password@host → postgres://user:***@host
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.find(':') {
+                Some(colon) => format!("{}{}:***{}", &url[..s + 3], &creds[..colon], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// r2d2 manager that opens connections through [`DbUrl::connect`].
+pub struct Manager(DbUrl);
+
+impl ManageConnection for Manager {
+    type Connection = DbConn;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> Result<DbConn, r2d2::Error> {
+        self.0.connect().map_err(|e| {
+            r2d2::Error::ConnectionError(diesel::ConnectionError::BadConnection(e.to_string()))
+        })
+    }
+
+    fn is_valid(&self, conn: &mut DbConn) -> Result<(), r2d2::Error> {
+        conn.batch_execute("SELECT 1").map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, _conn: &mut DbConn) -> bool {
+        false
+    }
+}
+
+/// The pool, plus the single-writer lock that keeps SQLite from answering
+/// "database is locked" under concurrent write transactions.
+#[derive(Clone)]
+pub struct Db {
+    pool: Pool<Manager>,
+    backend: Backend,
+    sqlite_writer: Arc<Mutex<()>>,
+}
+
+impl Db {
+    /// Connects (failing fast with the real cause) and builds the pool.
+    pub fn open(url: &DbUrl, pool_size: u32) -> AppResult<Db> {
+        drop(url.connect()?);
+        let pool = Pool::builder()
+            .max_size(pool_size)
+            .min_idle(Some(1))
+            .connection_timeout(Duration::from_secs(10))
+            .build(Manager(url.clone()))
+            .map_err(|e| AppError::Unavailable(e.to_string()))?;
+        Ok(Db { pool, backend: url.backend(), sqlite_writer: Arc::new(Mutex::new(())) })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Runs read-only work on a pooled connection, off the async executor.
+    pub async fn read<T, F>(&self, f: F) -> AppResult<T>
+    where
+        F: FnOnce(&mut DbConn) -> AppResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let db = self.clone();
+        tokio::task::spawn_blocking(move || db.read_blocking(f))
+            .await
+            .map_err(|e| AppError::Internal(format!("database task failed: {e}")))?
+    }
+
+    /// Runs work in one transaction, off the async executor.
+    pub async fn write<T, F>(&self, f: F) -> AppResult<T>
+    where
+        F: FnOnce(&mut DbConn) -> AppResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let db = self.clone();
+        tokio::task::spawn_blocking(move || db.write_blocking(f))
+            .await
+            .map_err(|e| AppError::Internal(format!("database task failed: {e}")))?
+    }
+
+    pub fn read_blocking<T>(&self, f: impl FnOnce(&mut DbConn) -> AppResult<T>) -> AppResult<T> {
+        let mut conn = self.pool.get()?;
+        f(&mut conn)
+    }
+
+    pub fn write_blocking<T>(&self, f: impl FnOnce(&mut DbConn) -> AppResult<T>) -> AppResult<T> {
+        let mut conn = self.pool.get()?;
+        let _guard = match self.backend {
+            Backend::Sqlite => Some(self.sqlite_writer.lock().unwrap_or_else(|p| p.into_inner())),
+            Backend::Postgres => None,
+        };
+        let conn: &mut DbConn = &mut conn;
+        conn.transaction(f)
+    }
+
+    /// Applies pending migrations; returns the versions applied.
+    pub fn migrate(&self) -> AppResult<Vec<String>> {
+        self.write_blocking(|conn| {
+            let applied = per_backend!(conn, c => run_migrations(c, migrations_for(self.backend)))?;
+            Ok(applied)
+        })
+    }
+
+    /// Applied and pending migration versions.
+    pub fn migration_state(&self) -> AppResult<MigrationState> {
+        self.read_blocking(|conn| {
+            let source = migrations_for(self.backend);
+            per_backend!(conn, c => {
+                let applied = c.applied_migrations().map_err(|e| AppError::Internal(e.to_string()))?;
+                let pending = c.pending_migrations(source).map_err(|e| AppError::Internal(e.to_string()))?;
+                Ok(MigrationState {
+                    applied: applied.iter().map(|v| v.to_string()).collect(),
+                    pending: pending.iter().map(|m| m.name().version().to_string()).collect(),
+                })
+            })
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct MigrationState {
+    pub applied: Vec<String>,
+    pub pending: Vec<String>,
+}
+
+fn migrations_for(backend: Backend) -> EmbeddedMigrations {
+    match backend {
+        Backend::Sqlite => SQLITE_MIGRATIONS,
+        Backend::Postgres => POSTGRES_MIGRATIONS,
+    }
+}
+
+fn run_migrations<C>(conn: &mut C, source: EmbeddedMigrations) -> AppResult<Vec<String>>
+where
+    C: MigrationHarness<C::Backend> + diesel::Connection,
+{
+    let done = conn.run_pending_migrations(source).map_err(|e| AppError::Internal(format!("migration failed: {e}")))?;
+    Ok(done.iter().map(|v| v.to_string()).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn url_schemes() {
+        assert!(DbUrl::parse("sqlite://x.db").unwrap().is_sqlite());
+        assert!(DbUrl::parse("sqlite:data/x").unwrap().is_sqlite());
+        assert!(DbUrl::parse("./sportello.db").unwrap().is_sqlite());
+        assert_eq!(DbUrl::parse("postgresql://u@h/d").unwrap().backend(), Backend::Postgres);
+        assert!(DbUrl::parse("postgress://u@h/d").is_err());
+        assert!(DbUrl::parse("mysql://h/d").is_err());
+        assert!(DbUrl::parse("sqlite://:memory:").is_err());
+        assert!(DbUrl::parse("whatever").is_err());
+    }
+
+    #[test]
+    fn redaction() {
+        assert_eq!(redact("postgres://me:pw@h:5432/d"), "postgres://me:***@h:5432/d");
+        assert_eq!(redact("postgres://me@h/d"), "postgres://me@h/d");
+    }
+}

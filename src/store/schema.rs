@@ -1,0 +1,235 @@
+//! The one schema both backends share. Kept by hand: `diesel print-schema` would
+//! give backend-specific types (SQLite INTEGER ids as i32), and we want i64 everywhere.
+
+diesel::table! {
+    queues (id) {
+        id -> BigInt,
+        name -> Text,
+        level -> Text,
+        description -> Text,
+        email -> Nullable<Text>,
+        active -> Bool,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    agents (id) {
+        id -> BigInt,
+        email -> Text,
+        name -> Text,
+        role -> Text,
+        password_hash -> Text,
+        active -> Bool,
+        time_zone -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    queue_members (queue_id, agent_id) {
+        queue_id -> BigInt,
+        agent_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    api_tokens (id) {
+        id -> BigInt,
+        agent_id -> BigInt,
+        token_hash -> Text,
+        kind -> Text,
+        name -> Text,
+        created_at -> Timestamp,
+        expires_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    topics (id) {
+        id -> BigInt,
+        name -> Text,
+        queue_id -> BigInt,
+        info_script -> Text,
+        public -> Bool,
+        active -> Bool,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    subjects (id) {
+        id -> BigInt,
+        topic_id -> BigInt,
+        name -> Text,
+        queue_id -> Nullable<BigInt>,
+        info_script -> Text,
+        active -> Bool,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    contacts (id) {
+        id -> BigInt,
+        name -> Text,
+        organisation -> Text,
+        city -> Text,
+        address -> Text,
+        contract_number -> Nullable<Text>,
+        language -> Text,
+        notes -> Text,
+        search_key -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    contact_emails (id) {
+        id -> BigInt,
+        contact_id -> BigInt,
+        email -> Text,
+    }
+}
+
+diesel::table! {
+    contact_phones (id) {
+        id -> BigInt,
+        contact_id -> BigInt,
+        phone -> Text,
+    }
+}
+
+diesel::table! {
+    ticket_counters (year) {
+        year -> Integer,
+        last_value -> BigInt,
+    }
+}
+
+diesel::table! {
+    tickets (id) {
+        id -> BigInt,
+        number -> Text,
+        subject -> Text,
+        channel -> Text,
+        state -> Text,
+        priority -> Integer,
+        queue_id -> BigInt,
+        assignee_id -> Nullable<BigInt>,
+        contact_id -> Nullable<BigInt>,
+        topic_id -> Nullable<BigInt>,
+        subject_id -> Nullable<BigInt>,
+        escalated_from_queue_id -> Nullable<BigInt>,
+        escalation_reason -> Nullable<Text>,
+        resolution -> Nullable<Text>,
+        merged_into_id -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        first_response_at -> Nullable<Timestamp>,
+        resolved_at -> Nullable<Timestamp>,
+        closed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    intake_keys (key) {
+        key -> Text,
+        ticket_id -> BigInt,
+        article_id -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    articles (id) {
+        id -> BigInt,
+        ticket_id -> BigInt,
+        kind -> Text,
+        public -> Bool,
+        author_agent_id -> Nullable<BigInt>,
+        author_contact_id -> Nullable<BigInt>,
+        body -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    attachments (id) {
+        id -> BigInt,
+        article_id -> BigInt,
+        filename -> Text,
+        content_type -> Text,
+        size -> BigInt,
+        sha256 -> Text,
+        data -> Binary,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    ticket_events (id) {
+        id -> BigInt,
+        ticket_id -> BigInt,
+        kind -> Text,
+        actor_agent_id -> Nullable<BigInt>,
+        data -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    ticket_links (id) {
+        id -> BigInt,
+        ticket_id -> BigInt,
+        linked_ticket_id -> BigInt,
+        kind -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    audit_log (id) {
+        id -> BigInt,
+        entity -> Text,
+        entity_id -> BigInt,
+        action -> Text,
+        actor_agent_id -> Nullable<BigInt>,
+        changes -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(queue_members -> queues (queue_id));
+diesel::joinable!(queue_members -> agents (agent_id));
+diesel::joinable!(api_tokens -> agents (agent_id));
+diesel::joinable!(topics -> queues (queue_id));
+diesel::joinable!(subjects -> topics (topic_id));
+diesel::joinable!(contact_emails -> contacts (contact_id));
+diesel::joinable!(contact_phones -> contacts (contact_id));
+diesel::joinable!(tickets -> contacts (contact_id));
+diesel::joinable!(articles -> tickets (ticket_id));
+diesel::joinable!(attachments -> articles (article_id));
+diesel::joinable!(ticket_events -> tickets (ticket_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    queues,
+    agents,
+    queue_members,
+    api_tokens,
+    topics,
+    subjects,
+    contacts,
+    contact_emails,
+    contact_phones,
+    ticket_counters,
+    tickets,
+    intake_keys,
+    articles,
+    attachments,
+    ticket_events,
+    ticket_links,
+    audit_log,
+);

@@ -1,0 +1,303 @@
+//! Tickets, their articles, attachments, events and links; numbering; the
+//! claim query; filtered keyset listing with full-text search on both backends.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel::sql_types::{Bool, Text};
+
+use super::rows::*;
+use super::schema::{articles, attachments, intake_keys, ticket_counters, ticket_events, ticket_links, tickets};
+use super::DbConn;
+use crate::error::{is_unique_violation, AppResult};
+
+type DbBackend = <DbConn as diesel::Connection>::Backend;
+
+/// The next sequence number of `year`, atomically (row lock on PostgreSQL,
+/// the single writer on SQLite).
+pub fn next_number(conn: &mut DbConn, year: i32) -> AppResult<i64> {
+    loop {
+        let bumped: Option<i64> = diesel::update(ticket_counters::table.find(year))
+            .set(ticket_counters::last_value.eq(ticket_counters::last_value + 1))
+            .returning(ticket_counters::last_value)
+            .get_result(conn)
+            .optional()?;
+        if let Some(n) = bumped {
+            return Ok(n);
+        }
+        // First ticket of the year; a savepoint keeps a lost race from aborting the transaction.
+        let inserted = conn.transaction(|c| {
+            diesel::insert_into(ticket_counters::table)
+                .values((ticket_counters::year.eq(year), ticket_counters::last_value.eq(1i64)))
+                .execute(c)
+                .map_err(crate::error::AppError::from)
+        });
+        match inserted {
+            Ok(_) => return Ok(1),
+            Err(e) if is_unique_violation(&e) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+pub fn insert(conn: &mut DbConn, new: &NewTicket) -> AppResult<i64> {
+    Ok(diesel::insert_into(tickets::table).values(new).returning(tickets::id).get_result(conn)?)
+}
+
+pub fn find(conn: &mut DbConn, id: i64) -> AppResult<Option<TicketRow>> {
+    Ok(tickets::table.find(id).select(TicketRow::as_select()).first(conn).optional()?)
+}
+
+pub fn find_by_number(conn: &mut DbConn, number: &str) -> AppResult<Option<TicketRow>> {
+    Ok(tickets::table.filter(tickets::number.eq(number)).select(TicketRow::as_select()).first(conn).optional()?)
+}
+
+pub fn find_many(conn: &mut DbConn, ids: &[i64]) -> AppResult<Vec<TicketRow>> {
+    Ok(tickets::table.filter(tickets::id.eq_any(ids)).select(TicketRow::as_select()).load(conn)?)
+}
+
+/// Reads a ticket for change: locked until the transaction ends on PostgreSQL
+/// (SQLite already has a single writer).
+pub fn lock(conn: &mut DbConn, id: i64) -> AppResult<Option<TicketRow>> {
+    macro_rules! q {
+        () => {
+            tickets::table.find(id).select(TicketRow::as_select())
+        };
+    }
+    Ok(match conn {
+        DbConn::Postgresql(c) => q!().for_update().first(c).optional()?,
+        DbConn::Sqlite(c) => q!().first(c).optional()?,
+    })
+}
+
+pub fn save(conn: &mut DbConn, id: i64, changes: &TicketChanges) -> AppResult<()> {
+    diesel::update(tickets::table.find(id)).set(changes).execute(conn)?;
+    Ok(())
+}
+
+/// The ticket claim-next hands out: highest priority, then oldest, not taken.
+/// On PostgreSQL concurrent claimers skip each other's locked rows.
+pub fn claim_candidate(conn: &mut DbConn, queue_id: i64) -> AppResult<Option<i64>> {
+    let q = tickets::table
+        .filter(tickets::queue_id.eq(queue_id))
+        .filter(tickets::assignee_id.is_null())
+        .filter(tickets::state.eq_any(["new", "open", "escalated"]))
+        .order((tickets::priority.desc(), tickets::created_at.asc(), tickets::id.asc()))
+        .select(tickets::id);
+    Ok(match conn {
+        DbConn::Postgresql(c) => q.for_update().skip_locked().first(c).optional()?,
+        DbConn::Sqlite(c) => q.first(c).optional()?,
+    })
+}
+
+pub fn insert_article(conn: &mut DbConn, new: &NewArticle) -> AppResult<i64> {
+    Ok(diesel::insert_into(articles::table).values(new).returning(articles::id).get_result(conn)?)
+}
+
+pub fn insert_attachment(conn: &mut DbConn, new: &NewAttachment) -> AppResult<i64> {
+    Ok(diesel::insert_into(attachments::table).values(new).returning(attachments::id).get_result(conn)?)
+}
+
+pub fn insert_event(conn: &mut DbConn, new: &NewEvent) -> AppResult<()> {
+    diesel::insert_into(ticket_events::table).values(new).execute(conn)?;
+    Ok(())
+}
+
+pub fn articles(conn: &mut DbConn, ticket_id: i64, public_only: bool) -> AppResult<Vec<ArticleRow>> {
+    let mut q = articles::table.filter(articles::ticket_id.eq(ticket_id)).select(ArticleRow::as_select()).into_boxed();
+    if public_only {
+        q = q.filter(articles::public.eq(true));
+    }
+    Ok(q.order(articles::id).load(conn)?)
+}
+
+pub fn attachments_of(conn: &mut DbConn, article_ids: &[i64]) -> AppResult<Vec<AttachmentMeta>> {
+    Ok(attachments::table
+        .filter(attachments::article_id.eq_any(article_ids))
+        .order(attachments::id)
+        .select(AttachmentMeta::as_select())
+        .load(conn)?)
+}
+
+/// An attachment's metadata, its ticket, and its bytes.
+pub fn attachment(conn: &mut DbConn, id: i64) -> AppResult<Option<(AttachmentMeta, i64, Vec<u8>)>> {
+    Ok(attachments::table
+        .inner_join(articles::table)
+        .filter(attachments::id.eq(id))
+        .select((AttachmentMeta::as_select(), articles::ticket_id, attachments::data))
+        .first(conn)
+        .optional()?)
+}
+
+pub fn events(conn: &mut DbConn, ticket_id: i64) -> AppResult<Vec<EventRow>> {
+    Ok(ticket_events::table
+        .filter(ticket_events::ticket_id.eq(ticket_id))
+        .order(ticket_events::id)
+        .select(EventRow::as_select())
+        .load(conn)?)
+}
+
+pub fn find_intake_key(conn: &mut DbConn, key: &str) -> AppResult<Option<(i64, i64)>> {
+    Ok(intake_keys::table
+        .find(key)
+        .select((intake_keys::ticket_id, intake_keys::article_id))
+        .first(conn)
+        .optional()?)
+}
+
+pub fn insert_intake_key(conn: &mut DbConn, key: &str, ticket_id: i64, article_id: i64, now: NaiveDateTime) -> AppResult<()> {
+    diesel::insert_into(intake_keys::table)
+        .values((
+            intake_keys::key.eq(key),
+            intake_keys::ticket_id.eq(ticket_id),
+            intake_keys::article_id.eq(article_id),
+            intake_keys::created_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Moves a merged ticket's articles, events and intake keys to the survivor.
+pub fn move_history(conn: &mut DbConn, from: i64, to: i64) -> AppResult<()> {
+    diesel::update(articles::table.filter(articles::ticket_id.eq(from))).set(articles::ticket_id.eq(to)).execute(conn)?;
+    diesel::update(ticket_events::table.filter(ticket_events::ticket_id.eq(from)))
+        .set(ticket_events::ticket_id.eq(to))
+        .execute(conn)?;
+    diesel::update(intake_keys::table.filter(intake_keys::ticket_id.eq(from)))
+        .set(intake_keys::ticket_id.eq(to))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Links in both directions.
+pub fn links(conn: &mut DbConn, ticket_id: i64) -> AppResult<Vec<LinkRow>> {
+    Ok(ticket_links::table
+        .filter(ticket_links::ticket_id.eq(ticket_id).or(ticket_links::linked_ticket_id.eq(ticket_id)))
+        .order(ticket_links::id)
+        .select(LinkRow::as_select())
+        .load(conn)?)
+}
+
+/// Records a link once; false when the pair was already linked (either way round).
+pub fn insert_link(conn: &mut DbConn, a: i64, b: i64, kind: &str, now: NaiveDateTime) -> AppResult<bool> {
+    let exists: i64 = ticket_links::table
+        .filter(ticket_links::kind.eq(kind))
+        .filter(
+            (ticket_links::ticket_id.eq(a).and(ticket_links::linked_ticket_id.eq(b)))
+                .or(ticket_links::ticket_id.eq(b).and(ticket_links::linked_ticket_id.eq(a))),
+        )
+        .count()
+        .get_result(conn)?;
+    if exists > 0 {
+        return Ok(false);
+    }
+    diesel::insert_into(ticket_links::table)
+        .values((
+            ticket_links::ticket_id.eq(a),
+            ticket_links::linked_ticket_id.eq(b),
+            ticket_links::kind.eq(kind),
+            ticket_links::created_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(true)
+}
+
+/// Which tickets the staff list shows.
+#[derive(Debug, Default, Clone)]
+pub struct TicketFilter {
+    pub queue_ids: Vec<i64>,
+    pub states: Vec<String>,
+    pub assignee: Option<Option<i64>>,
+    pub channel: Option<String>,
+    pub topic_id: Option<i64>,
+    pub contact_id: Option<i64>,
+    pub created_from: Option<NaiveDateTime>,
+    pub created_to: Option<NaiveDateTime>,
+    pub text: Option<TextSearch>,
+    pub priority: Option<i32>,
+    pub number: Option<String>,
+    /// Keyset: only tickets past this id in the listing order.
+    pub after_id: Option<i64>,
+    pub oldest_first: bool,
+    pub limit: i64,
+}
+
+/// A full-text query, prepared for both backends.
+#[derive(Debug, Clone)]
+pub struct TextSearch {
+    /// Lowercase words, space separated (PostgreSQL `plainto_tsquery`).
+    pub words: String,
+    /// The same words as an FTS5 query.
+    pub fts5: String,
+    /// LIKE pattern over the contact's search key.
+    pub contact_like: String,
+}
+
+pub fn list(conn: &mut DbConn, f: &TicketFilter) -> AppResult<Vec<TicketRow>> {
+    let mut q = tickets::table.select(TicketRow::as_select()).into_boxed::<DbBackend>();
+    if !f.queue_ids.is_empty() {
+        q = q.filter(tickets::queue_id.eq_any(f.queue_ids.clone()));
+    }
+    if !f.states.is_empty() {
+        q = q.filter(tickets::state.eq_any(f.states.clone()));
+    }
+    match f.assignee {
+        Some(Some(id)) => q = q.filter(tickets::assignee_id.eq(id)),
+        Some(None) => q = q.filter(tickets::assignee_id.is_null()),
+        None => {}
+    }
+    if let Some(c) = &f.channel {
+        q = q.filter(tickets::channel.eq(c.clone()));
+    }
+    if let Some(t) = f.topic_id {
+        q = q.filter(tickets::topic_id.eq(t));
+    }
+    if let Some(c) = f.contact_id {
+        q = q.filter(tickets::contact_id.eq(c));
+    }
+    if let Some(p) = f.priority {
+        q = q.filter(tickets::priority.eq(p));
+    }
+    if let Some(n) = &f.number {
+        q = q.filter(tickets::number.eq(n.clone()));
+    }
+    if let Some(from) = f.created_from {
+        q = q.filter(tickets::created_at.ge(from));
+    }
+    if let Some(to) = f.created_to {
+        q = q.filter(tickets::created_at.lt(to));
+    }
+    if let Some(t) = &f.text {
+        q = match conn {
+            DbConn::Postgresql(_) => q.filter(
+                diesel::dsl::sql::<Bool>("(to_tsvector('simple', tickets.subject) @@ plainto_tsquery('simple', ")
+                    .bind::<Text, _>(t.words.clone())
+                    .sql(") OR tickets.id IN (SELECT ticket_id FROM articles WHERE to_tsvector('simple', body) @@ plainto_tsquery('simple', ")
+                    .bind::<Text, _>(t.words.clone())
+                    .sql(")) OR tickets.contact_id IN (SELECT id FROM contacts WHERE search_key LIKE ")
+                    .bind::<Text, _>(t.contact_like.clone())
+                    .sql(" ESCAPE '\\'))"),
+            ),
+            DbConn::Sqlite(_) => q.filter(
+                diesel::dsl::sql::<Bool>("(tickets.id IN (SELECT rowid FROM tickets_fts WHERE tickets_fts MATCH ")
+                    .bind::<Text, _>(t.fts5.clone())
+                    .sql(") OR tickets.id IN (SELECT ticket_id FROM articles WHERE id IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH ")
+                    .bind::<Text, _>(t.fts5.clone())
+                    .sql(")) OR tickets.contact_id IN (SELECT id FROM contacts WHERE search_key LIKE ")
+                    .bind::<Text, _>(t.contact_like.clone())
+                    .sql(" ESCAPE '\\'))"),
+            ),
+        };
+    }
+    if f.oldest_first {
+        if let Some(after) = f.after_id {
+            q = q.filter(tickets::id.gt(after));
+        }
+        q = q.order(tickets::id.asc());
+    } else {
+        if let Some(after) = f.after_id {
+            q = q.filter(tickets::id.lt(after));
+        }
+        q = q.order(tickets::id.desc());
+    }
+    Ok(q.limit(f.limit).load(conn)?)
+}
