@@ -12,7 +12,11 @@ use crate::service::auth::{create_agent, NewAgentRequest};
 use crate::store::catalogue;
 
 #[derive(Debug, Parser)]
-#[command(name = "sportello", version, about = "Omnichannel help-desk ticketing backend")]
+#[command(
+    name = "sportello",
+    version,
+    about = "Omnichannel help-desk ticketing backend"
+)]
 pub struct Cli {
     /// TOML configuration file (keys as in the README's table).
     #[arg(long, global = true, env = "SPORTELLO_CONFIG")]
@@ -83,18 +87,34 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Migrate => {
             let cfg = config.clone();
-            let db = tokio::task::spawn_blocking(move || crate::store::Db::open(&cfg.database_url, 1)).await??;
+            let db =
+                tokio::task::spawn_blocking(move || crate::store::Db::open(&cfg.database_url, 1))
+                    .await??;
             let applied = tokio::task::spawn_blocking(move || db.migrate()).await??;
             if applied.is_empty() {
                 println!("{}: already up to date", config.database_url.redacted());
             } else {
-                println!("{}: applied {}", config.database_url.redacted(), applied.join(", "));
+                println!(
+                    "{}: applied {}",
+                    config.database_url.redacted(),
+                    applied.join(", ")
+                );
             }
             Ok(())
         }
-        Command::Agent { command: AgentCommand::Add { email, name, role, password, queues } } => {
+        Command::Agent {
+            command:
+                AgentCommand::Add {
+                    email,
+                    name,
+                    role,
+                    password,
+                    queues,
+                },
+        } => {
             let cfg = config.clone();
-            let db = tokio::task::spawn_blocking(move || crate::server::open_and_migrate(&cfg)).await??;
+            let db = tokio::task::spawn_blocking(move || crate::server::open_and_migrate(&cfg))
+                .await??;
             let app = crate::server::app(db, Arc::new(SystemClock), config);
             let mut queue_ids = Vec::new();
             for q in queues {
@@ -106,10 +126,31 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                         Err(_) => catalogue::queue_by_name(c, &name),
                     })
                     .await?;
-                queue_ids.push(found.ok_or_else(|| anyhow::anyhow!("no queue named '{q}'"))?.id);
+                queue_ids.push(
+                    found
+                        .ok_or_else(|| anyhow::anyhow!("no queue named '{q}'"))?
+                        .id,
+                );
             }
-            let agent = create_agent(&app, NewAgentRequest { email, name, role, password, queue_ids, time_zone: None }).await?;
-            println!("created {} {} <{}> (id {})", agent.role.as_str(), agent.name, agent.email, agent.id);
+            let agent = create_agent(
+                &app,
+                NewAgentRequest {
+                    email,
+                    name,
+                    role,
+                    password,
+                    queue_ids,
+                    time_zone: None,
+                },
+            )
+            .await?;
+            println!(
+                "created {} {} <{}> (id {})",
+                agent.role.as_str(),
+                agent.name,
+                agent.email,
+                agent.id
+            );
             Ok(())
         }
     }

@@ -50,19 +50,30 @@ impl Config {
     }
 
     /// Builds a configuration from a file and an explicit environment (for tests).
-    pub fn from_sources(file: Option<&Path>, env: &[(String, String)]) -> Result<Config, ConfigError> {
+    pub fn from_sources(
+        file: Option<&Path>,
+        env: &[(String, String)],
+    ) -> Result<Config, ConfigError> {
         let mut f = match file {
             Some(path) => {
                 let text = std::fs::read_to_string(path)
                     .map_err(|e| ConfigError(format!("cannot read {}: {e}", path.display())))?;
-                toml::from_str::<FileConfig>(&text).map_err(|e| ConfigError(format!("{}: {e}", path.display())))?
+                toml::from_str::<FileConfig>(&text)
+                    .map_err(|e| ConfigError(format!("{}: {e}", path.display())))?
             }
             None => FileConfig::default(),
         };
         let get = |name: &str| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
-        fn num<T: std::str::FromStr>(name: &str, v: Option<String>) -> Result<Option<T>, ConfigError> {
-            v.map(|s| s.trim().parse::<T>().map_err(|_| ConfigError(format!("{name}='{s}' is not a valid number"))))
-                .transpose()
+        fn num<T: std::str::FromStr>(
+            name: &str,
+            v: Option<String>,
+        ) -> Result<Option<T>, ConfigError> {
+            v.map(|s| {
+                s.trim()
+                    .parse::<T>()
+                    .map_err(|_| ConfigError(format!("{name}='{s}' is not a valid number")))
+            })
+            .transpose()
         }
         if let Some(v) = get("DATABASE_URL").or_else(|| get("SPORTELLO_DATABASE_URL")) {
             f.database_url = Some(v);
@@ -75,30 +86,50 @@ impl Config {
         }
         f.pool_size = num("SPORTELLO_POOL_SIZE", get("SPORTELLO_POOL_SIZE"))?.or(f.pool_size);
         f.workers = num("SPORTELLO_WORKERS", get("SPORTELLO_WORKERS"))?.or(f.workers);
-        f.session_ttl_hours = num("SPORTELLO_SESSION_TTL_HOURS", get("SPORTELLO_SESSION_TTL_HOURS"))?.or(f.session_ttl_hours);
-        f.max_body_bytes = num("SPORTELLO_MAX_BODY_BYTES", get("SPORTELLO_MAX_BODY_BYTES"))?.or(f.max_body_bytes);
-        f.max_attachment_bytes =
-            num("SPORTELLO_MAX_ATTACHMENT_BYTES", get("SPORTELLO_MAX_ATTACHMENT_BYTES"))?.or(f.max_attachment_bytes);
+        f.session_ttl_hours = num(
+            "SPORTELLO_SESSION_TTL_HOURS",
+            get("SPORTELLO_SESSION_TTL_HOURS"),
+        )?
+        .or(f.session_ttl_hours);
+        f.max_body_bytes =
+            num("SPORTELLO_MAX_BODY_BYTES", get("SPORTELLO_MAX_BODY_BYTES"))?.or(f.max_body_bytes);
+        f.max_attachment_bytes = num(
+            "SPORTELLO_MAX_ATTACHMENT_BYTES",
+            get("SPORTELLO_MAX_ATTACHMENT_BYTES"),
+        )?
+        .or(f.max_attachment_bytes);
 
         let database_url = DbUrl::parse(f.database_url.as_deref().unwrap_or(DEFAULT_DATABASE_URL))
             .map_err(|e| ConfigError(e.to_string()))?;
         let tz_name = f.time_zone.unwrap_or_else(|| "Europe/Rome".into());
-        let time_zone: Tz = tz_name.parse().map_err(|_| ConfigError(format!("unknown time zone '{tz_name}'")))?;
+        let time_zone: Tz = tz_name
+            .parse()
+            .map_err(|_| ConfigError(format!("unknown time zone '{tz_name}'")))?;
         let bind = f.bind.unwrap_or_else(|| "127.0.0.1:8080".into());
         if bind.parse::<std::net::SocketAddr>().is_err() {
-            return Err(ConfigError(format!("bind address '{bind}' is not HOST:PORT (e.g. 127.0.0.1:8080)")));
+            return Err(ConfigError(format!(
+                "bind address '{bind}' is not HOST:PORT (e.g. 127.0.0.1:8080)"
+            )));
         }
         let cfg = Config {
             database_url,
             bind,
             time_zone,
             pool_size: f.pool_size.unwrap_or(16),
-            workers: f.workers.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)),
+            workers: f.workers.unwrap_or_else(|| {
+                std::thread::available_parallelism()
+                    .map(|n| n.get())
+                    .unwrap_or(2)
+            }),
             session_ttl_hours: f.session_ttl_hours.unwrap_or(12),
             max_body_bytes: f.max_body_bytes.unwrap_or(4 * 1024 * 1024),
             max_attachment_bytes: f.max_attachment_bytes.unwrap_or(2 * 1024 * 1024),
         };
-        if cfg.pool_size == 0 || cfg.workers == 0 || cfg.session_ttl_hours <= 0 || cfg.max_body_bytes < 1024 {
+        if cfg.pool_size == 0
+            || cfg.workers == 0
+            || cfg.session_ttl_hours <= 0
+            || cfg.max_body_bytes < 1024
+        {
             return Err(ConfigError(
                 "pool_size, workers and session_ttl_hours must be positive; max_body_bytes at least 1024".into(),
             ));
@@ -127,7 +158,10 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -154,7 +188,8 @@ mod tests {
 
     #[test]
     fn debug_hides_the_password() {
-        let c = Config::from_sources(None, &env(&[("DATABASE_URL", "postgres://u:s3cret@db/x")])).unwrap();
+        let c = Config::from_sources(None, &env(&[("DATABASE_URL", "postgres://u:s3cret@db/x")]))
+            .unwrap();
         let shown = format!("{c:?}");
         assert!(!shown.contains("s3cret"), "{shown}");
         assert!(shown.contains("db/x"));

@@ -12,9 +12,13 @@ use crate::domain::access::Actor;
 use crate::domain::{Channel, Priority, QueueLevel, Role};
 use crate::error::{AppError, AppResult};
 use crate::service::auth::{create_agent, NewAgentRequest};
-use crate::service::catalogue::{create_queue, create_subject, create_topic, QueueInput, SubjectInput, TopicInput};
+use crate::service::catalogue::{
+    create_queue, create_subject, create_topic, QueueInput, SubjectInput, TopicInput,
+};
 use crate::service::contacts::ContactDetails;
-use crate::service::tickets::{self, CreateTicket, EscalateRequest, ReasonRequest, ResolveRequest, StateRequest, TicketKey};
+use crate::service::tickets::{
+    self, CreateTicket, EscalateRequest, ReasonRequest, ResolveRequest, StateRequest, TicketKey,
+};
 use crate::service::{App, Viewer};
 use crate::store::{agents, catalogue};
 
@@ -25,34 +29,80 @@ pub struct Login {
 }
 
 pub const LOGINS: &[Login] = &[
-    Login { email: "admin@sportello.demo", password: "admin-demo-2026", role: Role::Admin },
-    Login { email: "giulia.operatrice@sportello.demo", password: "operatore-demo-1", role: Role::Operator },
-    Login { email: "marco.operatore@sportello.demo", password: "operatore-demo-2", role: Role::Operator },
-    Login { email: "elena.specialista@sportello.demo", password: "specialista-demo", role: Role::Specialist },
-    Login { email: "paolo.supervisore@sportello.demo", password: "supervisore-demo", role: Role::Supervisor },
-    Login { email: "chiara.care@sportello.demo", password: "customer-care-demo", role: Role::CustomerCare },
+    Login {
+        email: "admin@sportello.demo",
+        password: "admin-demo-2026",
+        role: Role::Admin,
+    },
+    Login {
+        email: "giulia.operatrice@sportello.demo",
+        password: "operatore-demo-1",
+        role: Role::Operator,
+    },
+    Login {
+        email: "marco.operatore@sportello.demo",
+        password: "operatore-demo-2",
+        role: Role::Operator,
+    },
+    Login {
+        email: "elena.specialista@sportello.demo",
+        password: "specialista-demo",
+        role: Role::Specialist,
+    },
+    Login {
+        email: "paolo.supervisore@sportello.demo",
+        password: "supervisore-demo",
+        role: Role::Supervisor,
+    },
+    Login {
+        email: "chiara.care@sportello.demo",
+        password: "customer-care-demo",
+        role: Role::CustomerCare,
+    },
 ];
 
 pub fn print_logins(logins: &[Login], bind: &str) {
     println!("Demo logins (POST http://{bind}/api/v1/auth/token):");
     for l in logins {
-        println!("  {:<14} {:<36} password: {}", l.role.as_str(), l.email, l.password);
+        println!(
+            "  {:<14} {:<36} password: {}",
+            l.role.as_str(),
+            l.email,
+            l.password
+        );
     }
 }
 
 fn viewer(id: i64, role: Role, queues: Vec<i64>, app: &App) -> Viewer {
-    Viewer { actor: Actor { agent_id: id, role, queues }, name: String::new(), email: String::new(), tz: app.config.time_zone, token_id: 0 }
+    Viewer {
+        actor: Actor {
+            agent_id: id,
+            role,
+            queues,
+        },
+        name: String::new(),
+        email: String::new(),
+        tz: app.config.time_zone,
+        token_id: 0,
+    }
 }
 
 /// Seeds the demo unless it is there already; returns the logins to print.
 pub async fn seed(app: &App) -> AppResult<&'static [Login]> {
-    let exists = app.db.read(|c| agents::find_by_email(c, LOGINS[0].email)).await?;
+    let exists = app
+        .db
+        .read(|c| agents::find_by_email(c, LOGINS[0].email))
+        .await?;
     if exists.is_some() {
         return Ok(LOGINS);
     }
     // Spread the demo tickets over the past weeks with a clock of our own.
     let clock = ManualClock::new(app.clock.now() - Duration::days(21));
-    let demo = App { db: app.db.clone(), clock: Arc::new(clock.clone()), config: app.config.clone() };
+    let demo = App {
+        db: app.db.clone(),
+        clock: Arc::new(clock.clone()),
+        config: app.config.clone(),
+    };
     let admin = viewer(0, Role::Admin, vec![], &demo);
 
     let first = demo
@@ -68,14 +118,86 @@ pub async fn seed(app: &App) -> AppResult<&'static [Login]> {
         email: None,
         active: Some(true),
     };
-    let desktop = create_queue(&demo, &admin, q("Desktop", QueueLevel::SecondLevel, "Second level: workstations and office software")).await?;
-    let mobile = create_queue(&demo, &admin, q("Mobile devices", QueueLevel::SecondLevel, "Second level: phones and tablets")).await?;
-    let voip = create_queue(&demo, &admin, q("VoIP and video conferencing", QueueLevel::SecondLevel, "Second level: telephony and meetings")).await?;
-    let hosting = create_queue(&demo, &admin, q("Hosting", QueueLevel::SecondLevel, "Second level: servers and hosted services")).await?;
-    let care = create_queue(&demo, &admin, q("Customer Care", QueueLevel::CustomerCare, "The client's own care team: complaints and exceptions")).await?;
-    let back_office = create_queue(&demo, &admin, q("Back office", QueueLevel::BackOffice, "Work delegated to the contractor by e-mail")).await?;
-    let management = create_queue(&demo, &admin, q("Management", QueueLevel::FirstLevel, "Non-target calls recorded for management")).await?;
-    let senior = create_queue(&demo, &admin, q("Senior operator", QueueLevel::FirstLevel, "Line-quality complaints")).await?;
+    let desktop = create_queue(
+        &demo,
+        &admin,
+        q(
+            "Desktop",
+            QueueLevel::SecondLevel,
+            "Second level: workstations and office software",
+        ),
+    )
+    .await?;
+    let mobile = create_queue(
+        &demo,
+        &admin,
+        q(
+            "Mobile devices",
+            QueueLevel::SecondLevel,
+            "Second level: phones and tablets",
+        ),
+    )
+    .await?;
+    let voip = create_queue(
+        &demo,
+        &admin,
+        q(
+            "VoIP and video conferencing",
+            QueueLevel::SecondLevel,
+            "Second level: telephony and meetings",
+        ),
+    )
+    .await?;
+    let hosting = create_queue(
+        &demo,
+        &admin,
+        q(
+            "Hosting",
+            QueueLevel::SecondLevel,
+            "Second level: servers and hosted services",
+        ),
+    )
+    .await?;
+    let care = create_queue(
+        &demo,
+        &admin,
+        q(
+            "Customer Care",
+            QueueLevel::CustomerCare,
+            "The client's own care team: complaints and exceptions",
+        ),
+    )
+    .await?;
+    let back_office = create_queue(
+        &demo,
+        &admin,
+        q(
+            "Back office",
+            QueueLevel::BackOffice,
+            "Work delegated to the contractor by e-mail",
+        ),
+    )
+    .await?;
+    let management = create_queue(
+        &demo,
+        &admin,
+        q(
+            "Management",
+            QueueLevel::FirstLevel,
+            "Non-target calls recorded for management",
+        ),
+    )
+    .await?;
+    let senior = create_queue(
+        &demo,
+        &admin,
+        q(
+            "Senior operator",
+            QueueLevel::FirstLevel,
+            "Line-quality complaints",
+        ),
+    )
+    .await?;
     let _ = back_office;
 
     let topic = |name: &str, queue: i64, script: &str, public: bool| TopicInput {
@@ -93,16 +215,76 @@ pub async fn seed(app: &App) -> AppResult<&'static [Login]> {
     };
     let card = create_topic(&demo, &admin, topic("Servizi e benefit della card", first,
         "Buongiorno, sono … Le condizioni e le modalità di fruizione dei servizi sono pubblicate sulla guida cartacea e sul sito dedicato. Verificare i dati anagrafici ricevuti dai flussi del Consorzio e completarli (telefono, e-mail).", true)).await?;
-    let card_benefit = create_subject(&demo, &admin, card, subject("Condizioni di un benefit", None, "Aprire lo script illustrativo del servizio richiesto e leggerne le condizioni.")).await?;
-    create_subject(&demo, &admin, card, subject("Sostituzione della card", None, "")).await?;
-    let points = create_topic(&demo, &admin, topic("Punti accumulati", first, "Comunicare il saldo punti indicato nella scheda del tesserato.", true)).await?;
-    let points_missing = create_subject(&demo, &admin, points, subject("Punti non accreditati", Some(care), "Raccogliere data e punto vendita dell'acquisto; inoltrare al Customer Care.")).await?;
+    let card_benefit = create_subject(
+        &demo,
+        &admin,
+        card,
+        subject(
+            "Condizioni di un benefit",
+            None,
+            "Aprire lo script illustrativo del servizio richiesto e leggerne le condizioni.",
+        ),
+    )
+    .await?;
+    create_subject(
+        &demo,
+        &admin,
+        card,
+        subject("Sostituzione della card", None, ""),
+    )
+    .await?;
+    let points = create_topic(
+        &demo,
+        &admin,
+        topic(
+            "Punti accumulati",
+            first,
+            "Comunicare il saldo punti indicato nella scheda del tesserato.",
+            true,
+        ),
+    )
+    .await?;
+    let points_missing = create_subject(
+        &demo,
+        &admin,
+        points,
+        subject(
+            "Punti non accreditati",
+            Some(care),
+            "Raccogliere data e punto vendita dell'acquisto; inoltrare al Customer Care.",
+        ),
+    )
+    .await?;
     let shops = create_topic(&demo, &admin, topic("Punti vendita convenzionati", first, "Cercare per Regione e Provincia; i riferimenti del punto vendita si possono inviare al tesserato via e-mail.", true)).await?;
-    create_subject(&demo, &admin, shops, subject("Ricerca per regione e provincia", None, "")).await?;
-    let it = create_topic(&demo, &admin, topic("IT help desk", first, "Identificare l'utente, annotare il codice della postazione e il messaggio di errore.", true)).await?;
-    let it_desktop = create_subject(&demo, &admin, it, subject("Postazione di lavoro", None, "")).await?;
-    let it_mobile = create_subject(&demo, &admin, it, subject("Telefoni e tablet", None, "")).await?;
-    create_subject(&demo, &admin, it, subject("Telefonia VoIP e videoconferenza", None, "")).await?;
+    create_subject(
+        &demo,
+        &admin,
+        shops,
+        subject("Ricerca per regione e provincia", None, ""),
+    )
+    .await?;
+    let it = create_topic(
+        &demo,
+        &admin,
+        topic(
+            "IT help desk",
+            first,
+            "Identificare l'utente, annotare il codice della postazione e il messaggio di errore.",
+            true,
+        ),
+    )
+    .await?;
+    let it_desktop =
+        create_subject(&demo, &admin, it, subject("Postazione di lavoro", None, "")).await?;
+    let it_mobile =
+        create_subject(&demo, &admin, it, subject("Telefoni e tablet", None, "")).await?;
+    create_subject(
+        &demo,
+        &admin,
+        it,
+        subject("Telefonia VoIP e videoconferenza", None, ""),
+    )
+    .await?;
     create_subject(&demo, &admin, it, subject("Guasto hardware", None, "")).await?;
     create_subject(&demo, &admin, it, subject("Hosting", Some(hosting), "")).await?;
     let complaints = create_topic(&demo, &admin, topic("Reclami", care,
@@ -172,10 +354,18 @@ pub async fn seed(app: &App) -> AppResult<&'static [Login]> {
                 &demo,
                 operator,
                 CreateTicket {
-                    subject: if round == 0 { r.subject.to_string() } else { format!("{} ({})", r.subject, round + 1) },
+                    subject: if round == 0 {
+                        r.subject.to_string()
+                    } else {
+                        format!("{} ({})", r.subject, round + 1)
+                    },
                     body: r.body.into(),
                     channel: Some(r.channel),
-                    priority: Some(if i % 5 == 0 { Priority::High } else { Priority::Normal }),
+                    priority: Some(if i % 5 == 0 {
+                        Priority::High
+                    } else {
+                        Priority::Normal
+                    }),
                     topic_id: Some(r.topic),
                     subject_id: r.subject_id,
                     queue_id: None,
@@ -200,39 +390,97 @@ pub async fn seed(app: &App) -> AppResult<&'static [Login]> {
     }
 
     // Move some of them along the workflow so every state is on show.
-    let reason = |s: &str| ReasonRequest { reason: Some(s.into()) };
+    let reason = |s: &str| ReasonRequest {
+        reason: Some(s.into()),
+    };
     for (id, i, round) in created {
         clock.advance(Duration::minutes(45));
         let key = TicketKey::Id(id);
         let op = if i % 2 == 0 { giulia } else { marco };
         match (round, i) {
             (0, 0) | (1, 1) | (2, 3) => {
-                tickets::resolve(&demo, op, key, ResolveRequest { resolution: "Informazioni fornite durante la chiamata.".into() }).await?;
+                tickets::resolve(
+                    &demo,
+                    op,
+                    key,
+                    ResolveRequest {
+                        resolution: "Informazioni fornite durante la chiamata.".into(),
+                    },
+                )
+                .await?;
             }
             (0, 4) | (1, 4) => {
-                tickets::escalate(&demo, op, key.clone(), EscalateRequest { queue_id: desktop, reason: "Serve intervento sulla postazione".into() }).await?;
+                tickets::escalate(
+                    &demo,
+                    op,
+                    key.clone(),
+                    EscalateRequest {
+                        queue_id: desktop,
+                        reason: "Serve intervento sulla postazione".into(),
+                    },
+                )
+                .await?;
                 if round == 1 {
                     tickets::claim_next(&demo, elena, desktop).await?;
                 }
             }
             (0, 5) => {
-                tickets::escalate(&demo, op, key, EscalateRequest { queue_id: mobile, reason: "Configurazione del profilo di posta sul dispositivo".into() }).await?;
+                tickets::escalate(
+                    &demo,
+                    op,
+                    key,
+                    EscalateRequest {
+                        queue_id: mobile,
+                        reason: "Configurazione del profilo di posta sul dispositivo".into(),
+                    },
+                )
+                .await?;
             }
             (0, 6) | (2, 6) => {
-                tickets::set_state(&demo, chiara, key, StateRequest { state: crate::domain::TicketState::PendingCustomer }).await?;
+                tickets::set_state(
+                    &demo,
+                    chiara,
+                    key,
+                    StateRequest {
+                        state: crate::domain::TicketState::PendingCustomer,
+                    },
+                )
+                .await?;
             }
             (1, 2) => {
-                tickets::set_state(&demo, chiara, key, StateRequest { state: crate::domain::TicketState::PendingThirdParty }).await?;
+                tickets::set_state(
+                    &demo,
+                    chiara,
+                    key,
+                    StateRequest {
+                        state: crate::domain::TicketState::PendingThirdParty,
+                    },
+                )
+                .await?;
             }
             (1, 0) | (2, 0) => {
-                tickets::resolve(&demo, op, key.clone(), ResolveRequest { resolution: "Sconto riconosciuto dal punto vendita.".into() }).await?;
+                tickets::resolve(
+                    &demo,
+                    op,
+                    key.clone(),
+                    ResolveRequest {
+                        resolution: "Sconto riconosciuto dal punto vendita.".into(),
+                    },
+                )
+                .await?;
                 tickets::close(&demo, op, key, reason("Il cliente conferma")).await?;
             }
             (0, 9) | (2, 9) => {
                 tickets::claim_next(&demo, op, first).await?;
             }
             (2, 1) => {
-                tickets::close(&demo, op, key, reason("Duplicato di una chiamata precedente")).await?;
+                tickets::close(
+                    &demo,
+                    op,
+                    key,
+                    reason("Duplicato di una chiamata precedente"),
+                )
+                .await?;
             }
             _ => {}
         }

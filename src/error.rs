@@ -12,7 +12,10 @@ use crate::domain::workflow::Refusal;
 pub enum AppError {
     /// The request is well-formed but a value is wrong (422).
     #[error("{detail}")]
-    Invalid { field: Option<String>, detail: String },
+    Invalid {
+        field: Option<String>,
+        detail: String,
+    },
     /// The request cannot be read at all (400).
     #[error("{0}")]
     BadRequest(String),
@@ -45,7 +48,10 @@ pub type AppResult<T> = Result<T, AppError>;
 
 impl AppError {
     pub fn invalid(field: &str, detail: impl Into<String>) -> Self {
-        AppError::Invalid { field: Some(field.to_string()), detail: detail.into() }
+        AppError::Invalid {
+            field: Some(field.to_string()),
+            detail: detail.into(),
+        }
     }
 
     pub fn not_found(what: impl Into<String>) -> Self {
@@ -57,7 +63,10 @@ impl AppError {
     }
 
     pub fn conflict(code: &'static str, detail: impl Into<String>) -> Self {
-        AppError::Conflict { code, detail: detail.into() }
+        AppError::Conflict {
+            code,
+            detail: detail.into(),
+        }
     }
 
     /// The stable, machine-readable code of this error.
@@ -99,11 +108,15 @@ impl AppError {
     pub fn problem(&self) -> Problem {
         let status = self.status_code().as_u16();
         let detail = match self {
-            AppError::Database(diesel::result::Error::NotFound) => "the requested record does not exist".to_string(),
+            AppError::Database(diesel::result::Error::NotFound) => {
+                "the requested record does not exist".to_string()
+            }
             AppError::Database(_) | AppError::Internal(_) => {
                 "something went wrong on our side; the request was not applied".to_string()
             }
-            AppError::Unavailable(_) => "the database cannot be reached right now; try again shortly".to_string(),
+            AppError::Unavailable(_) => {
+                "the database cannot be reached right now; try again shortly".to_string()
+            }
             other => other.to_string(),
         };
         let mut p = Problem {
@@ -121,7 +134,12 @@ impl AppError {
             AppError::Invalid { field, .. } => p.field = field.clone(),
             AppError::Transition(r) => {
                 p.current_state = Some(r.current.as_str().to_string());
-                p.allowed_states = Some(r.allowed_states.iter().map(|s| s.as_str().to_string()).collect());
+                p.allowed_states = Some(
+                    r.allowed_states
+                        .iter()
+                        .map(|s| s.as_str().to_string())
+                        .collect(),
+                );
                 p.allowed_actions = Some(r.allowed_actions.iter().map(|s| s.to_string()).collect());
             }
             _ => {}
@@ -158,7 +176,9 @@ impl ResponseError for AppError {
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
-            AppError::NotFound(_) | AppError::Database(diesel::result::Error::NotFound) => StatusCode::NOT_FOUND,
+            AppError::NotFound(_) | AppError::Database(diesel::result::Error::NotFound) => {
+                StatusCode::NOT_FOUND
+            }
             AppError::Conflict { .. } | AppError::Transition(_) => StatusCode::CONFLICT,
             AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,

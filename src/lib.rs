@@ -4,14 +4,14 @@
 //! rules → [`store`] (SQLite or PostgreSQL). HTTP handlers in [`api`] are thin
 //! and call [`service`] functions, which call the domain and the store.
 
-pub mod clock;
-pub mod config;
-pub mod domain;
-pub mod error;
-pub mod store;
-pub mod intake;
-pub mod service;
 pub mod api;
 pub mod cli;
+pub mod clock;
+pub mod config;
 pub mod demo;
+pub mod domain;
+pub mod error;
+pub mod intake;
 pub mod server;
+pub mod service;
+pub mod store;

@@ -21,7 +21,11 @@ pub fn open_and_migrate(config: &Config) -> AppResult<Db> {
 }
 
 pub fn app(db: Db, clock: Arc<dyn Clock>, config: Config) -> App {
-    App { db, clock, config: Arc::new(config) }
+    App {
+        db,
+        clock,
+        config: Arc::new(config),
+    }
 }
 
 pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
@@ -35,7 +39,11 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     let data = web::Data::new(state);
     let max_body = config.max_body_bytes;
     tracing::info!(bind = %config.bind, database = %config.database_url.redacted(), "Sportello listening");
-    println!("Sportello listening on http://{} (database: {})", config.bind, config.database_url.redacted());
+    println!(
+        "Sportello listening on http://{} (database: {})",
+        config.bind,
+        config.database_url.redacted()
+    );
     HttpServer::new(move || {
         actix_web::App::new()
             .app_data(data.clone())
@@ -49,4 +57,3 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     .await?;
     Ok(())
 }
-

@@ -31,41 +31,73 @@ pub struct SearchQuery {
 
 #[utoipa::path(get, path = "/api/v1/contacts", tag = "contacts", security(("bearer" = [])), params(SearchQuery),
     responses((status = 200, body = Vec<ContactView>), (status = 422, body = Problem)))]
-pub async fn search(app: web::Data<App>, Staff(v): Staff, q: web::Query<SearchQuery>) -> Result<HttpResponse, AppError> {
+pub async fn search(
+    app: web::Data<App>,
+    Staff(v): Staff,
+    q: web::Query<SearchQuery>,
+) -> Result<HttpResponse, AppError> {
     let limit = q.limit.unwrap_or(50);
     if !(1..=200).contains(&limit) {
-        return Err(AppError::invalid("limit", "limit must be between 1 and 200"));
+        return Err(AppError::invalid(
+            "limit",
+            "limit must be between 1 and 200",
+        ));
     }
     Ok(HttpResponse::Ok().json(contacts::search(&app, &v, &q.q, limit).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/contacts", tag = "contacts", security(("bearer" = [])), request_body = ContactInput,
     responses((status = 201, body = ContactView), (status = 409, body = Problem), (status = 422, body = Problem)))]
-pub async fn create(app: web::Data<App>, Staff(v): Staff, body: web::Json<ContactInput>) -> Result<HttpResponse, AppError> {
-    Ok(super::created(&contacts::create(&app, &v, body.into_inner()).await?))
+pub async fn create(
+    app: web::Data<App>,
+    Staff(v): Staff,
+    body: web::Json<ContactInput>,
+) -> Result<HttpResponse, AppError> {
+    Ok(super::created(
+        &contacts::create(&app, &v, body.into_inner()).await?,
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/contacts/{id}", tag = "contacts", security(("bearer" = [])), params(("id" = i64, Path)),
     responses((status = 200, body = ContactView), (status = 404, body = Problem)))]
-pub async fn get(app: web::Data<App>, Staff(v): Staff, id: web::Path<i64>) -> Result<HttpResponse, AppError> {
+pub async fn get(
+    app: web::Data<App>,
+    Staff(v): Staff,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
     Ok(HttpResponse::Ok().json(contacts::get(&app, &v, id.into_inner()).await?))
 }
 
 #[utoipa::path(patch, path = "/api/v1/contacts/{id}", tag = "contacts", security(("bearer" = [])), request_body = ContactInput,
     params(("id" = i64, Path)), responses((status = 200, body = ContactView), (status = 422, body = Problem)))]
-pub async fn update(app: web::Data<App>, Staff(v): Staff, id: web::Path<i64>, body: web::Json<ContactInput>) -> Result<HttpResponse, AppError> {
-    Ok(HttpResponse::Ok().json(contacts::update(&app, &v, id.into_inner(), body.into_inner()).await?))
+pub async fn update(
+    app: web::Data<App>,
+    Staff(v): Staff,
+    id: web::Path<i64>,
+    body: web::Json<ContactInput>,
+) -> Result<HttpResponse, AppError> {
+    Ok(HttpResponse::Ok()
+        .json(contacts::update(&app, &v, id.into_inner(), body.into_inner()).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/contacts/{id}/history", tag = "contacts", security(("bearer" = [])), params(("id" = i64, Path)),
     responses((status = 200, body = Vec<AuditView>)))]
-pub async fn history(app: web::Data<App>, Staff(v): Staff, id: web::Path<i64>) -> Result<HttpResponse, AppError> {
+pub async fn history(
+    app: web::Data<App>,
+    Staff(v): Staff,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
     Ok(HttpResponse::Ok().json(contacts::history(&app, &v, id.into_inner()).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/contacts/{id}/tickets", tag = "contacts", security(("bearer" = [])),
     params(("id" = i64, Path), ListQuery), responses((status = 200, body = TicketPage)))]
-pub async fn tickets(app: web::Data<App>, Staff(v): Staff, id: web::Path<i64>, q: web::Query<ListQuery>) -> Result<HttpResponse, AppError> {
+pub async fn tickets(
+    app: web::Data<App>,
+    Staff(v): Staff,
+    id: web::Path<i64>,
+    q: web::Query<ListQuery>,
+) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
     contacts::get(&app, &v, id).await?;
     let mut q = q.into_inner();

@@ -29,7 +29,12 @@ pub async fn healthz(app: web::Data<App>) -> Result<HttpResponse, AppError> {
     let mut applied = state.applied.clone();
     applied.sort();
     Ok(HttpResponse::Ok().json(Health {
-        status: if state.pending.is_empty() { "ok" } else { "migrations_pending" }.into(),
+        status: if state.pending.is_empty() {
+            "ok"
+        } else {
+            "migrations_pending"
+        }
+        .into(),
         database: app.db.backend().name().into(),
         migrations_applied: applied.len(),
         latest_migration: applied.last().cloned(),

@@ -29,16 +29,28 @@ impl FromRequest for Staff {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let app = req.app_data::<web::Data<App>>().cloned();
-        let header = req.headers().get(header::AUTHORIZATION).and_then(|h| h.to_str().ok()).map(str::to_string);
+        let header = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|h| h.to_str().ok())
+            .map(str::to_string);
         Box::pin(async move {
             let app = app.ok_or_else(|| AppError::Internal("application state missing".into()))?;
-            let header = header.ok_or_else(|| AppError::Unauthorized("send 'Authorization: Bearer <token>'".into()))?;
+            let header = header.ok_or_else(|| {
+                AppError::Unauthorized("send 'Authorization: Bearer <token>'".into())
+            })?;
             let token = header
                 .strip_prefix("Bearer ")
                 .or_else(|| header.strip_prefix("bearer "))
                 .filter(|t| !t.trim().is_empty())
-                .ok_or_else(|| AppError::Unauthorized("the Authorization header must be 'Bearer <token>'".into()))?;
-            crate::service::auth::authenticate(&app, token).await.map(Staff)
+                .ok_or_else(|| {
+                    AppError::Unauthorized(
+                        "the Authorization header must be 'Bearer <token>'".into(),
+                    )
+                })?;
+            crate::service::auth::authenticate(&app, token)
+                .await
+                .map(Staff)
         })
     }
 }
@@ -48,10 +60,19 @@ fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
         JsonPayloadError::OverflowKnownLength { length, limit } => {
             AppError::PayloadTooLarge(format!("the body is {length} bytes; the limit is {limit}"))
         }
-        JsonPayloadError::Overflow { limit } => AppError::PayloadTooLarge(format!("the body is larger than {limit} bytes")),
-        JsonPayloadError::ContentType => AppError::UnsupportedMediaType("send the body as application/json".into()),
-        JsonPayloadError::Deserialize(de) if de.is_data() => AppError::Invalid { field: field_of(&de.to_string()), detail: de.to_string() },
-        JsonPayloadError::Deserialize(de) => AppError::BadRequest(format!("the body is not valid JSON: {de}")),
+        JsonPayloadError::Overflow { limit } => {
+            AppError::PayloadTooLarge(format!("the body is larger than {limit} bytes"))
+        }
+        JsonPayloadError::ContentType => {
+            AppError::UnsupportedMediaType("send the body as application/json".into())
+        }
+        JsonPayloadError::Deserialize(de) if de.is_data() => AppError::Invalid {
+            field: field_of(&de.to_string()),
+            detail: de.to_string(),
+        },
+        JsonPayloadError::Deserialize(de) => {
+            AppError::BadRequest(format!("the body is not valid JSON: {de}"))
+        }
         other => AppError::BadRequest(other.to_string()),
     };
     e.into()
@@ -69,7 +90,11 @@ fn query_error(err: QueryPayloadError, _req: &HttpRequest) -> actix_web::Error {
         QueryPayloadError::Deserialize(de) => de.to_string(),
         other => other.to_string(),
     };
-    AppError::Invalid { field: field_of(&detail), detail: format!("bad query parameter: {detail}") }.into()
+    AppError::Invalid {
+        field: field_of(&detail),
+        detail: format!("bad query parameter: {detail}"),
+    }
+    .into()
 }
 
 fn path_error(err: PathError, _req: &HttpRequest) -> actix_web::Error {
@@ -77,28 +102,36 @@ fn path_error(err: PathError, _req: &HttpRequest) -> actix_web::Error {
 }
 
 async fn not_found(req: HttpRequest) -> Result<HttpResponse, AppError> {
-    Err(AppError::NotFound(format!("no route for {} {}", req.method(), req.path())))
+    Err(AppError::NotFound(format!(
+        "no route for {} {}",
+        req.method(),
+        req.path()
+    )))
 }
 
 /// Registers every route; used by `serve` and by the tests alike.
 pub fn configure(cfg: &mut web::ServiceConfig, max_body: usize) {
-    cfg.app_data(web::JsonConfig::default().limit(max_body).error_handler(json_error))
-        .app_data(web::QueryConfig::default().error_handler(query_error))
-        .app_data(web::PathConfig::default().error_handler(path_error))
-        .app_data(web::PayloadConfig::default().limit(max_body))
-        .route("/healthz", web::get().to(health::healthz))
-        .service(docs::swagger())
-        .service(
-            web::scope("/api/v1")
-                .route("/openapi.json", web::get().to(docs::openapi_json))
-                .configure(auth::routes)
-                .configure(tickets::routes)
-                .configure(queues::routes)
-                .configure(contacts::routes)
-                .configure(catalogue::routes)
-                .default_service(web::to(not_found)),
-        )
-        .default_service(web::to(not_found));
+    cfg.app_data(
+        web::JsonConfig::default()
+            .limit(max_body)
+            .error_handler(json_error),
+    )
+    .app_data(web::QueryConfig::default().error_handler(query_error))
+    .app_data(web::PathConfig::default().error_handler(path_error))
+    .app_data(web::PayloadConfig::default().limit(max_body))
+    .route("/healthz", web::get().to(health::healthz))
+    .service(docs::swagger())
+    .service(
+        web::scope("/api/v1")
+            .route("/openapi.json", web::get().to(docs::openapi_json))
+            .configure(auth::routes)
+            .configure(tickets::routes)
+            .configure(queues::routes)
+            .configure(contacts::routes)
+            .configure(catalogue::routes)
+            .default_service(web::to(not_found)),
+    )
+    .default_service(web::to(not_found));
 }
 
 /// 201 Created with the resource.

@@ -14,7 +14,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         cfg.route(base, web::get().to(list))
             .route(base, web::post().to(create))
             .route(&format!("{base}/{{id}}"), web::patch().to(update))
-            .route(&format!("{base}/{{id}}/tickets"), web::get().to(queue_tickets))
+            .route(
+                &format!("{base}/{{id}}/tickets"),
+                web::get().to(queue_tickets),
+            )
             .route(&format!("{base}/{{id}}/claim"), web::post().to(claim));
     }
 }
@@ -26,21 +29,35 @@ pub async fn list(app: web::Data<App>, _staff: Staff) -> Result<HttpResponse, Ap
 
 #[utoipa::path(post, path = "/api/v1/queues", tag = "queues", security(("bearer" = [])), request_body = QueueInput,
     responses((status = 201, body = Created), (status = 403, body = Problem), (status = 409, body = Problem)))]
-pub async fn create(app: web::Data<App>, Staff(v): Staff, body: web::Json<QueueInput>) -> Result<HttpResponse, AppError> {
+pub async fn create(
+    app: web::Data<App>,
+    Staff(v): Staff,
+    body: web::Json<QueueInput>,
+) -> Result<HttpResponse, AppError> {
     let id = catalogue::create_queue(&app, &v, body.into_inner()).await?;
     Ok(super::created(&Created { id }))
 }
 
 #[utoipa::path(patch, path = "/api/v1/queues/{id}", tag = "queues", security(("bearer" = [])), request_body = QueueInput,
     params(("id" = i64, Path)), responses((status = 204), (status = 403, body = Problem)))]
-pub async fn update(app: web::Data<App>, Staff(v): Staff, id: web::Path<i64>, body: web::Json<QueueInput>) -> Result<HttpResponse, AppError> {
+pub async fn update(
+    app: web::Data<App>,
+    Staff(v): Staff,
+    id: web::Path<i64>,
+    body: web::Json<QueueInput>,
+) -> Result<HttpResponse, AppError> {
     catalogue::update_queue(&app, &v, id.into_inner(), body.into_inner()).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
 #[utoipa::path(get, path = "/api/v1/queues/{id}/tickets", tag = "queues", security(("bearer" = [])),
     params(("id" = i64, Path), ListQuery), responses((status = 200, body = TicketPage)))]
-pub async fn queue_tickets(app: web::Data<App>, Staff(v): Staff, id: web::Path<i64>, q: web::Query<ListQuery>) -> Result<HttpResponse, AppError> {
+pub async fn queue_tickets(
+    app: web::Data<App>,
+    Staff(v): Staff,
+    id: web::Path<i64>,
+    q: web::Query<ListQuery>,
+) -> Result<HttpResponse, AppError> {
     let mut q = q.into_inner();
     q.queue = Some(id.into_inner().to_string());
     if q.state.is_none() {
@@ -52,9 +69,15 @@ pub async fn queue_tickets(app: web::Data<App>, Staff(v): Staff, id: web::Path<i
 #[utoipa::path(post, path = "/api/v1/queues/{id}/claim", tag = "queues", security(("bearer" = [])), params(("id" = i64, Path)),
     responses((status = 200, description = "the ticket now assigned to you", body = TicketDetail),
         (status = 204, description = "nothing to claim"), (status = 403, body = Problem)))]
-pub async fn claim(app: web::Data<App>, Staff(v): Staff, id: web::Path<i64>) -> Result<HttpResponse, AppError> {
-    Ok(match tickets_svc::claim_next(&app, &v, id.into_inner()).await? {
-        Some(t) => HttpResponse::Ok().json(t),
-        None => HttpResponse::NoContent().finish(),
-    })
+pub async fn claim(
+    app: web::Data<App>,
+    Staff(v): Staff,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    Ok(
+        match tickets_svc::claim_next(&app, &v, id.into_inner()).await? {
+            Some(t) => HttpResponse::Ok().json(t),
+            None => HttpResponse::NoContent().finish(),
+        },
+    )
 }

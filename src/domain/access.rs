@@ -61,7 +61,11 @@ mod tests {
     use super::*;
 
     fn actor(role: Role, queues: &[i64]) -> Actor {
-        Actor { agent_id: 1, role, queues: queues.to_vec() }
+        Actor {
+            agent_id: 1,
+            role,
+            queues: queues.to_vec(),
+        }
     }
 
     #[test]

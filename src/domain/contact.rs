@@ -14,9 +14,11 @@ impl std::fmt::Display for InvalidEmail {
 /// Trims and lowercases an address, refusing anything that is not one.
 pub fn normalise_email(input: &str) -> Result<String, InvalidEmail> {
     let trimmed = input.trim();
-    let parsed: email_address::EmailAddress = trimmed.parse().map_err(|_| InvalidEmail(input.to_string()))?;
+    let parsed: email_address::EmailAddress = trimmed
+        .parse()
+        .map_err(|_| InvalidEmail(input.to_string()))?;
     // A display name ("Mario <m@x.it>") is not an address; domains need a dot.
-    if parsed.as_str() != trimmed || !parsed.domain().contains('.') {
+    if parsed.email() != trimmed || !parsed.domain().contains('.') {
         return Err(InvalidEmail(input.to_string()));
     }
     Ok(trimmed.to_lowercase())
@@ -40,7 +42,11 @@ pub struct SearchFields<'a> {
 /// One lowercase line holding everything a contact can be found by. Phones appear
 /// in E.164 and as national digits so that a partial number typed either way matches.
 pub fn search_key(f: &SearchFields<'_>) -> String {
-    let mut parts: Vec<String> = vec![f.name.to_string(), f.organisation.to_string(), f.city.to_string()];
+    let mut parts: Vec<String> = vec![
+        f.name.to_string(),
+        f.organisation.to_string(),
+        f.city.to_string(),
+    ];
     if let Some(c) = f.contract_number {
         parts.push(c.to_string());
     }
@@ -61,9 +67,20 @@ mod tests {
 
     #[test]
     fn emails_are_lowercased_and_checked() {
-        assert_eq!(normalise_email("  Mario.Rossi@Example.IT ").unwrap(), "mario.rossi@example.it");
+        assert_eq!(
+            normalise_email("  Mario.Rossi@Example.IT ").unwrap(),
+            "mario.rossi@example.it"
+        );
         assert_eq!(normalise_email("иван@пример.рф").unwrap(), "иван@пример.рф");
-        for bad in ["", "mario", "mario@", "@x.it", "a b@x.it", "Mario <m@x.it>", "m@localhost"] {
+        for bad in [
+            "",
+            "mario",
+            "mario@",
+            "@x.it",
+            "a b@x.it",
+            "Mario <m@x.it>",
+            "m@localhost",
+        ] {
             assert!(normalise_email(bad).is_err(), "{bad}");
         }
     }

@@ -112,7 +112,9 @@ text_enum! {
 }
 
 /// Priority; the numeric value orders claim-next (higher first).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Priority {
     Low,
@@ -122,7 +124,12 @@ pub enum Priority {
 }
 
 impl Priority {
-    pub const ALL: &'static [Priority] = &[Priority::Low, Priority::Normal, Priority::High, Priority::Urgent];
+    pub const ALL: &'static [Priority] = &[
+        Priority::Low,
+        Priority::Normal,
+        Priority::High,
+        Priority::Urgent,
+    ];
 
     pub fn rank(self) -> i32 {
         match self {
@@ -168,7 +175,10 @@ mod tests {
 
     #[test]
     fn serde_uses_the_stored_text() {
-        assert_eq!(serde_json::to_string(&QueueLevel::CustomerCare).unwrap(), "\"customer_care\"");
+        assert_eq!(
+            serde_json::to_string(&QueueLevel::CustomerCare).unwrap(),
+            "\"customer_care\""
+        );
         assert_eq!(serde_json::to_string(&Priority::High).unwrap(), "\"high\"");
     }
 }

@@ -21,7 +21,8 @@ pub fn normalise(input: &str) -> Result<String, InvalidPhone> {
     if digits < 5 || !trimmed.chars().all(allowed) {
         return Err(InvalidPhone(input.to_string()));
     }
-    let parsed = phonenumber::parse(Some(country::Id::IT), trimmed).map_err(|_| InvalidPhone(input.to_string()))?;
+    let parsed = phonenumber::parse(Some(country::Id::IT), trimmed)
+        .map_err(|_| InvalidPhone(input.to_string()))?;
     if !phonenumber::is_valid(&parsed) {
         return Err(InvalidPhone(input.to_string()));
     }
@@ -32,7 +33,9 @@ pub fn normalise(input: &str) -> Result<String, InvalidPhone> {
 pub fn looks_like_phone(input: &str) -> bool {
     let t = input.trim();
     let digits = t.chars().filter(|c| c.is_ascii_digit()).count();
-    digits >= 6 && t.chars().all(|c| c.is_ascii_digit() || " +-./()".contains(c))
+    digits >= 6
+        && t.chars()
+            .all(|c| c.is_ascii_digit() || " +-./()".contains(c))
 }
 
 #[cfg(test)]
@@ -41,7 +44,13 @@ mod tests {
 
     #[test]
     fn one_number_many_spellings() {
-        for written in ["+39 06 1234567", "0039061234567", "06-1234567", "06 123 4567", "(06) 1234567"] {
+        for written in [
+            "+39 06 1234567",
+            "0039061234567",
+            "06-1234567",
+            "06 123 4567",
+            "(06) 1234567",
+        ] {
             assert_eq!(normalise(written).unwrap(), "+39061234567", "{written}");
         }
     }

@@ -12,7 +12,12 @@ pub fn words(text: &str) -> Vec<String> {
 /// An FTS5 query that matches all the words, with no operator injection.
 pub fn fts5_query(text: &str) -> Option<String> {
     let w = words(text);
-    (!w.is_empty()).then(|| w.iter().map(|w| format!("\"{w}\"")).collect::<Vec<_>>().join(" "))
+    (!w.is_empty()).then(|| {
+        w.iter()
+            .map(|w| format!("\"{w}\""))
+            .collect::<Vec<_>>()
+            .join(" ")
+    })
 }
 
 /// A LIKE pattern that finds `term` anywhere, with `\` as the escape character.
@@ -35,8 +40,14 @@ mod tests {
 
     #[test]
     fn words_in_any_script() {
-        assert_eq!(words("Привет, мир! Příliš-žluťoučký 42"), vec!["привет", "мир", "příliš", "žluťoučký", "42"]);
-        assert_eq!(fts5_query("a \"OR\" NEAR(b)").unwrap(), "\"a\" \"or\" \"near\" \"b\"");
+        assert_eq!(
+            words("Привет, мир! Příliš-žluťoučký 42"),
+            vec!["привет", "мир", "příliš", "žluťoučký", "42"]
+        );
+        assert_eq!(
+            fts5_query("a \"OR\" NEAR(b)").unwrap(),
+            "\"a\" \"or\" \"near\" \"b\""
+        );
         assert_eq!(fts5_query("  ,, "), None);
     }
 

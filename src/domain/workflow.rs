@@ -33,11 +33,34 @@ impl TicketState {
     /// The states a ticket may move to from this one.
     pub fn targets(self) -> &'static [TicketState] {
         match self {
-            New => &[Open, PendingCustomer, PendingThirdParty, Escalated, Resolved, Closed, Merged],
-            Open => &[PendingCustomer, PendingThirdParty, Escalated, Resolved, Closed, Merged],
+            New => &[
+                Open,
+                PendingCustomer,
+                PendingThirdParty,
+                Escalated,
+                Resolved,
+                Closed,
+                Merged,
+            ],
+            Open => &[
+                PendingCustomer,
+                PendingThirdParty,
+                Escalated,
+                Resolved,
+                Closed,
+                Merged,
+            ],
             PendingCustomer => &[Open, PendingThirdParty, Escalated, Resolved, Closed, Merged],
             PendingThirdParty => &[Open, PendingCustomer, Escalated, Resolved, Closed, Merged],
-            Escalated => &[Open, PendingCustomer, PendingThirdParty, Escalated, Resolved, Closed, Merged],
+            Escalated => &[
+                Open,
+                PendingCustomer,
+                PendingThirdParty,
+                Escalated,
+                Resolved,
+                Closed,
+                Merged,
+            ],
             Resolved => &[Open, Closed],
             Closed => &[Open],
             Merged => &[],
@@ -127,20 +150,33 @@ impl std::fmt::Display for Refusal {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.attempted {
             Some(to) => write!(f, "a {} ticket cannot become {}", self.current, to)?,
-            None => write!(f, "cannot {} a ticket that is {}", self.action, self.current)?,
+            None => write!(
+                f,
+                "cannot {} a ticket that is {}",
+                self.action, self.current
+            )?,
         }
         let allowed: Vec<&str> = self.allowed_states.iter().map(|s| s.as_str()).collect();
         if allowed.is_empty() {
             write!(f, "; it cannot change state any more")
         } else {
-            write!(f, "; from {} it may become: {}", self.current, allowed.join(", "))
+            write!(
+                f,
+                "; from {} it may become: {}",
+                self.current,
+                allowed.join(", ")
+            )
         }
     }
 }
 
 /// Decides the state a ticket in `current` ends up in after `action`.
 pub fn decide(current: TicketState, action: Action) -> Result<TicketState, Refusal> {
-    let next = match action {
+    next_state(current, action).ok_or_else(|| refusal(current, action))
+}
+
+fn next_state(current: TicketState, action: Action) -> Option<TicketState> {
+    match action {
         Action::Assign => match current {
             New | Escalated => Some(Open),
             Closed | Merged => None,
@@ -161,20 +197,23 @@ pub fn decide(current: TicketState, action: Action) -> Result<TicketState, Refus
             (to.is_directly_settable() && (to == current || current.can_become(to))).then_some(to)
         }
         Action::Escalate => current.can_become(Escalated).then_some(Escalated),
-        Action::HandBack => matches!(current, Escalated | Open | PendingCustomer | PendingThirdParty).then_some(Open),
+        Action::HandBack => matches!(
+            current,
+            Escalated | Open | PendingCustomer | PendingThirdParty
+        )
+        .then_some(Open),
         Action::Resolve => current.can_become(Resolved).then_some(Resolved),
         Action::Close => current.can_become(Closed).then_some(Closed),
         Action::Reopen => matches!(current, Resolved | Closed).then_some(Open),
         Action::Merge => current.can_become(Merged).then_some(Merged),
-    };
-    next.ok_or_else(|| refusal(current, action))
+    }
 }
 
 fn refusal(current: TicketState, action: Action) -> Refusal {
     let allowed_actions = Action::LISTED
         .iter()
         .copied()
-        .filter(|a| *a != action && decide(current, *a).is_ok())
+        .filter(|a| *a != action && next_state(current, *a).is_some())
         .map(Action::name)
         .collect();
     Refusal {
@@ -243,7 +282,10 @@ mod tests {
     fn customer_message_reopens_resolved_and_pending() {
         assert_eq!(decide(Resolved, Action::CustomerMessage), Ok(Open));
         assert_eq!(decide(PendingCustomer, Action::CustomerMessage), Ok(Open));
-        assert_eq!(decide(PendingThirdParty, Action::CustomerMessage), Ok(PendingThirdParty));
+        assert_eq!(
+            decide(PendingThirdParty, Action::CustomerMessage),
+            Ok(PendingThirdParty)
+        );
         assert_eq!(decide(New, Action::CustomerMessage), Ok(New));
     }
 
@@ -251,7 +293,10 @@ mod tests {
     fn special_states_need_their_own_operation() {
         assert!(decide(Open, Action::SetState(Resolved)).is_err());
         assert!(decide(Open, Action::SetState(Escalated)).is_err());
-        assert_eq!(decide(Open, Action::SetState(PendingCustomer)), Ok(PendingCustomer));
+        assert_eq!(
+            decide(Open, Action::SetState(PendingCustomer)),
+            Ok(PendingCustomer)
+        );
     }
 
     #[test]

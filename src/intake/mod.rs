@@ -81,7 +81,10 @@ fn check(req: IntakeRequest, max_attachment: usize) -> AppResult<Checked> {
         let field = format!("attachments[{i}]");
         a.filename = required_text(&format!("{field}.filename"), &a.filename, 255)?;
         if a.filename.contains(['/', '\\', '\0']) {
-            return Err(AppError::invalid(&format!("{field}.filename"), "a file name cannot contain path separators"));
+            return Err(AppError::invalid(
+                &format!("{field}.filename"),
+                "a file name cannot contain path separators",
+            ));
         }
         if a.content_type.trim().is_empty() {
             a.content_type = "application/octet-stream".into();
@@ -102,7 +105,10 @@ fn check(req: IntakeRequest, max_attachment: usize) -> AppResult<Checked> {
         Some(k) => {
             let k = k.trim();
             if k.is_empty() || k.len() > 200 {
-                return Err(AppError::invalid("idempotency_key", "an idempotency key is 1 to 200 characters"));
+                return Err(AppError::invalid(
+                    "idempotency_key",
+                    "an idempotency key is 1 to 200 characters",
+                ));
             }
             Some(format!("{}:{k}", req.channel))
         }
@@ -121,9 +127,17 @@ pub async fn submit(app: &App, req: IntakeRequest) -> AppResult<IntakeOutcome> {
         // Two submissions with one key raced (PostgreSQL): the loser reads the winner's result.
         Err(e) if is_unique_violation(&e) && checked.key.is_some() => {
             let key = checked.key.clone().unwrap_or_default();
-            let found = app.db.read(move |c| tickets::find_intake_key(c, &key)).await?;
+            let found = app
+                .db
+                .read(move |c| tickets::find_intake_key(c, &key))
+                .await?;
             match found {
-                Some((ticket_id, article_id)) => Ok(IntakeOutcome { ticket_id, article_id, created: false, replayed: true }),
+                Some((ticket_id, article_id)) => Ok(IntakeOutcome {
+                    ticket_id,
+                    article_id,
+                    created: false,
+                    replayed: true,
+                }),
                 None => Err(e),
             }
         }
@@ -131,16 +145,28 @@ pub async fn submit(app: &App, req: IntakeRequest) -> AppResult<IntakeOutcome> {
     }
 }
 
-fn intake_in(conn: &mut DbConn, ch: &Checked, now: NaiveDateTime, tz: Tz) -> AppResult<IntakeOutcome> {
+fn intake_in(
+    conn: &mut DbConn,
+    ch: &Checked,
+    now: NaiveDateTime,
+    tz: Tz,
+) -> AppResult<IntakeOutcome> {
     let req = &ch.req;
     if let Some(key) = &ch.key {
         if let Some((ticket_id, article_id)) = tickets::find_intake_key(conn, key)? {
-            return Ok(IntakeOutcome { ticket_id, article_id, created: false, replayed: true });
+            return Ok(IntakeOutcome {
+                ticket_id,
+                article_id,
+                created: false,
+                replayed: true,
+            });
         }
     }
     let contact_id = match (&req.contact, &ch.contact) {
         (ContactRef::Existing(id), _) => {
-            contacts::find(conn, *id)?.ok_or_else(|| AppError::invalid("contact_id", format!("contact {id} does not exist")))?;
+            contacts::find(conn, *id)?.ok_or_else(|| {
+                AppError::invalid("contact_id", format!("contact {id} does not exist"))
+            })?;
             Some(*id)
         }
         (ContactRef::Details(_), Some(d)) => match_or_create(conn, d, req.author_agent_id, now)?,
@@ -157,7 +183,11 @@ fn intake_in(conn: &mut DbConn, ch: &Checked, now: NaiveDateTime, tz: Tz) -> App
             kind: req.article_kind.as_str().into(),
             public: req.public,
             author_agent_id: req.author_agent_id,
-            author_contact_id: if req.article_kind == ArticleKind::Inbound { contact_id } else { None },
+            author_contact_id: if req.article_kind == ArticleKind::Inbound {
+                contact_id
+            } else {
+                None
+            },
             body: req.body.clone(),
             created_at: now,
         },
@@ -187,11 +217,32 @@ fn intake_in(conn: &mut DbConn, ch: &Checked, now: NaiveDateTime, tz: Tz) -> App
     if let Some(key) = &ch.key {
         tickets::insert_intake_key(conn, key, ticket_id, article_id, now)?;
     }
-    Ok(IntakeOutcome { ticket_id, article_id, created, replayed: false })
+    Ok(IntakeOutcome {
+        ticket_id,
+        article_id,
+        created,
+        replayed: false,
+    })
 }
 
-pub fn event(conn: &mut DbConn, ticket_id: i64, kind: EventKind, actor: Option<i64>, data: serde_json::Value, now: NaiveDateTime) -> AppResult<()> {
-    tickets::insert_event(conn, &NewEvent { ticket_id, kind: kind.as_str().into(), actor_agent_id: actor, data: data.to_string(), created_at: now })
+pub fn event(
+    conn: &mut DbConn,
+    ticket_id: i64,
+    kind: EventKind,
+    actor: Option<i64>,
+    data: serde_json::Value,
+    now: NaiveDateTime,
+) -> AppResult<()> {
+    tickets::insert_event(
+        conn,
+        &NewEvent {
+            ticket_id,
+            kind: kind.as_str().into(),
+            actor_agent_id: actor,
+            data: data.to_string(),
+            created_at: now,
+        },
+    )
 }
 
 /// Where a new ticket goes: the explicit queue, else the subject's, else the
@@ -200,33 +251,50 @@ fn route(conn: &mut DbConn, req: &IntakeRequest) -> AppResult<(i64, Option<i64>,
     let mut topic_id = req.topic_id;
     let mut queue = None;
     if let Some(sid) = req.subject_id {
-        let s = catalogue::subject(conn, sid)?.ok_or_else(|| AppError::invalid("subject_id", format!("subject {sid} does not exist")))?;
+        let s = catalogue::subject(conn, sid)?.ok_or_else(|| {
+            AppError::invalid("subject_id", format!("subject {sid} does not exist"))
+        })?;
         match topic_id {
             Some(t) if t != s.topic_id => {
-                return Err(AppError::invalid("subject_id", format!("subject {sid} does not belong to topic {t}")));
+                return Err(AppError::invalid(
+                    "subject_id",
+                    format!("subject {sid} does not belong to topic {t}"),
+                ));
             }
             _ => topic_id = Some(s.topic_id),
         }
         queue = s.queue_id;
     }
     if let Some(tid) = topic_id {
-        let t = catalogue::topic(conn, tid)?.ok_or_else(|| AppError::invalid("topic_id", format!("topic {tid} does not exist")))?;
+        let t = catalogue::topic(conn, tid)?
+            .ok_or_else(|| AppError::invalid("topic_id", format!("topic {tid} does not exist")))?;
         queue = queue.or(Some(t.queue_id));
     }
     if let Some(q) = req.queue_id {
-        catalogue::queue(conn, q)?.ok_or_else(|| AppError::invalid("queue_id", format!("queue {q} does not exist")))?;
+        catalogue::queue(conn, q)?
+            .ok_or_else(|| AppError::invalid("queue_id", format!("queue {q} does not exist")))?;
         queue = Some(q);
     }
     let queue = match queue {
         Some(q) => q,
-        None => catalogue::default_first_level(conn)?
-            .ok_or_else(|| AppError::conflict("no-queue", "no active first-level queue is configured"))?
-            .id,
+        None => {
+            catalogue::default_first_level(conn)?
+                .ok_or_else(|| {
+                    AppError::conflict("no-queue", "no active first-level queue is configured")
+                })?
+                .id
+        }
     };
     Ok((queue, topic_id, req.subject_id))
 }
 
-fn open_ticket(conn: &mut DbConn, req: &IntakeRequest, contact_id: Option<i64>, now: NaiveDateTime, tz: Tz) -> AppResult<i64> {
+fn open_ticket(
+    conn: &mut DbConn,
+    req: &IntakeRequest,
+    contact_id: Option<i64>,
+    now: NaiveDateTime,
+    tz: Tz,
+) -> AppResult<i64> {
     let (queue_id, topic_id, subject_id) = route(conn, req)?;
     let year = now.and_utc().with_timezone(&tz).year();
     let seq = tickets::next_number(conn, year)?;
@@ -267,19 +335,32 @@ fn open_ticket(conn: &mut DbConn, req: &IntakeRequest, contact_id: Option<i64>, 
 
 /// Follows merges to the surviving ticket.
 fn survivor(conn: &mut DbConn, id: i64) -> AppResult<TicketRow> {
-    let mut row = tickets::lock(conn, id)?.ok_or_else(|| AppError::invalid("ticket_id", format!("ticket {id} does not exist")))?;
+    let mut row = tickets::lock(conn, id)?
+        .ok_or_else(|| AppError::invalid("ticket_id", format!("ticket {id} does not exist")))?;
     for _ in 0..16 {
         match row.merged_into_id {
-            Some(next) => row = tickets::lock(conn, next)?.ok_or_else(|| AppError::not_found(format!("ticket {next}")))?,
+            Some(next) => {
+                row = tickets::lock(conn, next)?
+                    .ok_or_else(|| AppError::not_found(format!("ticket {next}")))?
+            }
             None => return Ok(row),
         }
     }
-    Err(AppError::Internal(format!("merge chain from ticket {id} is too long")))
+    Err(AppError::Internal(format!(
+        "merge chain from ticket {id} is too long"
+    )))
 }
 
-fn add_to_existing(conn: &mut DbConn, req: &IntakeRequest, id: i64, contact_id: Option<i64>, now: NaiveDateTime) -> AppResult<i64> {
+fn add_to_existing(
+    conn: &mut DbConn,
+    req: &IntakeRequest,
+    id: i64,
+    contact_id: Option<i64>,
+    now: NaiveDateTime,
+) -> AppResult<i64> {
     let mut row = survivor(conn, id)?;
-    let state = TicketState::parse(&row.state).ok_or_else(|| AppError::Internal("bad state".into()))?;
+    let state =
+        TicketState::parse(&row.state).ok_or_else(|| AppError::Internal("bad state".into()))?;
     let action = match req.article_kind {
         ArticleKind::Inbound => Action::CustomerMessage,
         ArticleKind::Outbound => Action::PublicReply,
@@ -287,9 +368,23 @@ fn add_to_existing(conn: &mut DbConn, req: &IntakeRequest, id: i64, contact_id: 
     };
     let next = decide(state, action)?;
     if next != state {
-        event(conn, row.id, EventKind::StateChanged, req.author_agent_id, json!({"from": state, "to": next, "reason": "customer_message"}), now)?;
+        event(
+            conn,
+            row.id,
+            EventKind::StateChanged,
+            req.author_agent_id,
+            json!({"from": state, "to": next, "reason": "customer_message"}),
+            now,
+        )?;
         if matches!(state, TicketState::Resolved | TicketState::Closed) {
-            event(conn, row.id, EventKind::Reopened, req.author_agent_id, json!({"by": "customer_message"}), now)?;
+            event(
+                conn,
+                row.id,
+                EventKind::Reopened,
+                req.author_agent_id,
+                json!({"by": "customer_message"}),
+                now,
+            )?;
             row.resolved_at = None;
             row.closed_at = None;
         }
@@ -298,7 +393,9 @@ fn add_to_existing(conn: &mut DbConn, req: &IntakeRequest, id: i64, contact_id: 
     if row.contact_id.is_none() {
         row.contact_id = contact_id;
     }
-    if row.first_response_at.is_none() && matches!(req.article_kind, ArticleKind::Outbound | ArticleKind::Phone) {
+    if row.first_response_at.is_none()
+        && matches!(req.article_kind, ArticleKind::Outbound | ArticleKind::Phone)
+    {
         row.first_response_at = Some(now);
     }
     row.updated_at = now;

@@ -1,9 +1,11 @@
 //! Staff accounts and sign-in: argon2 password hashes, opaque bearer tokens
 //! stored as SHA-256 hashes (a token has 256 random bits, so a fast hash is enough).
 
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
 use argon2::Argon2;
-use chrono::{DateTime, Duration, FixedOffset};
+use chrono::{DateTime, Duration, FixedOffset, NaiveDateTime};
 use chrono_tz::Tz;
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
@@ -29,7 +31,11 @@ pub fn hash_password(password: &str) -> AppResult<String> {
 }
 
 fn verify_password(password: &str, hash: &str) -> bool {
-    PasswordHash::new(hash).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+    PasswordHash::new(hash).is_ok_and(|h| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &h)
+            .is_ok()
+    })
 }
 
 /// Checked against when the e-mail is unknown, so both failures take as long.
@@ -48,9 +54,36 @@ fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
+/// Creates a bearer token for an agent and returns it; only its hash is stored.
+pub fn mint_token(
+    conn: &mut DbConn,
+    agent_id: i64,
+    kind: &str,
+    name: &str,
+    now: NaiveDateTime,
+    expires_at: Option<NaiveDateTime>,
+) -> AppResult<(i64, String)> {
+    let token = new_token();
+    let id = agents::insert_token(
+        conn,
+        &NewApiToken {
+            agent_id,
+            token_hash: token_hash(&token),
+            kind: kind.into(),
+            name: name.into(),
+            created_at: now,
+            expires_at,
+        },
+    )?;
+    Ok((id, token))
+}
+
 pub fn check_password_rules(password: &str) -> AppResult<()> {
     if password.chars().count() < 8 {
-        return Err(AppError::invalid("password", "password must be at least 8 characters"));
+        return Err(AppError::invalid(
+            "password",
+            "password must be at least 8 characters",
+        ));
     }
     if password.len() > 1024 {
         return Err(AppError::invalid("password", "password is too long"));
@@ -92,7 +125,10 @@ pub async fn login(app: &App, req: LoginRequest) -> AppResult<TokenResponse> {
     let now = app.clock.now_db();
     let ttl = app.config.session_ttl_hours;
     let tz = app.config.time_zone;
-    let agent = app.db.read(move |c| agents::find_by_email(c, &email)).await?;
+    let agent = app
+        .db
+        .read(move |c| agents::find_by_email(c, &email))
+        .await?;
     let password = req.password;
     let ok = tokio::task::spawn_blocking(move || match &agent {
         Some(a) if a.active => verify_password(&password, &a.password_hash).then(|| a.clone()),
@@ -104,28 +140,20 @@ pub async fn login(app: &App, req: LoginRequest) -> AppResult<TokenResponse> {
     .await
     .map_err(|e| AppError::Internal(e.to_string()))?;
     let agent = ok.ok_or_else(|| AppError::Unauthorized("wrong e-mail or password".into()))?;
-    let token = new_token();
     let expires = now + Duration::hours(ttl);
-    let hash = token_hash(&token);
     let agent_id = agent.id;
-    let queues = app
+    let (token, queues) = app
         .db
         .write(move |c| {
-            agents::insert_token(
-                c,
-                &NewApiToken {
-                    agent_id,
-                    token_hash: hash,
-                    kind: "session".into(),
-                    name: "sign-in".into(),
-                    created_at: now,
-                    expires_at: Some(expires),
-                },
-            )?;
-            agents::queues_of(c, agent_id)
+            let (_, token) = mint_token(c, agent_id, "session", "sign-in", now, Some(expires))?;
+            Ok((token, agents::queues_of(c, agent_id)?))
         })
         .await?;
-    let tz = agent.time_zone.as_deref().and_then(|t| t.parse::<Tz>().ok()).unwrap_or(tz);
+    let tz = agent
+        .time_zone
+        .as_deref()
+        .and_then(|t| t.parse::<Tz>().ok())
+        .unwrap_or(tz);
     Ok(TokenResponse {
         token,
         token_type: "Bearer".into(),
@@ -141,14 +169,23 @@ pub async fn authenticate(app: &App, token: &str) -> AppResult<Viewer> {
     let default_tz = app.config.time_zone;
     app.db
         .read(move |c| {
-            let (tok, agent) = agents::find_token(c, &hash, now)?
-                .ok_or_else(|| AppError::Unauthorized("the token is unknown, expired or revoked".into()))?;
+            let (tok, agent) = agents::find_token(c, &hash, now)?.ok_or_else(|| {
+                AppError::Unauthorized("the token is unknown, expired or revoked".into())
+            })?;
             let queues = agents::queues_of(c, agent.id)?;
             Ok(Viewer {
-                actor: Actor { agent_id: agent.id, role: agent_role(&agent)?, queues },
+                actor: Actor {
+                    agent_id: agent.id,
+                    role: agent_role(&agent)?,
+                    queues,
+                },
                 name: agent.name.clone(),
                 email: agent.email.clone(),
-                tz: agent.time_zone.as_deref().and_then(|t| t.parse().ok()).unwrap_or(default_tz),
+                tz: agent
+                    .time_zone
+                    .as_deref()
+                    .and_then(|t| t.parse().ok())
+                    .unwrap_or(default_tz),
                 token_id: tok.id,
             })
         })
@@ -158,7 +195,9 @@ pub async fn authenticate(app: &App, token: &str) -> AppResult<Viewer> {
 pub async fn logout(app: &App, viewer: &Viewer) -> AppResult<()> {
     let (agent, token) = (viewer.actor.agent_id, viewer.token_id);
     let now = app.clock.now_db();
-    app.db.write(move |c| agents::revoke_token(c, agent, token, now).map(|_| ())).await
+    app.db
+        .write(move |c| agents::revoke_token(c, agent, token, now).map(|_| ()))
+        .await
 }
 
 pub async fn me(app: &App, viewer: &Viewer) -> AppResult<AgentView> {
@@ -191,21 +230,18 @@ pub struct ApiTokenView {
 }
 
 /// A long-lived token for an integration, acting as the signed-in agent.
-pub async fn create_api_token(app: &App, viewer: &Viewer, req: ApiTokenRequest) -> AppResult<ApiTokenView> {
+pub async fn create_api_token(
+    app: &App,
+    viewer: &Viewer,
+    req: ApiTokenRequest,
+) -> AppResult<ApiTokenView> {
     let name = required_text("name", &req.name, 100)?;
-    let token = new_token();
-    let hash = token_hash(&token);
     let now = app.clock.now_db();
     let agent_id = viewer.actor.agent_id;
     let n = name.clone();
-    let id = app
+    let (id, token) = app
         .db
-        .write(move |c| {
-            agents::insert_token(
-                c,
-                &NewApiToken { agent_id, token_hash: hash, kind: "integration".into(), name: n, created_at: now, expires_at: None },
-            )
-        })
+        .write(move |c| mint_token(c, agent_id, "integration", &n, now, None))
         .await?;
     Ok(ApiTokenView {
         id,
@@ -236,7 +272,10 @@ pub async fn list_tokens(app: &App, viewer: &Viewer) -> AppResult<Vec<ApiTokenVi
 pub async fn revoke_token(app: &App, viewer: &Viewer, token_id: i64) -> AppResult<()> {
     let id = viewer.actor.agent_id;
     let now = app.clock.now_db();
-    let found = app.db.write(move |c| agents::revoke_token(c, id, token_id, now)).await?;
+    let found = app
+        .db
+        .write(move |c| agents::revoke_token(c, id, token_id, now))
+        .await?;
     if found {
         Ok(())
     } else {
@@ -269,14 +308,18 @@ pub struct AgentUpdate {
 
 fn check_time_zone(tz: Option<&str>) -> AppResult<()> {
     match tz {
-        Some(t) if t.parse::<Tz>().is_err() => Err(AppError::invalid("time_zone", format!("unknown time zone '{t}'"))),
+        Some(t) if t.parse::<Tz>().is_err() => Err(AppError::invalid(
+            "time_zone",
+            format!("unknown time zone '{t}'"),
+        )),
         _ => Ok(()),
     }
 }
 
 fn check_queues(conn: &mut DbConn, role: Role, queue_ids: &[i64]) -> AppResult<()> {
     for q in queue_ids {
-        let queue = catalogue::queue(conn, *q)?.ok_or_else(|| AppError::invalid("queue_ids", format!("queue {q} does not exist")))?;
+        let queue = catalogue::queue(conn, *q)?
+            .ok_or_else(|| AppError::invalid("queue_ids", format!("queue {q} does not exist")))?;
         let level = super::lookup::queue_level(&queue)?;
         if !role_fits_level(role, level) {
             return Err(AppError::invalid(
@@ -290,12 +333,15 @@ fn check_queues(conn: &mut DbConn, role: Role, queue_ids: &[i64]) -> AppResult<(
 
 /// Creates a staff account (the CLI's `agent add` and the admin API).
 pub async fn create_agent(app: &App, req: NewAgentRequest) -> AppResult<AgentView> {
-    let email = normalise_email(&req.email).map_err(|e| AppError::invalid("email", e.to_string()))?;
+    let email =
+        normalise_email(&req.email).map_err(|e| AppError::invalid("email", e.to_string()))?;
     let name = required_text("name", &req.name, 200)?;
     check_password_rules(&req.password)?;
     check_time_zone(req.time_zone.as_deref())?;
     let pw = req.password.clone();
-    let hash = tokio::task::spawn_blocking(move || hash_password(&pw)).await.map_err(|e| AppError::Internal(e.to_string()))??;
+    let hash = tokio::task::spawn_blocking(move || hash_password(&pw))
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))??;
     let now = app.clock.now_db();
     let role = req.role;
     let queue_ids = req.queue_ids.clone();
@@ -322,27 +368,46 @@ pub async fn create_agent(app: &App, req: NewAgentRequest) -> AppResult<AgentVie
         })
         .await;
     match result {
-        Err(e) if is_unique_violation(&e) => Err(AppError::conflict("agent-exists", "an agent with this e-mail already exists")),
+        Err(e) if is_unique_violation(&e) => Err(AppError::conflict(
+            "agent-exists",
+            "an agent with this e-mail already exists",
+        )),
         other => other,
     }
 }
 
 pub async fn list_agents(app: &App, viewer: &Viewer) -> AppResult<Vec<AgentView>> {
     if !viewer.actor.can_supervise() {
-        return Err(AppError::forbidden("only supervisors and admins see the staff list"));
+        return Err(AppError::forbidden(
+            "only supervisors and admins see the staff list",
+        ));
     }
     app.db
         .read(|c| {
             let members = agents::all_memberships(c)?;
             agents::list(c)?
                 .iter()
-                .map(|a| agent_view(a, members.iter().filter(|(ag, _)| *ag == a.id).map(|(_, q)| *q).collect()))
+                .map(|a| {
+                    agent_view(
+                        a,
+                        members
+                            .iter()
+                            .filter(|(ag, _)| *ag == a.id)
+                            .map(|(_, q)| *q)
+                            .collect(),
+                    )
+                })
                 .collect()
         })
         .await
 }
 
-pub async fn update_agent(app: &App, viewer: &Viewer, id: i64, req: AgentUpdate) -> AppResult<AgentView> {
+pub async fn update_agent(
+    app: &App,
+    viewer: &Viewer,
+    id: i64,
+    req: AgentUpdate,
+) -> AppResult<AgentView> {
     if !viewer.actor.can_configure() {
         return Err(AppError::forbidden("only admins manage staff accounts"));
     }
@@ -351,14 +416,23 @@ pub async fn update_agent(app: &App, viewer: &Viewer, id: i64, req: AgentUpdate)
         Some(pw) => {
             check_password_rules(pw)?;
             let pw = pw.clone();
-            Some(tokio::task::spawn_blocking(move || hash_password(&pw)).await.map_err(|e| AppError::Internal(e.to_string()))??)
+            Some(
+                tokio::task::spawn_blocking(move || hash_password(&pw))
+                    .await
+                    .map_err(|e| AppError::Internal(e.to_string()))??,
+            )
         }
         None => None,
     };
-    let name = req.name.as_deref().map(|n| required_text("name", n, 200)).transpose()?;
+    let name = req
+        .name
+        .as_deref()
+        .map(|n| required_text("name", n, 200))
+        .transpose()?;
     app.db
         .write(move |c| {
-            let row = agents::find(c, id)?.ok_or_else(|| AppError::not_found(format!("agent {id}")))?;
+            let row =
+                agents::find(c, id)?.ok_or_else(|| AppError::not_found(format!("agent {id}")))?;
             let role = req.role.unwrap_or(agent_role(&row)?);
             let queue_ids = match &req.queue_ids {
                 Some(q) => q.clone(),
@@ -366,7 +440,14 @@ pub async fn update_agent(app: &App, viewer: &Viewer, id: i64, req: AgentUpdate)
             };
             check_queues(c, role, &queue_ids)?;
             let tz = req.time_zone.clone().or(row.time_zone.clone());
-            agents::update(c, id, name.as_deref().unwrap_or(&row.name), role.as_str(), req.active.unwrap_or(row.active), tz.as_deref())?;
+            agents::update(
+                c,
+                id,
+                name.as_deref().unwrap_or(&row.name),
+                role.as_str(),
+                req.active.unwrap_or(row.active),
+                tz.as_deref(),
+            )?;
             agents::set_queues(c, id, &queue_ids)?;
             if let Some(h) = &hash {
                 agents::set_password(c, id, h)?;

@@ -21,7 +21,10 @@ fn must_configure(viewer: &Viewer) -> AppResult<()> {
 
 fn name_taken(e: AppError, what: &str) -> AppError {
     if is_unique_violation(&e) {
-        AppError::conflict("name-taken", format!("a {what} with this name already exists"))
+        AppError::conflict(
+            "name-taken",
+            format!("a {what} with this name already exists"),
+        )
     } else {
         e
     }
@@ -35,8 +38,11 @@ pub async fn list_queues(app: &App) -> AppResult<Vec<QueueView>> {
             catalogue::queues(c)?
                 .into_iter()
                 .map(|q| {
-                    let by_state: std::collections::BTreeMap<String, i64> =
-                        counts.iter().filter(|(id, _, _)| *id == q.id).map(|(_, s, n)| (s.clone(), *n)).collect();
+                    let by_state: std::collections::BTreeMap<String, i64> = counts
+                        .iter()
+                        .filter(|(id, _, _)| *id == q.id)
+                        .map(|(_, s, n)| (s.clone(), *n))
+                        .collect();
                     let active_tickets = by_state
                         .iter()
                         .filter(|(s, _)| !matches!(s.as_str(), "resolved" | "closed" | "merged"))
@@ -50,7 +56,11 @@ pub async fn list_queues(app: &App) -> AppResult<Vec<QueueView>> {
                         email: q.email,
                         active: q.active,
                         active_tickets,
-                        unassigned: unassigned.iter().find(|(id, _)| *id == q.id).map(|(_, n)| *n).unwrap_or(0),
+                        unassigned: unassigned
+                            .iter()
+                            .find(|(id, _)| *id == q.id)
+                            .map(|(_, n)| *n)
+                            .unwrap_or(0),
                         by_state,
                     })
                 })
@@ -83,7 +93,10 @@ fn apply_queue(row: &mut QueueRow, input: &QueueInput) -> AppResult<()> {
         row.email = if e.trim().is_empty() {
             None
         } else {
-            Some(crate::domain::contact::normalise_email(e).map_err(|err| AppError::invalid("email", err.to_string()))?)
+            Some(
+                crate::domain::contact::normalise_email(e)
+                    .map_err(|err| AppError::invalid("email", err.to_string()))?,
+            )
         };
     }
     if let Some(a) = input.active {
@@ -94,7 +107,9 @@ fn apply_queue(row: &mut QueueRow, input: &QueueInput) -> AppResult<()> {
 
 pub async fn create_queue(app: &App, viewer: &Viewer, input: QueueInput) -> AppResult<i64> {
     must_configure(viewer)?;
-    let level = input.level.ok_or_else(|| AppError::invalid("level", "level is required"))?;
+    let level = input
+        .level
+        .ok_or_else(|| AppError::invalid("level", "level is required"))?;
     let mut row = QueueRow {
         id: 0,
         name: String::new(),
@@ -130,7 +145,8 @@ pub async fn update_queue(app: &App, viewer: &Viewer, id: i64, input: QueueInput
     must_configure(viewer)?;
     app.db
         .write(move |c| {
-            let mut row = catalogue::queue(c, id)?.ok_or_else(|| AppError::not_found(format!("queue {id}")))?;
+            let mut row = catalogue::queue(c, id)?
+                .ok_or_else(|| AppError::not_found(format!("queue {id}")))?;
             apply_queue(&mut row, &input)?;
             catalogue::update_queue(c, &row)
         })
@@ -139,7 +155,14 @@ pub async fn update_queue(app: &App, viewer: &Viewer, id: i64, input: QueueInput
 }
 
 fn subject_view(s: SubjectRow) -> SubjectView {
-    SubjectView { id: s.id, topic_id: s.topic_id, name: s.name, queue_id: s.queue_id, info_script: s.info_script, active: s.active }
+    SubjectView {
+        id: s.id,
+        topic_id: s.topic_id,
+        name: s.name,
+        queue_id: s.queue_id,
+        info_script: s.info_script,
+        active: s.active,
+    }
 }
 
 /// The catalogue; `public_only` gives what the web form offers.
@@ -181,7 +204,9 @@ pub struct TopicInput {
 }
 
 fn existing_queue(c: &mut DbConn, field: &str, id: i64) -> AppResult<()> {
-    catalogue::queue(c, id)?.map(|_| ()).ok_or_else(|| AppError::invalid(field, format!("queue {id} does not exist")))
+    catalogue::queue(c, id)?
+        .map(|_| ())
+        .ok_or_else(|| AppError::invalid(field, format!("queue {id} does not exist")))
 }
 
 fn apply_topic(c: &mut DbConn, row: &mut TopicRow, input: &TopicInput) -> AppResult<()> {
@@ -207,17 +232,34 @@ fn apply_topic(c: &mut DbConn, row: &mut TopicRow, input: &TopicInput) -> AppRes
 pub async fn create_topic(app: &App, viewer: &Viewer, input: TopicInput) -> AppResult<i64> {
     must_configure(viewer)?;
     let now = app.clock.now_db();
-    let queue_id = input.queue_id.ok_or_else(|| AppError::invalid("queue_id", "queue_id is required"))?;
+    let queue_id = input
+        .queue_id
+        .ok_or_else(|| AppError::invalid("queue_id", "queue_id is required"))?;
     app.db
         .write(move |c| {
-            let mut row = TopicRow { id: 0, name: String::new(), queue_id, info_script: String::new(), public: true, active: true, created_at: now };
+            let mut row = TopicRow {
+                id: 0,
+                name: String::new(),
+                queue_id,
+                info_script: String::new(),
+                public: true,
+                active: true,
+                created_at: now,
+            };
             apply_topic(c, &mut row, &input)?;
             if row.name.is_empty() {
                 return Err(AppError::invalid("name", "name is required"));
             }
             catalogue::insert_topic(
                 c,
-                &NewTopic { name: row.name, queue_id: row.queue_id, info_script: row.info_script, public: row.public, active: row.active, created_at: now },
+                &NewTopic {
+                    name: row.name,
+                    queue_id: row.queue_id,
+                    info_script: row.info_script,
+                    public: row.public,
+                    active: row.active,
+                    created_at: now,
+                },
             )
         })
         .await
@@ -228,7 +270,8 @@ pub async fn update_topic(app: &App, viewer: &Viewer, id: i64, input: TopicInput
     must_configure(viewer)?;
     app.db
         .write(move |c| {
-            let mut row = catalogue::topic(c, id)?.ok_or_else(|| AppError::not_found(format!("topic {id}")))?;
+            let mut row = catalogue::topic(c, id)?
+                .ok_or_else(|| AppError::not_found(format!("topic {id}")))?;
             apply_topic(c, &mut row, &input)?;
             catalogue::update_topic(c, &row)
         })
@@ -263,31 +306,58 @@ fn apply_subject(c: &mut DbConn, row: &mut SubjectRow, input: &SubjectInput) -> 
     Ok(())
 }
 
-pub async fn create_subject(app: &App, viewer: &Viewer, topic_id: i64, input: SubjectInput) -> AppResult<i64> {
+pub async fn create_subject(
+    app: &App,
+    viewer: &Viewer,
+    topic_id: i64,
+    input: SubjectInput,
+) -> AppResult<i64> {
     must_configure(viewer)?;
     let now = app.clock.now_db();
     app.db
         .write(move |c| {
-            catalogue::topic(c, topic_id)?.ok_or_else(|| AppError::not_found(format!("topic {topic_id}")))?;
-            let mut row = SubjectRow { id: 0, topic_id, name: String::new(), queue_id: None, info_script: String::new(), active: true, created_at: now };
+            catalogue::topic(c, topic_id)?
+                .ok_or_else(|| AppError::not_found(format!("topic {topic_id}")))?;
+            let mut row = SubjectRow {
+                id: 0,
+                topic_id,
+                name: String::new(),
+                queue_id: None,
+                info_script: String::new(),
+                active: true,
+                created_at: now,
+            };
             apply_subject(c, &mut row, &input)?;
             if row.name.is_empty() {
                 return Err(AppError::invalid("name", "name is required"));
             }
             catalogue::insert_subject(
                 c,
-                &NewSubject { topic_id, name: row.name, queue_id: row.queue_id, info_script: row.info_script, active: row.active, created_at: now },
+                &NewSubject {
+                    topic_id,
+                    name: row.name,
+                    queue_id: row.queue_id,
+                    info_script: row.info_script,
+                    active: row.active,
+                    created_at: now,
+                },
             )
         })
         .await
         .map_err(|e| name_taken(e, "subject of this topic"))
 }
 
-pub async fn update_subject(app: &App, viewer: &Viewer, id: i64, input: SubjectInput) -> AppResult<()> {
+pub async fn update_subject(
+    app: &App,
+    viewer: &Viewer,
+    id: i64,
+    input: SubjectInput,
+) -> AppResult<()> {
     must_configure(viewer)?;
     app.db
         .write(move |c| {
-            let mut row = catalogue::subject(c, id)?.ok_or_else(|| AppError::not_found(format!("subject {id}")))?;
+            let mut row = catalogue::subject(c, id)?
+                .ok_or_else(|| AppError::not_found(format!("subject {id}")))?;
             apply_subject(c, &mut row, &input)?;
             catalogue::update_subject(c, &row)
         })

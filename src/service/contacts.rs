@@ -99,7 +99,10 @@ impl Record {
         if let Some(v) = &input.language {
             let v = v.trim().to_lowercase();
             if !is_known_language(&v) {
-                return Err(AppError::invalid("language", format!("'{v}' is not a two-letter language code")));
+                return Err(AppError::invalid(
+                    "language",
+                    format!("'{v}' is not a two-letter language code"),
+                ));
             }
             r.language = v;
         }
@@ -109,7 +112,8 @@ impl Record {
         if let Some(list) = &input.emails {
             let mut out: Vec<String> = Vec::new();
             for e in list {
-                let n = normalise_email(e).map_err(|err| AppError::invalid("emails", err.to_string()))?;
+                let n = normalise_email(e)
+                    .map_err(|err| AppError::invalid("emails", err.to_string()))?;
                 if !out.contains(&n) {
                     out.push(n);
                 }
@@ -119,7 +123,8 @@ impl Record {
         if let Some(list) = &input.phones {
             let mut out: Vec<String> = Vec::new();
             for p in list {
-                let n = phone::normalise(p).map_err(|err| AppError::invalid("phones", err.to_string()))?;
+                let n = phone::normalise(p)
+                    .map_err(|err| AppError::invalid("phones", err.to_string()))?;
                 if !out.contains(&n) {
                     out.push(n);
                 }
@@ -178,13 +183,21 @@ impl Record {
 
 fn email_taken(e: AppError) -> AppError {
     if is_unique_violation(&e) {
-        AppError::Conflict { code: "email-taken", detail: "one of these e-mail addresses already belongs to another contact".into() }
+        AppError::Conflict {
+            code: "email-taken",
+            detail: "one of these e-mail addresses already belongs to another contact".into(),
+        }
     } else {
         e
     }
 }
 
-fn save_record(conn: &mut DbConn, id: Option<i64>, rec: &Record, now: NaiveDateTime) -> AppResult<i64> {
+fn save_record(
+    conn: &mut DbConn,
+    id: Option<i64>,
+    rec: &Record,
+    now: NaiveDateTime,
+) -> AppResult<i64> {
     let fields = rec.fields(now);
     let id = match id {
         Some(id) => {
@@ -198,7 +211,14 @@ fn save_record(conn: &mut DbConn, id: Option<i64>, rec: &Record, now: NaiveDateT
     Ok(id)
 }
 
-fn audit(conn: &mut DbConn, id: i64, action: &str, actor: Option<i64>, changes: serde_json::Value, now: NaiveDateTime) -> AppResult<()> {
+fn audit(
+    conn: &mut DbConn,
+    id: i64,
+    action: &str,
+    actor: Option<i64>,
+    changes: serde_json::Value,
+    now: NaiveDateTime,
+) -> AppResult<()> {
     contacts::insert_audit(
         conn,
         &NewAudit {
@@ -213,17 +233,37 @@ fn audit(conn: &mut DbConn, id: i64, action: &str, actor: Option<i64>, changes: 
 }
 
 /// Creates a contact from validated input (inside the caller's transaction).
-pub fn create_in(conn: &mut DbConn, input: &ContactInput, actor: Option<i64>, now: NaiveDateTime) -> AppResult<i64> {
+pub fn create_in(
+    conn: &mut DbConn,
+    input: &ContactInput,
+    actor: Option<i64>,
+    now: NaiveDateTime,
+) -> AppResult<i64> {
     let rec = Record::empty("it").apply(input)?;
     let id = save_record(conn, None, &rec, now)?;
-    audit(conn, id, "created", actor, Record::empty("").diff(&rec), now)?;
+    audit(
+        conn,
+        id,
+        "created",
+        actor,
+        Record::empty("").diff(&rec),
+        now,
+    )?;
     Ok(id)
 }
 
 /// Applies a change to a contact and records it (inside the caller's transaction).
 /// Returns false when nothing changed.
-pub fn update_in(conn: &mut DbConn, id: i64, input: &ContactInput, actor: Option<i64>, action: &str, now: NaiveDateTime) -> AppResult<bool> {
-    let row = contacts::find(conn, id)?.ok_or_else(|| AppError::not_found(format!("contact {id}")))?;
+pub fn update_in(
+    conn: &mut DbConn,
+    id: i64,
+    input: &ContactInput,
+    actor: Option<i64>,
+    action: &str,
+    now: NaiveDateTime,
+) -> AppResult<bool> {
+    let row =
+        contacts::find(conn, id)?.ok_or_else(|| AppError::not_found(format!("contact {id}")))?;
     let before = Record::load(conn, &row)?;
     let after = before.apply(input)?;
     if after == before {
@@ -235,7 +275,8 @@ pub fn update_in(conn: &mut DbConn, id: i64, input: &ContactInput, actor: Option
 }
 
 pub fn view_in(conn: &mut DbConn, id: i64, tz: chrono_tz::Tz) -> AppResult<ContactView> {
-    let row = contacts::find(conn, id)?.ok_or_else(|| AppError::not_found(format!("contact {id}")))?;
+    let row =
+        contacts::find(conn, id)?.ok_or_else(|| AppError::not_found(format!("contact {id}")))?;
     let rec = Record::load(conn, &row)?;
     Ok(ContactView {
         id: row.id,
@@ -265,7 +306,12 @@ pub async fn create(app: &App, viewer: &Viewer, input: ContactInput) -> AppResul
         .map_err(email_taken)
 }
 
-pub async fn update(app: &App, viewer: &Viewer, id: i64, input: ContactInput) -> AppResult<ContactView> {
+pub async fn update(
+    app: &App,
+    viewer: &Viewer,
+    id: i64,
+    input: ContactInput,
+) -> AppResult<ContactView> {
     let now = app.clock.now_db();
     let (actor, tz) = (viewer.actor.agent_id, viewer.tz);
     app.db
@@ -284,7 +330,12 @@ pub async fn get(app: &App, viewer: &Viewer, id: i64) -> AppResult<ContactView> 
 
 /// Finds contacts by name, organisation, city, e-mail, contract number, or a
 /// phone number written in any format.
-pub async fn search(app: &App, viewer: &Viewer, q: &str, limit: i64) -> AppResult<Vec<ContactView>> {
+pub async fn search(
+    app: &App,
+    viewer: &Viewer,
+    q: &str,
+    limit: i64,
+) -> AppResult<Vec<ContactView>> {
     let q = q.trim();
     if q.is_empty() {
         return Err(AppError::invalid("q", "say what to look for"));
@@ -292,11 +343,18 @@ pub async fn search(app: &App, viewer: &Viewer, q: &str, limit: i64) -> AppResul
     let patterns: Vec<String> = if phone::looks_like_phone(q) {
         let digits = match phone::normalise(q) {
             Ok(e164) => e164,
-            Err(_) => q.chars().filter(|c| c.is_ascii_digit() || *c == '+').collect(),
+            Err(_) => q
+                .chars()
+                .filter(|c| c.is_ascii_digit() || *c == '+')
+                .collect(),
         };
         vec![search::like_contains(&digits)]
     } else {
-        q.to_lowercase().split_whitespace().take(8).map(search::like_contains).collect()
+        q.to_lowercase()
+            .split_whitespace()
+            .take(8)
+            .map(search::like_contains)
+            .collect()
     };
     let tz = viewer.tz;
     app.db
@@ -312,13 +370,19 @@ pub async fn history(app: &App, viewer: &Viewer, id: i64) -> AppResult<Vec<Audit
     app.db
         .read(move |c| {
             contacts::find(c, id)?.ok_or_else(|| AppError::not_found(format!("contact {id}")))?;
-            let names: std::collections::HashMap<i64, String> = agents::list(c)?.into_iter().map(|a| (a.id, a.name)).collect();
+            let names: std::collections::HashMap<i64, String> = agents::list(c)?
+                .into_iter()
+                .map(|a| (a.id, a.name))
+                .collect();
             Ok(contacts::audit(c, "contact", id)?
                 .into_iter()
                 .map(|a| AuditView {
                     id: a.id,
                     action: a.action,
-                    actor: a.actor_agent_id.map(|id| Ref { id, name: names.get(&id).cloned().unwrap_or_default() }),
+                    actor: a.actor_agent_id.map(|id| Ref {
+                        id,
+                        name: names.get(&id).cloned().unwrap_or_default(),
+                    }),
                     changes: serde_json::from_str(&a.changes).unwrap_or_default(),
                     created_at: local(a.created_at, tz),
                 })
@@ -353,20 +417,32 @@ pub fn check_details(d: &ContactDetails) -> AppResult<CheckedDetails> {
         .email
         .as_deref()
         .filter(|e| !e.trim().is_empty())
-        .map(|e| normalise_email(e).map_err(|err| AppError::invalid("contact.email", err.to_string())))
+        .map(|e| {
+            normalise_email(e).map_err(|err| AppError::invalid("contact.email", err.to_string()))
+        })
         .transpose()?;
     let phone = d
         .phone
         .as_deref()
         .filter(|p| !p.trim().is_empty())
-        .map(|p| phone::normalise(p).map_err(|err| AppError::invalid("contact.phone", err.to_string())))
+        .map(|p| {
+            phone::normalise(p).map_err(|err| AppError::invalid("contact.phone", err.to_string()))
+        })
         .transpose()?;
     // Validate the remaining fields the same way the registry does.
     Record::empty("it").apply(&as_input(d, None, None))?;
-    Ok(CheckedDetails { input: d.clone(), email, phone })
+    Ok(CheckedDetails {
+        input: d.clone(),
+        email,
+        phone,
+    })
 }
 
-fn as_input(d: &ContactDetails, email: Option<Vec<String>>, phones: Option<Vec<String>>) -> ContactInput {
+fn as_input(
+    d: &ContactDetails,
+    email: Option<Vec<String>>,
+    phones: Option<Vec<String>>,
+) -> ContactInput {
     ContactInput {
         name: d.name.clone(),
         organisation: d.organisation.clone(),
@@ -383,7 +459,12 @@ fn as_input(d: &ContactDetails, email: Option<Vec<String>>, phones: Option<Vec<S
 /// Finds the contact behind a request (by e-mail, then by a phone only one
 /// contact has), completing missing data; or creates one. `None` when the
 /// request carries no details at all.
-pub fn match_or_create(conn: &mut DbConn, d: &CheckedDetails, actor: Option<i64>, now: NaiveDateTime) -> AppResult<Option<i64>> {
+pub fn match_or_create(
+    conn: &mut DbConn,
+    d: &CheckedDetails,
+    actor: Option<i64>,
+    now: NaiveDateTime,
+) -> AppResult<Option<i64>> {
     let mut found = match &d.email {
         Some(e) => contacts::by_email(conn, e)?,
         None => None,
@@ -427,11 +508,18 @@ pub fn match_or_create(conn: &mut DbConn, d: &CheckedDetails, actor: Option<i64>
         None => {
             let has_any = d.email.is_some()
                 || d.phone.is_some()
-                || d.input.name.as_deref().is_some_and(|n| !n.trim().is_empty());
+                || d.input
+                    .name
+                    .as_deref()
+                    .is_some_and(|n| !n.trim().is_empty());
             if !has_any {
                 return Ok(None);
             }
-            let input = as_input(&d.input, d.email.clone().map(|e| vec![e]), d.phone.clone().map(|p| vec![p]));
+            let input = as_input(
+                &d.input,
+                d.email.clone().map(|e| vec![e]),
+                d.phone.clone().map(|p| vec![p]),
+            );
             create_in(conn, &input, actor, now).map(Some)
         }
     }

@@ -22,48 +22,91 @@ pub struct Lookup {
 }
 
 pub fn queue_level(row: &QueueRow) -> AppResult<QueueLevel> {
-    QueueLevel::parse(&row.level).ok_or_else(|| AppError::Internal(format!("queue {} has level {}", row.id, row.level)))
+    QueueLevel::parse(&row.level)
+        .ok_or_else(|| AppError::Internal(format!("queue {} has level {}", row.id, row.level)))
 }
 
 pub fn ticket_state(row: &TicketRow) -> AppResult<TicketState> {
-    TicketState::parse(&row.state).ok_or_else(|| AppError::Internal(format!("ticket {} has state {}", row.id, row.state)))
+    TicketState::parse(&row.state)
+        .ok_or_else(|| AppError::Internal(format!("ticket {} has state {}", row.id, row.state)))
 }
 
 pub fn agent_role(row: &AgentRow) -> AppResult<Role> {
-    Role::parse(&row.role).ok_or_else(|| AppError::Internal(format!("agent {} has role {}", row.id, row.role)))
+    Role::parse(&row.role)
+        .ok_or_else(|| AppError::Internal(format!("agent {} has role {}", row.id, row.role)))
 }
 
 impl Lookup {
     /// Loads the names needed to show `rows` (and any extra contacts).
     pub fn load(conn: &mut DbConn, rows: &[TicketRow], tz: Tz) -> AppResult<Lookup> {
-        let queues = catalogue::queues(conn)?.into_iter().map(|q| (q.id, q)).collect();
-        let agents = agents::list(conn)?.into_iter().map(|a| (a.id, a.name)).collect();
-        let topics = catalogue::topics(conn)?.into_iter().map(|t| (t.id, t)).collect();
-        let subjects = catalogue::subjects(conn)?.into_iter().map(|s| (s.id, s)).collect();
+        let queues = catalogue::queues(conn)?
+            .into_iter()
+            .map(|q| (q.id, q))
+            .collect();
+        let agents = agents::list(conn)?
+            .into_iter()
+            .map(|a| (a.id, a.name))
+            .collect();
+        let topics = catalogue::topics(conn)?
+            .into_iter()
+            .map(|t| (t.id, t))
+            .collect();
+        let subjects = catalogue::subjects(conn)?
+            .into_iter()
+            .map(|s| (s.id, s))
+            .collect();
         let contact_ids: Vec<i64> = rows.iter().filter_map(|r| r.contact_id).collect();
-        let contacts = contacts::find_many(conn, &contact_ids)?.into_iter().map(|c| (c.id, c.name)).collect();
+        let contacts = contacts::find_many(conn, &contact_ids)?
+            .into_iter()
+            .map(|c| (c.id, c.name))
+            .collect();
         let merged: Vec<i64> = rows.iter().filter_map(|r| r.merged_into_id).collect();
         let numbers = if merged.is_empty() {
             HashMap::new()
         } else {
-            tickets::find_many(conn, &merged)?.into_iter().map(|t| (t.id, t.number)).collect()
+            tickets::find_many(conn, &merged)?
+                .into_iter()
+                .map(|t| (t.id, t.number))
+                .collect()
         };
-        Ok(Lookup { queues, agents, topics, subjects, contacts, numbers, tz })
+        Ok(Lookup {
+            queues,
+            agents,
+            topics,
+            subjects,
+            contacts,
+            numbers,
+            tz,
+        })
     }
 
     pub fn agent(&self, id: Option<i64>) -> Option<Ref> {
-        id.map(|id| Ref { id, name: self.agents.get(&id).cloned().unwrap_or_default() })
+        id.map(|id| Ref {
+            id,
+            name: self.agents.get(&id).cloned().unwrap_or_default(),
+        })
     }
 
     pub fn queue(&self, id: i64) -> AppResult<QueueRef> {
-        let q = self.queues.get(&id).ok_or_else(|| AppError::Internal(format!("queue {id} missing")))?;
-        Ok(QueueRef { id, name: q.name.clone(), level: queue_level(q)? })
+        let q = self
+            .queues
+            .get(&id)
+            .ok_or_else(|| AppError::Internal(format!("queue {id} missing")))?;
+        Ok(QueueRef {
+            id,
+            name: q.name.clone(),
+            level: queue_level(q)?,
+        })
     }
 
     pub fn info_script(&self, row: &TicketRow) -> Option<String> {
         let parts: Vec<&str> = [
-            row.topic_id.and_then(|t| self.topics.get(&t)).map(|t| t.info_script.as_str()),
-            row.subject_id.and_then(|s| self.subjects.get(&s)).map(|s| s.info_script.as_str()),
+            row.topic_id
+                .and_then(|t| self.topics.get(&t))
+                .map(|t| t.info_script.as_str()),
+            row.subject_id
+                .and_then(|s| self.subjects.get(&s))
+                .map(|s| s.info_script.as_str()),
         ]
         .into_iter()
         .flatten()
@@ -83,20 +126,29 @@ impl Lookup {
             priority: Priority::from_rank(row.priority).unwrap_or(Priority::Normal),
             queue: self.queue(row.queue_id)?,
             assignee: self.agent(row.assignee_id),
-            contact: row
-                .contact_id
-                .map(|id| Ref { id, name: self.contacts.get(&id).cloned().unwrap_or_default() }),
+            contact: row.contact_id.map(|id| Ref {
+                id,
+                name: self.contacts.get(&id).cloned().unwrap_or_default(),
+            }),
             topic: row
                 .topic_id
                 .and_then(|id| self.topics.get(&id))
-                .map(|t| Ref { id: t.id, name: t.name.clone() }),
+                .map(|t| Ref {
+                    id: t.id,
+                    name: t.name.clone(),
+                }),
             topic_subject: row
                 .subject_id
                 .and_then(|id| self.subjects.get(&id))
-                .map(|s| Ref { id: s.id, name: s.name.clone() }),
+                .map(|s| Ref {
+                    id: s.id,
+                    name: s.name.clone(),
+                }),
             escalation_reason: row.escalation_reason.clone(),
             resolution: row.resolution.clone(),
-            merged_into: row.merged_into_id.and_then(|id| self.numbers.get(&id).cloned()),
+            merged_into: row
+                .merged_into_id
+                .and_then(|id| self.numbers.get(&id).cloned()),
             created_at: local(row.created_at, tz),
             updated_at: local(row.updated_at, tz),
             first_response_at: local_opt(row.first_response_at, tz),
@@ -109,7 +161,12 @@ impl Lookup {
         rows.iter().map(|r| self.summary(r)).collect()
     }
 
-    pub fn article(&self, row: &ArticleRow, attachments: Vec<AttachmentView>, contact: Option<Ref>) -> ArticleView {
+    pub fn article(
+        &self,
+        row: &ArticleRow,
+        attachments: Vec<AttachmentView>,
+        contact: Option<Ref>,
+    ) -> ArticleView {
         ArticleView {
             id: row.id,
             kind: ArticleKind::parse(&row.kind).unwrap_or(ArticleKind::Note),

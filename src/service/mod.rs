@@ -37,22 +37,39 @@ pub struct Viewer {
 }
 
 /// Trims a required text field, refusing it when empty or too long.
-pub fn required_text(field: &str, value: &str, max_chars: usize) -> crate::error::AppResult<String> {
+pub fn required_text(
+    field: &str,
+    value: &str,
+    max_chars: usize,
+) -> crate::error::AppResult<String> {
     let v = value.trim();
     if v.is_empty() {
-        return Err(crate::error::AppError::invalid(field, format!("{field} must not be empty")));
+        return Err(crate::error::AppError::invalid(
+            field,
+            format!("{field} must not be empty"),
+        ));
     }
     if v.chars().count() > max_chars {
-        return Err(crate::error::AppError::invalid(field, format!("{field} is longer than {max_chars} characters")));
+        return Err(crate::error::AppError::invalid(
+            field,
+            format!("{field} is longer than {max_chars} characters"),
+        ));
     }
     Ok(v.to_string())
 }
 
 /// Trims an optional text field, refusing it when too long.
-pub fn optional_text(field: &str, value: Option<&str>, max_chars: usize) -> crate::error::AppResult<String> {
+pub fn optional_text(
+    field: &str,
+    value: Option<&str>,
+    max_chars: usize,
+) -> crate::error::AppResult<String> {
     let v = value.unwrap_or("").trim();
     if v.chars().count() > max_chars {
-        return Err(crate::error::AppError::invalid(field, format!("{field} is longer than {max_chars} characters")));
+        return Err(crate::error::AppError::invalid(
+            field,
+            format!("{field} is longer than {max_chars} characters"),
+        ));
     }
     Ok(v.to_string())
 }

@@ -14,7 +14,9 @@ use super::views::*;
 use super::{required_text, App, Viewer};
 use crate::domain::access::{role_fits_level, Actor};
 use crate::domain::workflow::{decide, Action};
-use crate::domain::{number, search, ArticleKind, Channel, EventKind, Priority, QueueLevel, TicketState};
+use crate::domain::{
+    number, search, ArticleKind, Channel, EventKind, Priority, QueueLevel, TicketState,
+};
 use crate::error::{AppError, AppResult};
 use crate::intake::{self, event, AttachmentInput, ContactRef, IntakeRequest};
 use crate::store::rows::{AttachmentMeta, TicketRow};
@@ -68,10 +70,17 @@ struct Work {
 
 impl Work {
     /// Locks the ticket and checks the actor may work its queue.
-    fn begin(c: &mut DbConn, actor: &Actor, key: &TicketKey, now: NaiveDateTime) -> AppResult<Work> {
+    fn begin(
+        c: &mut DbConn,
+        actor: &Actor,
+        key: &TicketKey,
+        now: NaiveDateTime,
+    ) -> AppResult<Work> {
         let id = key.resolve(c)?;
-        let row = tickets::lock(c, id)?.ok_or_else(|| AppError::not_found(format!("ticket {key}")))?;
-        let queue = catalogue::queue(c, row.queue_id)?.ok_or_else(|| AppError::Internal("queue missing".into()))?;
+        let row =
+            tickets::lock(c, id)?.ok_or_else(|| AppError::not_found(format!("ticket {key}")))?;
+        let queue = catalogue::queue(c, row.queue_id)?
+            .ok_or_else(|| AppError::Internal("queue missing".into()))?;
         let level = queue_level(&queue)?;
         if !actor.can_work(queue.id, level) {
             return Err(AppError::forbidden(format!(
@@ -79,7 +88,14 @@ impl Work {
                 actor.role, queue.name
             )));
         }
-        Ok(Work { state: ticket_state(&row)?, row, level, actor: Some(actor.agent_id), now, events: vec![] })
+        Ok(Work {
+            state: ticket_state(&row)?,
+            row,
+            level,
+            actor: Some(actor.agent_id),
+            now,
+            events: vec![],
+        })
     }
 
     fn event(&mut self, kind: EventKind, data: serde_json::Value) {
@@ -143,27 +159,58 @@ pub fn detail_in(c: &mut DbConn, id: i64, tz: chrono_tz::Tz) -> AppResult<Ticket
     let ids: Vec<i64> = articles.iter().map(|a| a.id).collect();
     let atts = tickets::attachments_of(c, &ids)?;
     let contact_names: std::collections::HashMap<i64, String> = {
-        let cids: Vec<i64> = articles.iter().filter_map(|a| a.author_contact_id).collect();
-        contacts::find_many(c, &cids)?.into_iter().map(|r| (r.id, r.name)).collect()
+        let cids: Vec<i64> = articles
+            .iter()
+            .filter_map(|a| a.author_contact_id)
+            .collect();
+        contacts::find_many(c, &cids)?
+            .into_iter()
+            .map(|r| (r.id, r.name))
+            .collect()
     };
     let articles = articles
         .iter()
         .map(|a| {
-            let files = atts.iter().filter(|m| m.article_id == a.id).map(attachment_view).collect();
-            let author = a.author_contact_id.map(|id| Ref { id, name: contact_names.get(&id).cloned().unwrap_or_default() });
+            let files = atts
+                .iter()
+                .filter(|m| m.article_id == a.id)
+                .map(attachment_view)
+                .collect();
+            let author = a.author_contact_id.map(|id| Ref {
+                id,
+                name: contact_names.get(&id).cloned().unwrap_or_default(),
+            });
             lookup.article(a, files, author)
         })
         .collect();
-    let events = tickets::events(c, id)?.iter().map(|e| lookup.event(e)).collect();
+    let events = tickets::events(c, id)?
+        .iter()
+        .map(|e| lookup.event(e))
+        .collect();
     let link_rows = tickets::links(c, id)?;
-    let other_ids: Vec<i64> = link_rows.iter().map(|l| if l.ticket_id == id { l.linked_ticket_id } else { l.ticket_id }).collect();
+    let other_ids: Vec<i64> = link_rows
+        .iter()
+        .map(|l| {
+            if l.ticket_id == id {
+                l.linked_ticket_id
+            } else {
+                l.ticket_id
+            }
+        })
+        .collect();
     let others = tickets::find_many(c, &other_ids)?;
     let links = link_rows
         .iter()
         .zip(&other_ids)
         .filter_map(|(l, oid)| others.iter().find(|o| o.id == *oid).map(|o| (l, o)))
         .map(|(l, o)| {
-            Ok(LinkView { kind: l.kind.clone(), ticket_id: o.id, number: o.number.clone(), subject: o.subject.clone(), state: ticket_state(o)? })
+            Ok(LinkView {
+                kind: l.kind.clone(),
+                ticket_id: o.id,
+                number: o.number.clone(),
+                subject: o.subject.clone(),
+                state: ticket_state(o)?,
+            })
         })
         .collect::<AppResult<Vec<_>>>()?;
     let contact_details = match row.contact_id {
@@ -181,7 +228,13 @@ pub fn detail_in(c: &mut DbConn, id: i64, tz: chrono_tz::Tz) -> AppResult<Ticket
 }
 
 fn attachment_view(m: &AttachmentMeta) -> AttachmentView {
-    AttachmentView { id: m.id, filename: m.filename.clone(), content_type: m.content_type.clone(), size: m.size, sha256: m.sha256.clone() }
+    AttachmentView {
+        id: m.id,
+        filename: m.filename.clone(),
+        content_type: m.content_type.clone(),
+        size: m.size,
+        sha256: m.sha256.clone(),
+    }
 }
 
 pub async fn get(app: &App, viewer: &Viewer, key: TicketKey) -> AppResult<TicketDetail> {
@@ -236,25 +289,42 @@ pub struct ListQuery {
 fn id_list(field: &str, text: &str) -> AppResult<Vec<i64>> {
     text.split(',')
         .filter(|s| !s.trim().is_empty())
-        .map(|s| s.trim().parse::<i64>().map_err(|_| AppError::invalid(field, format!("'{s}' is not an id"))))
+        .map(|s| {
+            s.trim()
+                .parse::<i64>()
+                .map_err(|_| AppError::invalid(field, format!("'{s}' is not an id")))
+        })
         .collect()
 }
 
 fn filter_from(q: &ListQuery, viewer: &Viewer) -> AppResult<TicketFilter> {
     let limit = q.limit.unwrap_or(50);
     if !(1..=200).contains(&limit) {
-        return Err(AppError::invalid("limit", "limit must be between 1 and 200"));
+        return Err(AppError::invalid(
+            "limit",
+            "limit must be between 1 and 200",
+        ));
     }
-    let mut f = TicketFilter { limit: limit + 1, ..Default::default() };
+    let mut f = TicketFilter {
+        limit: limit + 1,
+        ..Default::default()
+    };
     if let Some(queues) = &q.queue {
         f.queue_ids = id_list("queue", queues)?;
     }
     if let Some(states) = &q.state {
         for s in states.split(',').map(str::trim).filter(|s| !s.is_empty()) {
             if s == "active" {
-                f.states.extend(TicketState::ALL.iter().filter(|s| s.is_active()).map(|s| s.as_str().to_string()));
+                f.states.extend(
+                    TicketState::ALL
+                        .iter()
+                        .filter(|s| s.is_active())
+                        .map(|s| s.as_str().to_string()),
+                );
             } else {
-                let st = TicketState::parse(s).ok_or_else(|| AppError::invalid("state", format!("'{s}' is not a ticket state")))?;
+                let st = TicketState::parse(s).ok_or_else(|| {
+                    AppError::invalid("state", format!("'{s}' is not a ticket state"))
+                })?;
                 f.states.push(st.as_str().into());
             }
         }
@@ -263,7 +333,9 @@ fn filter_from(q: &ListQuery, viewer: &Viewer) -> AppResult<TicketFilter> {
         None => None,
         Some("none") => Some(None),
         Some("me") => Some(Some(viewer.actor.agent_id)),
-        Some(other) => Some(Some(other.parse().map_err(|_| AppError::invalid("assignee", "assignee is an agent id, 'me' or 'none'"))?)),
+        Some(other) => Some(Some(other.parse().map_err(|_| {
+            AppError::invalid("assignee", "assignee is an agent id, 'me' or 'none'")
+        })?)),
     };
     f.channel = q.channel.map(|c| c.as_str().to_string());
     f.topic_id = q.topic;
@@ -277,19 +349,33 @@ fn filter_from(q: &ListQuery, viewer: &Viewer) -> AppResult<TicketFilter> {
         Some(_) => return Err(AppError::invalid("order", "order is 'newest' or 'oldest'")),
     };
     if let Some(c) = &q.cursor {
-        f.after_id = Some(c.parse().map_err(|_| AppError::invalid("cursor", "the cursor is not one this API gave out"))?);
+        f.after_id =
+            Some(c.parse().map_err(|_| {
+                AppError::invalid("cursor", "the cursor is not one this API gave out")
+            })?);
     }
     if let Some(text) = q.q.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
         if text.chars().count() > 200 {
-            return Err(AppError::invalid("q", "the search text is longer than 200 characters"));
+            return Err(AppError::invalid(
+                "q",
+                "the search text is longer than 200 characters",
+            ));
         }
         if let Some(n) = number::parse(text) {
             // A ticket number finds that ticket, whatever else was asked.
-            return Ok(TicketFilter { number: Some(n), limit: f.limit, ..Default::default() });
+            return Ok(TicketFilter {
+                number: Some(n),
+                limit: f.limit,
+                ..Default::default()
+            });
         }
         let words = search::words(text);
         if let Some(fts5) = search::fts5_query(text) {
-            f.text = Some(TextSearch { words: words.join(" "), fts5, contact_like: search::like_contains(&text.to_lowercase()) });
+            f.text = Some(TextSearch {
+                words: words.join(" "),
+                fts5,
+                contact_like: search::like_contains(&text.to_lowercase()),
+            });
         }
     }
     Ok(f)
@@ -305,7 +391,11 @@ pub async fn list(app: &App, viewer: &Viewer, q: ListQuery) -> AppResult<TicketP
             rows.truncate((f.limit - 1) as usize);
             let lookup = Lookup::load(c, &rows, tz)?;
             Ok(TicketPage {
-                next_cursor: if has_more { rows.last().map(|r| r.id.to_string()) } else { None },
+                next_cursor: if has_more {
+                    rows.last().map(|r| r.id.to_string())
+                } else {
+                    None
+                },
                 items: lookup.summaries(&rows)?,
             })
         })
@@ -328,7 +418,12 @@ pub fn decode_attachments(list: &[AttachmentUpload]) -> AppResult<Vec<Attachment
         .map(|(i, a)| {
             let data = base64::engine::general_purpose::STANDARD
                 .decode(a.content_base64.trim())
-                .map_err(|_| AppError::invalid(&format!("attachments[{i}].content_base64"), "not valid base64"))?;
+                .map_err(|_| {
+                    AppError::invalid(
+                        &format!("attachments[{i}].content_base64"),
+                        "not valid base64",
+                    )
+                })?;
             Ok(AttachmentInput {
                 filename: a.filename.clone(),
                 content_type: a.content_type.clone().unwrap_or_default(),
@@ -362,9 +457,17 @@ pub struct CreateTicket {
 }
 
 /// Opens a ticket on behalf of a customer. Returns the ticket and whether it is new.
-pub async fn create(app: &App, viewer: &Viewer, req: CreateTicket, header_key: Option<String>) -> AppResult<(TicketDetail, bool)> {
+pub async fn create(
+    app: &App,
+    viewer: &Viewer,
+    req: CreateTicket,
+    header_key: Option<String>,
+) -> AppResult<(TicketDetail, bool)> {
     if req.contact_id.is_some() && req.contact.is_some() {
-        return Err(AppError::invalid("contact", "give either contact_id or contact, not both"));
+        return Err(AppError::invalid(
+            "contact",
+            "give either contact_id or contact, not both",
+        ));
     }
     let channel = req.channel.unwrap_or(Channel::Phone);
     let article_kind = match channel {
@@ -412,7 +515,12 @@ pub struct TicketUpdate {
     pub queue_id: Option<i64>,
 }
 
-pub async fn update(app: &App, viewer: &Viewer, key: TicketKey, req: TicketUpdate) -> AppResult<TicketDetail> {
+pub async fn update(
+    app: &App,
+    viewer: &Viewer,
+    key: TicketKey,
+    req: TicketUpdate,
+) -> AppResult<TicketDetail> {
     let actor = viewer.actor.clone();
     operate(app, viewer, key, move |c, w| {
         w.apply(Action::Update)?;
@@ -426,20 +534,33 @@ pub async fn update(app: &App, viewer: &Viewer, key: TicketKey, req: TicketUpdat
         }
         if let Some(p) = req.priority {
             if p.rank() != w.row.priority {
-                changes.insert("priority".into(), json!({"from": Priority::from_rank(w.row.priority), "to": p}));
+                changes.insert(
+                    "priority".into(),
+                    json!({"from": Priority::from_rank(w.row.priority), "to": p}),
+                );
                 w.row.priority = p.rank();
             }
         }
         if let Some(sid) = req.subject_id {
-            let s = catalogue::subject(c, sid)?.ok_or_else(|| AppError::invalid("subject_id", format!("subject {sid} does not exist")))?;
+            let s = catalogue::subject(c, sid)?.ok_or_else(|| {
+                AppError::invalid("subject_id", format!("subject {sid} does not exist"))
+            })?;
             if req.topic_id.is_some_and(|t| t != s.topic_id) {
-                return Err(AppError::invalid("subject_id", "the subject does not belong to that topic"));
+                return Err(AppError::invalid(
+                    "subject_id",
+                    "the subject does not belong to that topic",
+                ));
             }
-            changes.insert("topic_subject".into(), json!({"from": w.row.subject_id, "to": sid}));
+            changes.insert(
+                "topic_subject".into(),
+                json!({"from": w.row.subject_id, "to": sid}),
+            );
             w.row.subject_id = Some(sid);
             w.row.topic_id = Some(s.topic_id);
         } else if let Some(tid) = req.topic_id {
-            catalogue::topic(c, tid)?.ok_or_else(|| AppError::invalid("topic_id", format!("topic {tid} does not exist")))?;
+            catalogue::topic(c, tid)?.ok_or_else(|| {
+                AppError::invalid("topic_id", format!("topic {tid} does not exist"))
+            })?;
             if w.row.topic_id != Some(tid) {
                 changes.insert("topic".into(), json!({"from": w.row.topic_id, "to": tid}));
                 w.row.topic_id = Some(tid);
@@ -447,15 +568,22 @@ pub async fn update(app: &App, viewer: &Viewer, key: TicketKey, req: TicketUpdat
             }
         }
         if let Some(cid) = req.contact_id {
-            contacts::find(c, cid)?.ok_or_else(|| AppError::invalid("contact_id", format!("contact {cid} does not exist")))?;
+            contacts::find(c, cid)?.ok_or_else(|| {
+                AppError::invalid("contact_id", format!("contact {cid} does not exist"))
+            })?;
             if w.row.contact_id != Some(cid) {
-                w.event(EventKind::ContactChanged, json!({"from": w.row.contact_id, "to": cid}));
+                w.event(
+                    EventKind::ContactChanged,
+                    json!({"from": w.row.contact_id, "to": cid}),
+                );
                 w.row.contact_id = Some(cid);
             }
         }
         if let Some(qid) = req.queue_id {
             if qid != w.row.queue_id {
-                let target = catalogue::queue(c, qid)?.ok_or_else(|| AppError::invalid("queue_id", format!("queue {qid} does not exist")))?;
+                let target = catalogue::queue(c, qid)?.ok_or_else(|| {
+                    AppError::invalid("queue_id", format!("queue {qid} does not exist"))
+                })?;
                 let level = queue_level(&target)?;
                 if !actor.can_transfer(w.level, level) || !actor.can_work(qid, level) {
                     return Err(AppError::forbidden(format!(
@@ -484,26 +612,52 @@ pub struct AssignRequest {
 }
 
 /// Checks that an agent may be given tickets of a queue.
-fn check_assignee(c: &mut DbConn, agent_id: i64, queue_id: i64, level: QueueLevel) -> AppResult<()> {
-    let agent = agents::find(c, agent_id)?.ok_or_else(|| AppError::invalid("agent_id", format!("agent {agent_id} does not exist")))?;
+fn check_assignee(
+    c: &mut DbConn,
+    agent_id: i64,
+    queue_id: i64,
+    level: QueueLevel,
+) -> AppResult<()> {
+    let agent = agents::find(c, agent_id)?
+        .ok_or_else(|| AppError::invalid("agent_id", format!("agent {agent_id} does not exist")))?;
     if !agent.active {
-        return Err(AppError::invalid("agent_id", format!("{} is not active", agent.name)));
+        return Err(AppError::invalid(
+            "agent_id",
+            format!("{} is not active", agent.name),
+        ));
     }
-    let assignee = Actor { agent_id, role: agent_role(&agent)?, queues: agents::queues_of(c, agent_id)? };
-    if !assignee.can_work(queue_id, level) || !(role_fits_level(assignee.role, level) || assignee.is_member(queue_id)) {
-        return Err(AppError::invalid("agent_id", format!("{} does not work this ticket's queue", agent.name)));
+    let assignee = Actor {
+        agent_id,
+        role: agent_role(&agent)?,
+        queues: agents::queues_of(c, agent_id)?,
+    };
+    if !assignee.can_work(queue_id, level)
+        || !(role_fits_level(assignee.role, level) || assignee.is_member(queue_id))
+    {
+        return Err(AppError::invalid(
+            "agent_id",
+            format!("{} does not work this ticket's queue", agent.name),
+        ));
     }
     Ok(())
 }
 
-pub async fn assign(app: &App, viewer: &Viewer, key: TicketKey, req: AssignRequest) -> AppResult<TicketDetail> {
+pub async fn assign(
+    app: &App,
+    viewer: &Viewer,
+    key: TicketKey,
+    req: AssignRequest,
+) -> AppResult<TicketDetail> {
     operate(app, viewer, key, move |c, w| {
         match req.agent_id {
             Some(agent_id) => {
                 check_assignee(c, agent_id, w.row.queue_id, w.level)?;
                 w.apply(Action::Assign)?;
                 if w.row.assignee_id != Some(agent_id) {
-                    w.event(EventKind::Assigned, json!({"from": w.row.assignee_id, "to": agent_id}));
+                    w.event(
+                        EventKind::Assigned,
+                        json!({"from": w.row.assignee_id, "to": agent_id}),
+                    );
                     w.row.assignee_id = Some(agent_id);
                 }
             }
@@ -521,23 +675,34 @@ pub async fn assign(app: &App, viewer: &Viewer, key: TicketKey, req: AssignReque
 
 /// Gives the caller the most urgent, oldest unassigned ticket of a queue.
 /// `None` when the queue has nothing to claim.
-pub async fn claim_next(app: &App, viewer: &Viewer, queue_id: i64) -> AppResult<Option<TicketDetail>> {
+pub async fn claim_next(
+    app: &App,
+    viewer: &Viewer,
+    queue_id: i64,
+) -> AppResult<Option<TicketDetail>> {
     let now = app.clock.now_db();
     let actor = viewer.actor.clone();
     let claimed = app
         .db
         .write(move |c| {
-            let queue = catalogue::queue(c, queue_id)?.ok_or_else(|| AppError::not_found(format!("queue {queue_id}")))?;
+            let queue = catalogue::queue(c, queue_id)?
+                .ok_or_else(|| AppError::not_found(format!("queue {queue_id}")))?;
             let level = queue_level(&queue)?;
             if !actor.can_work(queue_id, level) {
-                return Err(AppError::forbidden(format!("a {} cannot work tickets in '{}'", actor.role, queue.name)));
+                return Err(AppError::forbidden(format!(
+                    "a {} cannot work tickets in '{}'",
+                    actor.role, queue.name
+                )));
             }
             let Some(id) = tickets::claim_candidate(c, queue_id)? else {
                 return Ok(None);
             };
             let mut w = Work::begin(c, &actor, &TicketKey::Id(id), now)?;
             w.apply(Action::Assign)?;
-            w.event(EventKind::Assigned, json!({"from": null, "to": actor.agent_id, "claimed": true}));
+            w.event(
+                EventKind::Assigned,
+                json!({"from": null, "to": actor.agent_id, "claimed": true}),
+            );
             w.row.assignee_id = Some(actor.agent_id);
             w.finish(c).map(Some)
         })
@@ -571,22 +736,30 @@ pub struct ArticleRequest {
     pub attachments: Vec<AttachmentUpload>,
 }
 
-pub async fn add_article(app: &App, viewer: &Viewer, key: TicketKey, req: ArticleRequest) -> AppResult<TicketDetail> {
+pub async fn add_article(
+    app: &App,
+    viewer: &Viewer,
+    key: TicketKey,
+    req: ArticleRequest,
+) -> AppResult<TicketDetail> {
     let now = app.clock.now_db();
     let actor = viewer.actor.clone();
-    // Permission first: adding goes through intake, which does not know about roles.
-    let k = key.clone();
-    let id = app.db.read(move |c| {
-        let w = Work::begin(c, &actor, &k, now)?;
-        Ok(w.row.id)
-    });
-    let id = id.await?;
-    let (kind, public) = match req.kind {
-        WriteKind::Note => (ArticleKind::Note, false),
-        WriteKind::Reply => (ArticleKind::Outbound, true),
-        WriteKind::Phone => (ArticleKind::Phone, false),
-        WriteKind::Customer => (ArticleKind::Inbound, true),
+    let (kind, public, action) = match req.kind {
+        WriteKind::Note => (ArticleKind::Note, false, Action::InternalNote),
+        WriteKind::Reply => (ArticleKind::Outbound, true, Action::PublicReply),
+        WriteKind::Phone => (ArticleKind::Phone, false, Action::InternalNote),
+        WriteKind::Customer => (ArticleKind::Inbound, true, Action::CustomerMessage),
     };
+    // Permission and state first: intake (shared with the customer channels) follows
+    // merges and knows nothing of roles; staff writing on a merged ticket is refused.
+    let id = app
+        .db
+        .read(move |c| {
+            let w = Work::begin(c, &actor, &key, now)?;
+            decide(w.state, action)?;
+            Ok(w.row.id)
+        })
+        .await?;
     let outcome = intake::submit(
         app,
         IntakeRequest {
@@ -601,7 +774,11 @@ pub async fn add_article(app: &App, viewer: &Viewer, key: TicketKey, req: Articl
             attachments: decode_attachments(&req.attachments)?,
             idempotency_key: None,
             ticket_id: Some(id),
-            author_agent_id: if kind == ArticleKind::Inbound { None } else { Some(viewer.actor.agent_id) },
+            author_agent_id: if kind == ArticleKind::Inbound {
+                None
+            } else {
+                Some(viewer.actor.agent_id)
+            },
             article_kind: kind,
             public,
         },
@@ -617,8 +794,16 @@ pub struct StateRequest {
     pub state: TicketState,
 }
 
-pub async fn set_state(app: &App, viewer: &Viewer, key: TicketKey, req: StateRequest) -> AppResult<TicketDetail> {
-    operate(app, viewer, key, move |_, w| w.apply(Action::SetState(req.state))).await
+pub async fn set_state(
+    app: &App,
+    viewer: &Viewer,
+    key: TicketKey,
+    req: StateRequest,
+) -> AppResult<TicketDetail> {
+    operate(app, viewer, key, move |_, w| {
+        w.apply(Action::SetState(req.state))
+    })
+    .await
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -630,7 +815,12 @@ pub struct EscalateRequest {
     pub reason: String,
 }
 
-pub async fn escalate(app: &App, viewer: &Viewer, key: TicketKey, req: EscalateRequest) -> AppResult<TicketDetail> {
+pub async fn escalate(
+    app: &App,
+    viewer: &Viewer,
+    key: TicketKey,
+    req: EscalateRequest,
+) -> AppResult<TicketDetail> {
     let reason = required_text("reason", &req.reason, 2000)?;
     operate(app, viewer, key, move |c, w| {
         let target = catalogue::queue(c, req.queue_id)?
@@ -663,20 +853,35 @@ pub struct ReasonRequest {
     pub reason: Option<String>,
 }
 
-pub async fn hand_back(app: &App, viewer: &Viewer, key: TicketKey, req: ReasonRequest) -> AppResult<TicketDetail> {
+pub async fn hand_back(
+    app: &App,
+    viewer: &Viewer,
+    key: TicketKey,
+    req: ReasonRequest,
+) -> AppResult<TicketDetail> {
     let reason = super::optional_text("reason", req.reason.as_deref(), 2000)?;
     operate(app, viewer, key, move |c, w| {
         if w.level == QueueLevel::FirstLevel {
-            return Err(AppError::conflict("not-escalated", "the ticket is already at first level"));
+            return Err(AppError::conflict(
+                "not-escalated",
+                "the ticket is already at first level",
+            ));
         }
         w.apply(Action::HandBack)?;
         let back_to = match w.row.escalated_from_queue_id {
             Some(q) => q,
-            None => catalogue::default_first_level(c)?
-                .ok_or_else(|| AppError::conflict("no-queue", "no active first-level queue is configured"))?
-                .id,
+            None => {
+                catalogue::default_first_level(c)?
+                    .ok_or_else(|| {
+                        AppError::conflict("no-queue", "no active first-level queue is configured")
+                    })?
+                    .id
+            }
         };
-        w.event(EventKind::HandedBack, json!({"from_queue": w.row.queue_id, "to_queue": back_to, "reason": reason}));
+        w.event(
+            EventKind::HandedBack,
+            json!({"from_queue": w.row.queue_id, "to_queue": back_to, "reason": reason}),
+        );
         if let Some(prev) = w.row.assignee_id.take() {
             w.event(EventKind::Unassigned, json!({"from": prev}));
         }
@@ -694,7 +899,12 @@ pub struct ResolveRequest {
     pub resolution: String,
 }
 
-pub async fn resolve(app: &App, viewer: &Viewer, key: TicketKey, req: ResolveRequest) -> AppResult<TicketDetail> {
+pub async fn resolve(
+    app: &App,
+    viewer: &Viewer,
+    key: TicketKey,
+    req: ResolveRequest,
+) -> AppResult<TicketDetail> {
     let resolution = required_text("resolution", &req.resolution, 20_000)?;
     operate(app, viewer, key, move |_, w| {
         w.apply(Action::Resolve)?;
@@ -705,7 +915,12 @@ pub async fn resolve(app: &App, viewer: &Viewer, key: TicketKey, req: ResolveReq
     .await
 }
 
-pub async fn close(app: &App, viewer: &Viewer, key: TicketKey, req: ReasonRequest) -> AppResult<TicketDetail> {
+pub async fn close(
+    app: &App,
+    viewer: &Viewer,
+    key: TicketKey,
+    req: ReasonRequest,
+) -> AppResult<TicketDetail> {
     let reason = super::optional_text("reason", req.reason.as_deref(), 2000)?;
     operate(app, viewer, key, move |_, w| {
         w.apply(Action::Close)?;
@@ -715,7 +930,12 @@ pub async fn close(app: &App, viewer: &Viewer, key: TicketKey, req: ReasonReques
     .await
 }
 
-pub async fn reopen(app: &App, viewer: &Viewer, key: TicketKey, req: ReasonRequest) -> AppResult<TicketDetail> {
+pub async fn reopen(
+    app: &App,
+    viewer: &Viewer,
+    key: TicketKey,
+    req: ReasonRequest,
+) -> AppResult<TicketDetail> {
     let reason = super::optional_text("reason", req.reason.as_deref(), 2000)?;
     operate(app, viewer, key, move |_, w| {
         w.apply(Action::Reopen)?;
@@ -734,17 +954,28 @@ pub struct MergeRequest {
 
 /// Folds this ticket into another: articles and events move to the survivor,
 /// this one becomes `merged` and points to it.
-pub async fn merge(app: &App, viewer: &Viewer, key: TicketKey, req: MergeRequest) -> AppResult<TicketDetail> {
-    let into = TicketKey::parse(req.into.trim()).map_err(|_| AppError::invalid("into", format!("'{}' is not a ticket", req.into)))?;
+pub async fn merge(
+    app: &App,
+    viewer: &Viewer,
+    key: TicketKey,
+    req: MergeRequest,
+) -> AppResult<TicketDetail> {
+    let into = TicketKey::parse(req.into.trim())
+        .map_err(|_| AppError::invalid("into", format!("'{}' is not a ticket", req.into)))?;
     let now = app.clock.now_db();
     let actor = viewer.actor.clone();
     let survivor = app
         .db
         .write(move |c| {
-            let target_id = into.resolve(c).map_err(|_| AppError::invalid("into", format!("ticket {into} does not exist")))?;
+            let target_id = into
+                .resolve(c)
+                .map_err(|_| AppError::invalid("into", format!("ticket {into} does not exist")))?;
             let mut source = Work::begin(c, &actor, &key, now)?;
             if source.row.id == target_id {
-                return Err(AppError::invalid("into", "a ticket cannot be merged into itself"));
+                return Err(AppError::invalid(
+                    "into",
+                    "a ticket cannot be merged into itself",
+                ));
             }
             let mut target = Work::begin(c, &actor, &TicketKey::Id(target_id), now)?;
             target.apply(Action::Update)?;
@@ -753,8 +984,14 @@ pub async fn merge(app: &App, viewer: &Viewer, key: TicketKey, req: MergeRequest
             source.row.merged_into_id = Some(target_id);
             source.row.assignee_id = None;
             let (src_id, src_number) = (source.row.id, source.row.number.clone());
-            source.event(EventKind::MergedInto, json!({"into": target_id, "number": target.row.number}));
-            target.event(EventKind::Merged, json!({"from": src_id, "number": src_number}));
+            source.event(
+                EventKind::MergedInto,
+                json!({"into": target_id, "number": target.row.number}),
+            );
+            target.event(
+                EventKind::Merged,
+                json!({"from": src_id, "number": src_number}),
+            );
             tickets::insert_link(c, src_id, target_id, "merged", now)?;
             source.finish(c)?;
             target.finish(c)
@@ -770,12 +1007,23 @@ pub struct LinkRequest {
     pub ticket: String,
 }
 
-pub async fn link(app: &App, viewer: &Viewer, key: TicketKey, req: LinkRequest) -> AppResult<TicketDetail> {
-    let other = TicketKey::parse(req.ticket.trim()).map_err(|_| AppError::invalid("ticket", format!("'{}' is not a ticket", req.ticket)))?;
+pub async fn link(
+    app: &App,
+    viewer: &Viewer,
+    key: TicketKey,
+    req: LinkRequest,
+) -> AppResult<TicketDetail> {
+    let other = TicketKey::parse(req.ticket.trim())
+        .map_err(|_| AppError::invalid("ticket", format!("'{}' is not a ticket", req.ticket)))?;
     operate(app, viewer, key, move |c, w| {
-        let other_id = other.resolve(c).map_err(|_| AppError::invalid("ticket", format!("ticket {other} does not exist")))?;
+        let other_id = other
+            .resolve(c)
+            .map_err(|_| AppError::invalid("ticket", format!("ticket {other} does not exist")))?;
         if other_id == w.row.id {
-            return Err(AppError::invalid("ticket", "a ticket cannot be linked to itself"));
+            return Err(AppError::invalid(
+                "ticket",
+                "a ticket cannot be linked to itself",
+            ));
         }
         w.apply(Action::Update)?;
         if tickets::insert_link(c, w.row.id, other_id, "related", w.now)? {

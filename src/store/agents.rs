@@ -9,19 +9,33 @@ use super::DbConn;
 use crate::error::AppResult;
 
 pub fn insert(conn: &mut DbConn, new: &NewAgent) -> AppResult<i64> {
-    Ok(diesel::insert_into(agents::table).values(new).returning(agents::id).get_result(conn)?)
+    Ok(diesel::insert_into(agents::table)
+        .values(new)
+        .returning(agents::id)
+        .get_result(conn)?)
 }
 
 pub fn find(conn: &mut DbConn, id: i64) -> AppResult<Option<AgentRow>> {
-    Ok(agents::table.find(id).select(AgentRow::as_select()).first(conn).optional()?)
+    Ok(agents::table
+        .find(id)
+        .select(AgentRow::as_select())
+        .first(conn)
+        .optional()?)
 }
 
 pub fn find_by_email(conn: &mut DbConn, email: &str) -> AppResult<Option<AgentRow>> {
-    Ok(agents::table.filter(agents::email.eq(email)).select(AgentRow::as_select()).first(conn).optional()?)
+    Ok(agents::table
+        .filter(agents::email.eq(email))
+        .select(AgentRow::as_select())
+        .first(conn)
+        .optional()?)
 }
 
 pub fn list(conn: &mut DbConn) -> AppResult<Vec<AgentRow>> {
-    Ok(agents::table.order(agents::id).select(AgentRow::as_select()).load(conn)?)
+    Ok(agents::table
+        .order(agents::id)
+        .select(AgentRow::as_select())
+        .load(conn)?)
 }
 
 pub fn queues_of(conn: &mut DbConn, agent_id: i64) -> AppResult<Vec<i64>> {
@@ -33,15 +47,21 @@ pub fn queues_of(conn: &mut DbConn, agent_id: i64) -> AppResult<Vec<i64>> {
 }
 
 pub fn all_memberships(conn: &mut DbConn) -> AppResult<Vec<(i64, i64)>> {
-    Ok(queue_members::table.select((queue_members::agent_id, queue_members::queue_id)).load(conn)?)
+    Ok(queue_members::table
+        .select((queue_members::agent_id, queue_members::queue_id))
+        .load(conn)?)
 }
 
 /// Replaces an agent's memberships with `queue_ids`.
 pub fn set_queues(conn: &mut DbConn, agent_id: i64, queue_ids: &[i64]) -> AppResult<()> {
-    diesel::delete(queue_members::table.filter(queue_members::agent_id.eq(agent_id))).execute(conn)?;
+    diesel::delete(queue_members::table.filter(queue_members::agent_id.eq(agent_id)))
+        .execute(conn)?;
     for q in queue_ids {
         diesel::insert_into(queue_members::table)
-            .values((queue_members::agent_id.eq(agent_id), queue_members::queue_id.eq(q)))
+            .values((
+                queue_members::agent_id.eq(agent_id),
+                queue_members::queue_id.eq(q),
+            ))
             .execute(conn)?;
     }
     Ok(())
@@ -54,29 +74,54 @@ pub fn members_of(conn: &mut DbConn, queue_id: i64) -> AppResult<Vec<i64>> {
         .load(conn)?)
 }
 
-pub fn update(conn: &mut DbConn, id: i64, name: &str, role: &str, active: bool, tz: Option<&str>) -> AppResult<()> {
+pub fn update(
+    conn: &mut DbConn,
+    id: i64,
+    name: &str,
+    role: &str,
+    active: bool,
+    tz: Option<&str>,
+) -> AppResult<()> {
     diesel::update(agents::table.find(id))
-        .set((agents::name.eq(name), agents::role.eq(role), agents::active.eq(active), agents::time_zone.eq(tz)))
+        .set((
+            agents::name.eq(name),
+            agents::role.eq(role),
+            agents::active.eq(active),
+            agents::time_zone.eq(tz),
+        ))
         .execute(conn)?;
     Ok(())
 }
 
 pub fn set_password(conn: &mut DbConn, id: i64, hash: &str) -> AppResult<()> {
-    diesel::update(agents::table.find(id)).set(agents::password_hash.eq(hash)).execute(conn)?;
+    diesel::update(agents::table.find(id))
+        .set(agents::password_hash.eq(hash))
+        .execute(conn)?;
     Ok(())
 }
 
 pub fn insert_token(conn: &mut DbConn, new: &NewApiToken) -> AppResult<i64> {
-    Ok(diesel::insert_into(api_tokens::table).values(new).returning(api_tokens::id).get_result(conn)?)
+    Ok(diesel::insert_into(api_tokens::table)
+        .values(new)
+        .returning(api_tokens::id)
+        .get_result(conn)?)
 }
 
 /// The live token with this hash and its (active) agent.
-pub fn find_token(conn: &mut DbConn, hash: &str, now: NaiveDateTime) -> AppResult<Option<(ApiTokenRow, AgentRow)>> {
+pub fn find_token(
+    conn: &mut DbConn,
+    hash: &str,
+    now: NaiveDateTime,
+) -> AppResult<Option<(ApiTokenRow, AgentRow)>> {
     Ok(api_tokens::table
         .inner_join(super::schema::agents::table)
         .filter(api_tokens::token_hash.eq(hash))
         .filter(api_tokens::revoked_at.is_null())
-        .filter(api_tokens::expires_at.is_null().or(api_tokens::expires_at.gt(now)))
+        .filter(
+            api_tokens::expires_at
+                .is_null()
+                .or(api_tokens::expires_at.gt(now)),
+        )
         .filter(agents::active.eq(true))
         .select((ApiTokenRow::as_select(), AgentRow::as_select()))
         .first(conn)
@@ -93,7 +138,12 @@ pub fn tokens_of(conn: &mut DbConn, agent_id: i64) -> AppResult<Vec<ApiTokenRow>
 }
 
 /// Revokes a token of this agent; false when there was none.
-pub fn revoke_token(conn: &mut DbConn, agent_id: i64, token_id: i64, now: NaiveDateTime) -> AppResult<bool> {
+pub fn revoke_token(
+    conn: &mut DbConn,
+    agent_id: i64,
+    token_id: i64,
+    now: NaiveDateTime,
+) -> AppResult<bool> {
     let n = diesel::update(
         api_tokens::table
             .filter(api_tokens::id.eq(token_id))

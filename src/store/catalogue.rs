@@ -9,19 +9,33 @@ use super::DbConn;
 use crate::error::AppResult;
 
 pub fn insert_queue(conn: &mut DbConn, new: &NewQueue) -> AppResult<i64> {
-    Ok(diesel::insert_into(queues::table).values(new).returning(queues::id).get_result(conn)?)
+    Ok(diesel::insert_into(queues::table)
+        .values(new)
+        .returning(queues::id)
+        .get_result(conn)?)
 }
 
 pub fn queue(conn: &mut DbConn, id: i64) -> AppResult<Option<QueueRow>> {
-    Ok(queues::table.find(id).select(QueueRow::as_select()).first(conn).optional()?)
+    Ok(queues::table
+        .find(id)
+        .select(QueueRow::as_select())
+        .first(conn)
+        .optional()?)
 }
 
 pub fn queue_by_name(conn: &mut DbConn, name: &str) -> AppResult<Option<QueueRow>> {
-    Ok(queues::table.filter(queues::name.eq(name)).select(QueueRow::as_select()).first(conn).optional()?)
+    Ok(queues::table
+        .filter(queues::name.eq(name))
+        .select(QueueRow::as_select())
+        .first(conn)
+        .optional()?)
 }
 
 pub fn queues(conn: &mut DbConn) -> AppResult<Vec<QueueRow>> {
-    Ok(queues::table.order(queues::id).select(QueueRow::as_select()).load(conn)?)
+    Ok(queues::table
+        .order(queues::id)
+        .select(QueueRow::as_select())
+        .load(conn)?)
 }
 
 /// The oldest active first-level queue: where unrouted requests go.
@@ -61,22 +75,38 @@ pub fn ticket_counts(conn: &mut DbConn) -> AppResult<Vec<(i64, String, i64)>> {
 pub fn unassigned_counts(conn: &mut DbConn) -> AppResult<Vec<(i64, i64)>> {
     Ok(tickets::table
         .filter(tickets::assignee_id.is_null())
-        .filter(tickets::state.eq_any(["new", "open", "escalated", "pending_customer", "pending_third_party"]))
+        .filter(tickets::state.eq_any([
+            "new",
+            "open",
+            "escalated",
+            "pending_customer",
+            "pending_third_party",
+        ]))
         .group_by(tickets::queue_id)
         .select((tickets::queue_id, count_star()))
         .load(conn)?)
 }
 
 pub fn insert_topic(conn: &mut DbConn, new: &NewTopic) -> AppResult<i64> {
-    Ok(diesel::insert_into(topics::table).values(new).returning(topics::id).get_result(conn)?)
+    Ok(diesel::insert_into(topics::table)
+        .values(new)
+        .returning(topics::id)
+        .get_result(conn)?)
 }
 
 pub fn topic(conn: &mut DbConn, id: i64) -> AppResult<Option<TopicRow>> {
-    Ok(topics::table.find(id).select(TopicRow::as_select()).first(conn).optional()?)
+    Ok(topics::table
+        .find(id)
+        .select(TopicRow::as_select())
+        .first(conn)
+        .optional()?)
 }
 
 pub fn topics(conn: &mut DbConn) -> AppResult<Vec<TopicRow>> {
-    Ok(topics::table.order(topics::id).select(TopicRow::as_select()).load(conn)?)
+    Ok(topics::table
+        .order(topics::id)
+        .select(TopicRow::as_select())
+        .load(conn)?)
 }
 
 pub fn update_topic(conn: &mut DbConn, row: &TopicRow) -> AppResult<()> {
@@ -93,15 +123,25 @@ pub fn update_topic(conn: &mut DbConn, row: &TopicRow) -> AppResult<()> {
 }
 
 pub fn insert_subject(conn: &mut DbConn, new: &NewSubject) -> AppResult<i64> {
-    Ok(diesel::insert_into(subjects::table).values(new).returning(subjects::id).get_result(conn)?)
+    Ok(diesel::insert_into(subjects::table)
+        .values(new)
+        .returning(subjects::id)
+        .get_result(conn)?)
 }
 
 pub fn subject(conn: &mut DbConn, id: i64) -> AppResult<Option<SubjectRow>> {
-    Ok(subjects::table.find(id).select(SubjectRow::as_select()).first(conn).optional()?)
+    Ok(subjects::table
+        .find(id)
+        .select(SubjectRow::as_select())
+        .first(conn)
+        .optional()?)
 }
 
 pub fn subjects(conn: &mut DbConn) -> AppResult<Vec<SubjectRow>> {
-    Ok(subjects::table.order((subjects::topic_id, subjects::id)).select(SubjectRow::as_select()).load(conn)?)
+    Ok(subjects::table
+        .order((subjects::topic_id, subjects::id))
+        .select(SubjectRow::as_select())
+        .load(conn)?)
 }
 
 pub fn update_subject(conn: &mut DbConn, row: &SubjectRow) -> AppResult<()> {

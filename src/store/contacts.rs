@@ -15,16 +15,25 @@ pub fn insert(conn: &mut DbConn, fields: &ContactFields) -> AppResult<i64> {
 }
 
 pub fn update(conn: &mut DbConn, id: i64, fields: &ContactFields) -> AppResult<()> {
-    diesel::update(contacts::table.find(id)).set(fields).execute(conn)?;
+    diesel::update(contacts::table.find(id))
+        .set(fields)
+        .execute(conn)?;
     Ok(())
 }
 
 pub fn find(conn: &mut DbConn, id: i64) -> AppResult<Option<ContactRow>> {
-    Ok(contacts::table.find(id).select(ContactRow::as_select()).first(conn).optional()?)
+    Ok(contacts::table
+        .find(id)
+        .select(ContactRow::as_select())
+        .first(conn)
+        .optional()?)
 }
 
 pub fn find_many(conn: &mut DbConn, ids: &[i64]) -> AppResult<Vec<ContactRow>> {
-    Ok(contacts::table.filter(contacts::id.eq_any(ids)).select(ContactRow::as_select()).load(conn)?)
+    Ok(contacts::table
+        .filter(contacts::id.eq_any(ids))
+        .select(ContactRow::as_select())
+        .load(conn)?)
 }
 
 pub fn emails(conn: &mut DbConn, contact_id: i64) -> AppResult<Vec<String>> {
@@ -61,20 +70,28 @@ pub fn phones_of(conn: &mut DbConn, ids: &[i64]) -> AppResult<Vec<(i64, String)>
 }
 
 pub fn set_emails(conn: &mut DbConn, contact_id: i64, emails: &[String]) -> AppResult<()> {
-    diesel::delete(contact_emails::table.filter(contact_emails::contact_id.eq(contact_id))).execute(conn)?;
+    diesel::delete(contact_emails::table.filter(contact_emails::contact_id.eq(contact_id)))
+        .execute(conn)?;
     for e in emails {
         diesel::insert_into(contact_emails::table)
-            .values((contact_emails::contact_id.eq(contact_id), contact_emails::email.eq(e)))
+            .values((
+                contact_emails::contact_id.eq(contact_id),
+                contact_emails::email.eq(e),
+            ))
             .execute(conn)?;
     }
     Ok(())
 }
 
 pub fn set_phones(conn: &mut DbConn, contact_id: i64, phones: &[String]) -> AppResult<()> {
-    diesel::delete(contact_phones::table.filter(contact_phones::contact_id.eq(contact_id))).execute(conn)?;
+    diesel::delete(contact_phones::table.filter(contact_phones::contact_id.eq(contact_id)))
+        .execute(conn)?;
     for p in phones {
         diesel::insert_into(contact_phones::table)
-            .values((contact_phones::contact_id.eq(contact_id), contact_phones::phone.eq(p)))
+            .values((
+                contact_phones::contact_id.eq(contact_id),
+                contact_phones::phone.eq(p),
+            ))
             .execute(conn)?;
     }
     Ok(())
@@ -108,7 +125,9 @@ pub fn search(conn: &mut DbConn, patterns: &[String], limit: i64) -> AppResult<V
 }
 
 pub fn insert_audit(conn: &mut DbConn, entry: &NewAudit) -> AppResult<()> {
-    diesel::insert_into(audit_log::table).values(entry).execute(conn)?;
+    diesel::insert_into(audit_log::table)
+        .values(entry)
+        .execute(conn)?;
     Ok(())
 }
 

@@ -68,25 +68,41 @@ pub struct DbUrl {
 impl DbUrl {
     pub fn parse(url: &str) -> Result<DbUrl, AppError> {
         let url = url.trim();
-        let bad = |why: &str| AppError::invalid("database_url", format!("{why} (got '{}')", redact(url)));
+        let bad =
+            |why: &str| AppError::invalid("database_url", format!("{why} (got '{}')", redact(url)));
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            return Ok(DbUrl { backend: Backend::Postgres, target: url.to_string() });
+            return Ok(DbUrl {
+                backend: Backend::Postgres,
+                target: url.to_string(),
+            });
         }
         let path = if let Some(p) = url.strip_prefix("sqlite://") {
             p
         } else if let Some(p) = url.strip_prefix("sqlite:") {
             p
         } else if url.contains("://") {
-            return Err(bad("unknown database URL scheme; use sqlite://PATH or postgres://…"));
-        } else if [".db", ".sqlite", ".sqlite3"].iter().any(|ext| url.ends_with(ext)) {
+            return Err(bad(
+                "unknown database URL scheme; use sqlite://PATH or postgres://…",
+            ));
+        } else if [".db", ".sqlite", ".sqlite3"]
+            .iter()
+            .any(|ext| url.ends_with(ext))
+        {
             url
         } else {
-            return Err(bad("a database URL is sqlite://PATH, a *.db file, or postgres://…"));
+            return Err(bad(
+                "a database URL is sqlite://PATH, a *.db file, or postgres://…",
+            ));
         };
         if path.is_empty() || path == ":memory:" {
-            return Err(bad("SQLite needs a file path (an in-memory database cannot be shared by a pool)"));
+            return Err(bad(
+                "SQLite needs a file path (an in-memory database cannot be shared by a pool)",
+            ));
         }
-        Ok(DbUrl { backend: Backend::Sqlite, target: path.to_string() })
+        Ok(DbUrl {
+            backend: Backend::Sqlite,
+            target: path.to_string(),
+        })
     }
 
     pub fn backend(&self) -> Backend {
@@ -168,7 +184,8 @@ impl ManageConnection for Manager {
     }
 
     fn is_valid(&self, conn: &mut DbConn) -> Result<(), r2d2::Error> {
-        conn.batch_execute("SELECT 1").map_err(r2d2::Error::QueryError)
+        conn.batch_execute("SELECT 1")
+            .map_err(r2d2::Error::QueryError)
     }
 
     fn has_broken(&self, _conn: &mut DbConn) -> bool {
@@ -195,7 +212,11 @@ impl Db {
             .connection_timeout(Duration::from_secs(10))
             .build(Manager(url.clone()))
             .map_err(|e| AppError::Unavailable(e.to_string()))?;
-        Ok(Db { pool, backend: url.backend(), sqlite_writer: Arc::new(Mutex::new(())) })
+        Ok(Db {
+            pool,
+            backend: url.backend(),
+            sqlite_writer: Arc::new(Mutex::new(())),
+        })
     }
 
     pub fn backend(&self) -> Backend {
@@ -282,7 +303,9 @@ fn run_migrations<C>(conn: &mut C, source: EmbeddedMigrations) -> AppResult<Vec<
 where
     C: MigrationHarness<C::Backend> + diesel::Connection,
 {
-    let done = conn.run_pending_migrations(source).map_err(|e| AppError::Internal(format!("migration failed: {e}")))?;
+    let done = conn
+        .run_pending_migrations(source)
+        .map_err(|e| AppError::Internal(format!("migration failed: {e}")))?;
     Ok(done.iter().map(|v| v.to_string()).collect())
 }
 
@@ -295,7 +318,10 @@ mod tests {
         assert!(DbUrl::parse("sqlite://x.db").unwrap().is_sqlite());
         assert!(DbUrl::parse("sqlite:data/x").unwrap().is_sqlite());
         assert!(DbUrl::parse("./sportello.db").unwrap().is_sqlite());
-        assert_eq!(DbUrl::parse("postgresql://u@h/d").unwrap().backend(), Backend::Postgres);
+        assert_eq!(
+            DbUrl::parse("postgresql://u@h/d").unwrap().backend(),
+            Backend::Postgres
+        );
         assert!(DbUrl::parse("postgress://u@h/d").is_err());
         assert!(DbUrl::parse("mysql://h/d").is_err());
         assert!(DbUrl::parse("sqlite://:memory:").is_err());
@@ -304,7 +330,10 @@ mod tests {
 
     #[test]
     fn redaction() {
-        assert_eq!(redact("postgres://me:pw@h:5432/d"), "postgres://me:***@h:5432/d");
+        assert_eq!(
+            redact("postgres://me:pw@h:5432/d"),
+            "postgres://me:***@h:5432/d"
+        );
         assert_eq!(redact("postgres://me@h/d"), "postgres://me@h/d");
     }
 }

@@ -6,7 +6,9 @@ use diesel::prelude::*;
 use diesel::sql_types::{Bool, Text};
 
 use super::rows::*;
-use super::schema::{articles, attachments, intake_keys, ticket_counters, ticket_events, ticket_links, tickets};
+use super::schema::{
+    articles, attachments, intake_keys, ticket_counters, ticket_events, ticket_links, tickets,
+};
 use super::DbConn;
 use crate::error::{is_unique_violation, AppResult};
 
@@ -27,7 +29,10 @@ pub fn next_number(conn: &mut DbConn, year: i32) -> AppResult<i64> {
         // First ticket of the year; a savepoint keeps a lost race from aborting the transaction.
         let inserted = conn.transaction(|c| {
             diesel::insert_into(ticket_counters::table)
-                .values((ticket_counters::year.eq(year), ticket_counters::last_value.eq(1i64)))
+                .values((
+                    ticket_counters::year.eq(year),
+                    ticket_counters::last_value.eq(1i64),
+                ))
                 .execute(c)
                 .map_err(crate::error::AppError::from)
         });
@@ -40,19 +45,33 @@ pub fn next_number(conn: &mut DbConn, year: i32) -> AppResult<i64> {
 }
 
 pub fn insert(conn: &mut DbConn, new: &NewTicket) -> AppResult<i64> {
-    Ok(diesel::insert_into(tickets::table).values(new).returning(tickets::id).get_result(conn)?)
+    Ok(diesel::insert_into(tickets::table)
+        .values(new)
+        .returning(tickets::id)
+        .get_result(conn)?)
 }
 
 pub fn find(conn: &mut DbConn, id: i64) -> AppResult<Option<TicketRow>> {
-    Ok(tickets::table.find(id).select(TicketRow::as_select()).first(conn).optional()?)
+    Ok(tickets::table
+        .find(id)
+        .select(TicketRow::as_select())
+        .first(conn)
+        .optional()?)
 }
 
 pub fn find_by_number(conn: &mut DbConn, number: &str) -> AppResult<Option<TicketRow>> {
-    Ok(tickets::table.filter(tickets::number.eq(number)).select(TicketRow::as_select()).first(conn).optional()?)
+    Ok(tickets::table
+        .filter(tickets::number.eq(number))
+        .select(TicketRow::as_select())
+        .first(conn)
+        .optional()?)
 }
 
 pub fn find_many(conn: &mut DbConn, ids: &[i64]) -> AppResult<Vec<TicketRow>> {
-    Ok(tickets::table.filter(tickets::id.eq_any(ids)).select(TicketRow::as_select()).load(conn)?)
+    Ok(tickets::table
+        .filter(tickets::id.eq_any(ids))
+        .select(TicketRow::as_select())
+        .load(conn)?)
 }
 
 /// Reads a ticket for change: locked until the transaction ends on PostgreSQL
@@ -70,7 +89,9 @@ pub fn lock(conn: &mut DbConn, id: i64) -> AppResult<Option<TicketRow>> {
 }
 
 pub fn save(conn: &mut DbConn, id: i64, changes: &TicketChanges) -> AppResult<()> {
-    diesel::update(tickets::table.find(id)).set(changes).execute(conn)?;
+    diesel::update(tickets::table.find(id))
+        .set(changes)
+        .execute(conn)?;
     Ok(())
 }
 
@@ -81,7 +102,11 @@ pub fn claim_candidate(conn: &mut DbConn, queue_id: i64) -> AppResult<Option<i64
         .filter(tickets::queue_id.eq(queue_id))
         .filter(tickets::assignee_id.is_null())
         .filter(tickets::state.eq_any(["new", "open", "escalated"]))
-        .order((tickets::priority.desc(), tickets::created_at.asc(), tickets::id.asc()))
+        .order((
+            tickets::priority.desc(),
+            tickets::created_at.asc(),
+            tickets::id.asc(),
+        ))
         .select(tickets::id);
     Ok(match conn {
         DbConn::Postgresql(c) => q.for_update().skip_locked().first(c).optional()?,
@@ -90,20 +115,35 @@ pub fn claim_candidate(conn: &mut DbConn, queue_id: i64) -> AppResult<Option<i64
 }
 
 pub fn insert_article(conn: &mut DbConn, new: &NewArticle) -> AppResult<i64> {
-    Ok(diesel::insert_into(articles::table).values(new).returning(articles::id).get_result(conn)?)
+    Ok(diesel::insert_into(articles::table)
+        .values(new)
+        .returning(articles::id)
+        .get_result(conn)?)
 }
 
 pub fn insert_attachment(conn: &mut DbConn, new: &NewAttachment) -> AppResult<i64> {
-    Ok(diesel::insert_into(attachments::table).values(new).returning(attachments::id).get_result(conn)?)
+    Ok(diesel::insert_into(attachments::table)
+        .values(new)
+        .returning(attachments::id)
+        .get_result(conn)?)
 }
 
 pub fn insert_event(conn: &mut DbConn, new: &NewEvent) -> AppResult<()> {
-    diesel::insert_into(ticket_events::table).values(new).execute(conn)?;
+    diesel::insert_into(ticket_events::table)
+        .values(new)
+        .execute(conn)?;
     Ok(())
 }
 
-pub fn articles(conn: &mut DbConn, ticket_id: i64, public_only: bool) -> AppResult<Vec<ArticleRow>> {
-    let mut q = articles::table.filter(articles::ticket_id.eq(ticket_id)).select(ArticleRow::as_select()).into_boxed();
+pub fn articles(
+    conn: &mut DbConn,
+    ticket_id: i64,
+    public_only: bool,
+) -> AppResult<Vec<ArticleRow>> {
+    let mut q = articles::table
+        .filter(articles::ticket_id.eq(ticket_id))
+        .select(ArticleRow::as_select())
+        .into_boxed();
     if public_only {
         q = q.filter(articles::public.eq(true));
     }
@@ -123,7 +163,11 @@ pub fn attachment(conn: &mut DbConn, id: i64) -> AppResult<Option<(AttachmentMet
     Ok(attachments::table
         .inner_join(articles::table)
         .filter(attachments::id.eq(id))
-        .select((AttachmentMeta::as_select(), articles::ticket_id, attachments::data))
+        .select((
+            AttachmentMeta::as_select(),
+            articles::ticket_id,
+            attachments::data,
+        ))
         .first(conn)
         .optional()?)
 }
@@ -144,7 +188,13 @@ pub fn find_intake_key(conn: &mut DbConn, key: &str) -> AppResult<Option<(i64, i
         .optional()?)
 }
 
-pub fn insert_intake_key(conn: &mut DbConn, key: &str, ticket_id: i64, article_id: i64, now: NaiveDateTime) -> AppResult<()> {
+pub fn insert_intake_key(
+    conn: &mut DbConn,
+    key: &str,
+    ticket_id: i64,
+    article_id: i64,
+    now: NaiveDateTime,
+) -> AppResult<()> {
     diesel::insert_into(intake_keys::table)
         .values((
             intake_keys::key.eq(key),
@@ -158,7 +208,9 @@ pub fn insert_intake_key(conn: &mut DbConn, key: &str, ticket_id: i64, article_i
 
 /// Moves a merged ticket's articles, events and intake keys to the survivor.
 pub fn move_history(conn: &mut DbConn, from: i64, to: i64) -> AppResult<()> {
-    diesel::update(articles::table.filter(articles::ticket_id.eq(from))).set(articles::ticket_id.eq(to)).execute(conn)?;
+    diesel::update(articles::table.filter(articles::ticket_id.eq(from)))
+        .set(articles::ticket_id.eq(to))
+        .execute(conn)?;
     diesel::update(ticket_events::table.filter(ticket_events::ticket_id.eq(from)))
         .set(ticket_events::ticket_id.eq(to))
         .execute(conn)?;
@@ -171,19 +223,33 @@ pub fn move_history(conn: &mut DbConn, from: i64, to: i64) -> AppResult<()> {
 /// Links in both directions.
 pub fn links(conn: &mut DbConn, ticket_id: i64) -> AppResult<Vec<LinkRow>> {
     Ok(ticket_links::table
-        .filter(ticket_links::ticket_id.eq(ticket_id).or(ticket_links::linked_ticket_id.eq(ticket_id)))
+        .filter(
+            ticket_links::ticket_id
+                .eq(ticket_id)
+                .or(ticket_links::linked_ticket_id.eq(ticket_id)),
+        )
         .order(ticket_links::id)
         .select(LinkRow::as_select())
         .load(conn)?)
 }
 
 /// Records a link once; false when the pair was already linked (either way round).
-pub fn insert_link(conn: &mut DbConn, a: i64, b: i64, kind: &str, now: NaiveDateTime) -> AppResult<bool> {
+pub fn insert_link(
+    conn: &mut DbConn,
+    a: i64,
+    b: i64,
+    kind: &str,
+    now: NaiveDateTime,
+) -> AppResult<bool> {
     let exists: i64 = ticket_links::table
         .filter(ticket_links::kind.eq(kind))
         .filter(
-            (ticket_links::ticket_id.eq(a).and(ticket_links::linked_ticket_id.eq(b)))
-                .or(ticket_links::ticket_id.eq(b).and(ticket_links::linked_ticket_id.eq(a))),
+            (ticket_links::ticket_id
+                .eq(a)
+                .and(ticket_links::linked_ticket_id.eq(b)))
+            .or(ticket_links::ticket_id
+                .eq(b)
+                .and(ticket_links::linked_ticket_id.eq(a))),
         )
         .count()
         .get_result(conn)?;
@@ -233,7 +299,9 @@ pub struct TextSearch {
 }
 
 pub fn list(conn: &mut DbConn, f: &TicketFilter) -> AppResult<Vec<TicketRow>> {
-    let mut q = tickets::table.select(TicketRow::as_select()).into_boxed::<DbBackend>();
+    let mut q = tickets::table
+        .select(TicketRow::as_select())
+        .into_boxed::<DbBackend>();
     if !f.queue_ids.is_empty() {
         q = q.filter(tickets::queue_id.eq_any(f.queue_ids.clone()));
     }

@@ -1,0 +1,267 @@
+//! Intake through the staff API: routing, contacts, attachments, idempotency.
+
+use actix_web::http::Method;
+use actix_web::test::TestRequest;
+use serde_json::json;
+
+use crate::both;
+use crate::harness::TestApp;
+
+async fn topic(t: &TestApp, name: &str, queue: i64) -> i64 {
+    let r = t
+        .post(
+            "/api/v1/topics",
+            &t.fx.admin.token,
+            json!({"name": name, "queue_id": queue, "info_script": format!("Script for {name}")}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    r.body["id"].as_i64().unwrap()
+}
+
+both!(routes_by_topic_and_subject, |t| {
+    let it = topic(&t, "IT help desk", t.fx.first_level).await;
+    let r = t
+        .post(
+            &format!("/api/v1/topics/{it}/subjects"),
+            &t.fx.admin.token,
+            json!({"name": "Hosting", "queue_id": t.fx.mobile}),
+        )
+        .await;
+    let hosting = r.body["id"].as_i64().unwrap();
+    let complaints = topic(&t, "Reclami", t.fx.care).await;
+
+    let r = t
+        .post(
+            "/api/v1/tickets",
+            &t.fx.operator.token,
+            json!({"subject": "Server giù", "body": "Il sito non risponde", "subject_id": hosting}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(
+        r.body["queue"]["id"], t.fx.mobile,
+        "the subject's queue wins"
+    );
+    assert_eq!(
+        r.body["topic"]["id"], it,
+        "the topic follows from the subject"
+    );
+    assert_eq!(r.body["info_script"], "Script for IT help desk");
+
+    let r = t
+        .post(
+            "/api/v1/tickets",
+            &t.fx.operator.token,
+            json!({"subject": "Reclamo", "body": "Addebito", "topic_id": complaints}),
+        )
+        .await;
+    assert_eq!(r.body["queue"]["id"], t.fx.care);
+
+    let r = t
+        .post(
+            "/api/v1/tickets",
+            &t.fx.operator.token,
+            json!({"subject": "x", "body": "y", "topic_id": complaints, "subject_id": hosting}),
+        )
+        .await;
+    assert_eq!(r.status, 422);
+    assert_eq!(r.body["field"], "subject_id");
+    let r = t
+        .post(
+            "/api/v1/tickets",
+            &t.fx.operator.token,
+            json!({"subject": "x", "body": "y", "topic_id": 4242}),
+        )
+        .await;
+    assert_eq!(r.status, 422);
+    assert_eq!(r.body["field"], "topic_id");
+});
+
+both!(contact_matched_completed_or_created, |t| {
+    let c = t
+        .post(
+            "/api/v1/contacts",
+            &t.fx.operator.token,
+            json!({"name": "Maria Rossi", "emails": ["maria@example.it"]}),
+        )
+        .await;
+    assert_eq!(c.status, 201, "{}", c.body);
+    let cid = c.body["id"].clone();
+    // Same e-mail in another case: the same contact, and the new phone completes the registry.
+    let r = t
+        .post(
+            "/api/v1/tickets",
+            &t.fx.operator.token,
+            json!({"subject": "s", "body": "b",
+        "contact": {"name": "M. Rossi", "email": "MARIA@example.it", "phone": "06 1234567"}}),
+        )
+        .await;
+    assert_eq!(r.body["contact"]["id"], cid);
+    assert_eq!(r.body["contact_details"]["phones"], json!(["+39061234567"]));
+    assert_eq!(
+        r.body["contact_details"]["name"], "Maria Rossi",
+        "known data is not overwritten"
+    );
+    let hist = t
+        .get(
+            &format!("/api/v1/contacts/{cid}/history"),
+            &t.fx.operator.token,
+        )
+        .await;
+    assert_eq!(hist.body.as_array().unwrap().len(), 2);
+    assert_eq!(hist.body[1]["action"], "completed_by_intake");
+    // Phone only, written differently: still her.
+    let r = t
+        .post(
+            "/api/v1/tickets",
+            &t.fx.operator.token,
+            json!({"subject": "s", "body": "b", "contact": {"phone": "+39 06 123 4567"}}),
+        )
+        .await;
+    assert_eq!(r.body["contact"]["id"], cid);
+    // Somebody new.
+    let r = t.post("/api/v1/tickets", &t.fx.operator.token, json!({"subject": "s", "body": "b", "contact": {"name": "Иван Петров", "email": "ivan@example.ru", "language": "ru"}})).await;
+    assert_ne!(r.body["contact"]["id"], cid);
+    assert_eq!(r.body["contact_details"]["language"], "ru");
+    // An existing contact by id, and a missing one.
+    let r = t
+        .post(
+            "/api/v1/tickets",
+            &t.fx.operator.token,
+            json!({"subject": "s", "body": "b", "contact_id": cid}),
+        )
+        .await;
+    assert_eq!(r.body["contact"]["id"], cid);
+    let r = t
+        .post(
+            "/api/v1/tickets",
+            &t.fx.operator.token,
+            json!({"subject": "s", "body": "b", "contact_id": 999999}),
+        )
+        .await;
+    assert_eq!(r.status, 422);
+    let r = t
+        .get(
+            &format!("/api/v1/contacts/{cid}/tickets"),
+            &t.fx.operator.token,
+        )
+        .await;
+    assert_eq!(r.body["items"].as_array().unwrap().len(), 3);
+});
+
+both!(idempotency_key_gives_one_ticket, |t| {
+    let body = json!({"subject": "Richiamata", "body": "Il cliente chiede di essere richiamato", "idempotency_key": "cti-call-8812"});
+    let first = t
+        .post("/api/v1/tickets", &t.fx.operator.token, body.clone())
+        .await;
+    assert_eq!(first.status, 201);
+    let second = t.post("/api/v1/tickets", &t.fx.operator.token, body).await;
+    assert_eq!(second.status, 200, "a replay is not a creation");
+    assert_eq!(first.body["id"], second.body["id"]);
+    // The header works too, and is scoped separately from other keys.
+    let req = || {
+        TestRequest::default()
+            .method(Method::POST)
+            .uri("/api/v1/tickets")
+            .insert_header(("Authorization", format!("Bearer {}", t.fx.operator.token)))
+            .insert_header(("Idempotency-Key", "web-77"))
+            .set_json(json!({"subject": "Altro", "body": "Testo"}))
+    };
+    let a = t.send(req()).await;
+    let b = t.send(req()).await;
+    assert_eq!(a.body["id"], b.body["id"]);
+    assert_ne!(a.body["id"], first.body["id"]);
+    assert_eq!(t.count("tickets").await, 2);
+    assert_eq!(t.count("articles").await, 2);
+});
+
+both!(idempotency_under_concurrency, |t| {
+    let calls = (0..12).map(|_| {
+        t.post(
+            "/api/v1/tickets",
+            &t.fx.operator.token,
+            json!({"subject": "Doppio invio", "body": "Testo", "idempotency_key": "same-key"}),
+        )
+    });
+    let results = futures_util::future::join_all(calls).await;
+    let ids: std::collections::HashSet<String> = results
+        .iter()
+        .map(|r| {
+            assert!(
+                r.status == 201 || r.status == 200,
+                "{} {}",
+                r.status,
+                r.body
+            );
+            r.body["id"].to_string()
+        })
+        .collect();
+    assert_eq!(ids.len(), 1, "one ticket for one key");
+    assert_eq!(results.iter().filter(|r| r.status == 201).count(), 1);
+    assert_eq!(t.count("tickets").await, 1);
+});
+
+both!(attachments_are_stored_with_hash, |t| {
+    use base64::Engine;
+    let data: Vec<u8> = (0..150_000u32).map(|i| (i % 251) as u8).collect();
+    let b64 = base64::engine::general_purpose::STANDARD.encode(&data);
+    let r = t.post("/api/v1/tickets", &t.fx.operator.token, json!({"subject": "Fattura", "body": "In allegato",
+        "attachments": [{"filename": "fattura_è_№1.pdf", "content_type": "application/pdf", "content_base64": b64}]})).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let att = &r.body["articles"][0]["attachments"][0];
+    assert_eq!(att["size"], 150_000);
+    assert_eq!(att["filename"], "fattura_è_№1.pdf");
+    use sha2::Digest;
+    assert_eq!(att["sha256"], hex::encode(sha2::Sha256::digest(&data)));
+    let dl = t
+        .get(
+            &format!("/api/v1/attachments/{}", att["id"]),
+            &t.fx.operator.token,
+        )
+        .await;
+    assert_eq!(dl.status, 200);
+    assert_eq!(dl.raw, data);
+    // Too big for the configured attachment limit (2 MiB default) is refused whole,
+    // but the body limit of this test app (256 KiB) trips first.
+    let big = base64::engine::general_purpose::STANDARD.encode(vec![0u8; 300_000]);
+    let r = t
+        .post(
+            "/api/v1/tickets",
+            &t.fx.operator.token,
+            json!({"subject": "x", "body": "y",
+        "attachments": [{"filename": "big.bin", "content_base64": big}]}),
+        )
+        .await;
+    assert_eq!(r.status, 413);
+    assert!(r.is_problem());
+    let r = t
+        .post(
+            "/api/v1/tickets",
+            &t.fx.operator.token,
+            json!({"subject": "x", "body": "y",
+        "attachments": [{"filename": "../etc/passwd", "content_base64": "AAAA"}]}),
+        )
+        .await;
+    assert_eq!(r.status, 422);
+    let r = t
+        .post(
+            "/api/v1/tickets",
+            &t.fx.operator.token,
+            json!({"subject": "x", "body": "y",
+        "attachments": [{"filename": "a.txt", "content_base64": "not base64!"}]}),
+        )
+        .await;
+    assert_eq!(r.status, 422);
+    assert_eq!(t.count("tickets").await, 1);
+});
+
+both!(times_are_shown_in_rome, |t| {
+    // 2026-03-02 09:00 UTC is 10:00 in Rome (CET); after the DST change it is +02:00.
+    let r = t.new_ticket("Ora", "Testo").await;
+    assert_eq!(r["created_at"], "2026-03-02T10:00:00+01:00");
+    t.clock
+        .set(chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 7, 1, 9, 0, 0).unwrap());
+    let r = t.new_ticket("Ora", "Testo").await;
+    assert_eq!(r["created_at"], "2026-07-01T11:00:00+02:00");
+});

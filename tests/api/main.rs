@@ -1,0 +1,12 @@
+//! The staff API, end to end through the real actix app, on SQLite and (when
+//! SPORTELLO_TEST_DATABASE_URL is set) on PostgreSQL.
+
+mod harness;
+
+mod bad_input;
+mod catalogue;
+mod contacts;
+mod intake;
+mod permissions;
+mod search;
+mod workflow;
