@@ -107,7 +107,7 @@ pub async fn seed(app: &App) -> AppResult<&'static [Login]> {
 
     let first = demo
         .db
-        .read(|c| catalogue::default_first_level(c))
+        .read(catalogue::default_first_level)
         .await?
         .ok_or_else(|| AppError::Internal("no first-level queue".into()))?
         .id;

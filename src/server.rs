@@ -34,7 +34,7 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     let state = app(db, Arc::new(SystemClock), config.clone());
     if demo {
         let logins = crate::demo::seed(&state).await?;
-        crate::demo::print_logins(&logins, &config.bind);
+        crate::demo::print_logins(logins, &config.bind);
     }
     let data = web::Data::new(state);
     let max_body = config.max_body_bytes;

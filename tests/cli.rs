@@ -11,7 +11,9 @@ use diesel::Connection;
 
 fn sportello() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_sportello"));
-    c.env_remove("DATABASE_URL").env_remove("SPORTELLO_DATABASE_URL").env("RUST_LOG", "warn");
+    c.env_remove("DATABASE_URL")
+        .env_remove("SPORTELLO_DATABASE_URL")
+        .env("RUST_LOG", "warn");
     c
 }
 
@@ -20,19 +22,35 @@ fn run(cmd: &mut Command) -> Output {
 }
 
 fn text(o: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// A minimal HTTP/1.1 exchange; returns (status, body).
-fn http(port: u16, method: &str, path: &str, body: Option<&str>, token: Option<&str>) -> std::io::Result<(u16, String)> {
+fn http(
+    port: u16,
+    method: &str,
+    path: &str,
+    body: Option<&str>,
+    token: Option<&str>,
+) -> std::io::Result<(u16, String)> {
     let mut s = TcpStream::connect(("127.0.0.1", port))?;
     s.set_read_timeout(Some(Duration::from_secs(20)))?;
     let body = body.unwrap_or("");
-    let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
+    let auth = token
+        .map(|t| format!("Authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
     write!(
         s,
         "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Type: application/json\r\n{auth}Content-Length: {}\r\n\r\n{body}",
@@ -40,8 +58,15 @@ fn http(port: u16, method: &str, path: &str, body: Option<&str>, token: Option<&
     )?;
     let mut out = String::new();
     s.read_to_string(&mut out)?;
-    let status = out.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
-    let body = out.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    let status = out
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = out
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
     Ok((status, body))
 }
 
@@ -56,7 +81,10 @@ impl Drop for Server {
 
 fn start_demo(port: u16, dir: &std::path::Path, database_url: Option<&str>) -> Server {
     let mut cmd = sportello();
-    cmd.current_dir(dir).args(["serve", "--demo", "--bind", &format!("127.0.0.1:{port}")]).stdout(Stdio::null()).stderr(Stdio::null());
+    cmd.current_dir(dir)
+        .args(["serve", "--demo", "--bind", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
     if let Some(url) = database_url {
         cmd.env("DATABASE_URL", url);
     }
@@ -74,8 +102,18 @@ fn start_demo(port: u16, dir: &std::path::Path, database_url: Option<&str>) -> S
 fn demo_walkthrough(port: u16, database: &str) {
     let (status, health) = http(port, "GET", "/healthz", None, None).unwrap();
     assert_eq!(status, 200);
-    assert!(health.contains(&format!("\"database\":\"{database}\"")), "{health}");
-    let (status, login) = http(port, "POST", "/api/v1/auth/token", Some(r#"{"email":"giulia.operatrice@sportello.demo","password":"operatore-demo-1"}"#), None).unwrap();
+    assert!(
+        health.contains(&format!("\"database\":\"{database}\"")),
+        "{health}"
+    );
+    let (status, login) = http(
+        port,
+        "POST",
+        "/api/v1/auth/token",
+        Some(r#"{"email":"giulia.operatrice@sportello.demo","password":"operatore-demo-1"}"#),
+        None,
+    )
+    .unwrap();
     assert_eq!(status, 200, "{login}");
     let token: serde_json::Value = serde_json::from_str(&login).unwrap();
     let token = token["token"].as_str().unwrap();
@@ -84,8 +122,16 @@ fn demo_walkthrough(port: u16, database: &str) {
     let list: serde_json::Value = serde_json::from_str(&list).unwrap();
     let items = list["items"].as_array().unwrap();
     assert!(items.len() >= 24, "a few dozen demo tickets");
-    let states: std::collections::HashSet<&str> = items.iter().map(|t| t["state"].as_str().unwrap()).collect();
-    for s in ["new", "open", "escalated", "pending_customer", "resolved", "closed"] {
+    let states: std::collections::HashSet<&str> =
+        items.iter().map(|t| t["state"].as_str().unwrap()).collect();
+    for s in [
+        "new",
+        "open",
+        "escalated",
+        "pending_customer",
+        "resolved",
+        "closed",
+    ] {
         assert!(states.contains(s), "no demo ticket is {s}");
     }
     let (status, topics) = http(port, "GET", "/api/v1/topics", None, Some(token)).unwrap();
@@ -101,12 +147,29 @@ fn serve_demo_with_no_configuration() {
         let _server = start_demo(port, dir.path(), None);
         demo_walkthrough(port, "sqlite");
     }
-    assert!(dir.path().join("sportello.db").exists(), "the default database is ./sportello.db");
+    assert!(
+        dir.path().join("sportello.db").exists(),
+        "the default database is ./sportello.db"
+    );
     // A second start finds the demo there and does not seed it twice.
     let _server = start_demo(port, dir.path(), None);
-    let (_, login) = http(port, "POST", "/api/v1/auth/token", Some(r#"{"email":"admin@sportello.demo","password":"admin-demo-2026"}"#), None).unwrap();
+    let (_, login) = http(
+        port,
+        "POST",
+        "/api/v1/auth/token",
+        Some(r#"{"email":"admin@sportello.demo","password":"admin-demo-2026"}"#),
+        None,
+    )
+    .unwrap();
     let token: serde_json::Value = serde_json::from_str(&login).unwrap();
-    let (_, list) = http(port, "GET", "/api/v1/tickets?limit=200", None, token["token"].as_str()).unwrap();
+    let (_, list) = http(
+        port,
+        "GET",
+        "/api/v1/tickets?limit=200",
+        None,
+        token["token"].as_str(),
+    )
+    .unwrap();
     let list: serde_json::Value = serde_json::from_str(&list).unwrap();
     assert_eq!(list["items"].as_array().unwrap().len(), 30);
 }
@@ -114,14 +177,21 @@ fn serve_demo_with_no_configuration() {
 #[test]
 fn serve_demo_on_postgres() {
     let Ok(base) = std::env::var("SPORTELLO_TEST_DATABASE_URL") else {
-        assert!(std::env::var("CI").map_or(true, |v| v != "true"), "SPORTELLO_TEST_DATABASE_URL must be set in CI");
+        assert!(
+            std::env::var("CI").map_or(true, |v| v != "true"),
+            "SPORTELLO_TEST_DATABASE_URL must be set in CI"
+        );
         eprintln!("skipped: SPORTELLO_TEST_DATABASE_URL is not set");
         return;
     };
     let name = format!("sportello_cli_{}", std::process::id());
     let mut admin = diesel::PgConnection::establish(&base).unwrap();
-    admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).unwrap();
-    admin.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
+    admin
+        .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .unwrap();
+    admin
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .unwrap();
     let url = format!("{}/{name}", &base[..base.rfind('/').unwrap()]);
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
@@ -129,8 +199,13 @@ fn serve_demo_on_postgres() {
         let _server = start_demo(port, dir.path(), Some(&url));
         demo_walkthrough(port, "postgresql");
     }
-    assert!(!dir.path().join("sportello.db").exists(), "PostgreSQL mode creates no SQLite file");
-    admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).unwrap();
+    assert!(
+        !dir.path().join("sportello.db").exists(),
+        "PostgreSQL mode creates no SQLite file"
+    );
+    admin
+        .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .unwrap();
 }
 
 #[test]
@@ -146,41 +221,98 @@ fn migrate_and_agent_add() {
     let add = |email: &str, role: &str, password: &str, queue: &str| {
         let mut c = sportello();
         c.env("DATABASE_URL", &url)
-            .args(["agent", "add", "--email", email, "--name", "Giulia Bianchi", "--role", role, "--queue", queue])
+            .args([
+                "agent",
+                "add",
+                "--email",
+                email,
+                "--name",
+                "Giulia Bianchi",
+                "--role",
+                role,
+                "--queue",
+                queue,
+            ])
             .env("SPORTELLO_AGENT_PASSWORD", password);
         run(&mut c)
     };
-    let o = add("giulia@example.it", "operator", "a-long-password", "First level");
+    let o = add(
+        "giulia@example.it",
+        "operator",
+        "a-long-password",
+        "First level",
+    );
     assert!(o.status.success(), "{}", text(&o));
     assert!(text(&o).contains("created operator Giulia Bianchi <giulia@example.it>"));
 
     for (email, role, password, queue, expect) in [
-        ("giulia@example.it", "operator", "a-long-password", "1", "already exists"),
-        ("x@example.it", "boss", "a-long-password", "1", "unknown role 'boss'"),
-        ("x@example.it", "operator", "short", "1", "at least 8 characters"),
-        ("not-an-email", "operator", "a-long-password", "1", "not a valid e-mail"),
-        ("x@example.it", "operator", "a-long-password", "Nowhere", "no queue named 'Nowhere'"),
+        (
+            "giulia@example.it",
+            "operator",
+            "a-long-password",
+            "1",
+            "already exists",
+        ),
+        (
+            "x@example.it",
+            "boss",
+            "a-long-password",
+            "1",
+            "unknown role 'boss'",
+        ),
+        (
+            "x@example.it",
+            "operator",
+            "short",
+            "1",
+            "at least 8 characters",
+        ),
+        (
+            "not-an-email",
+            "operator",
+            "a-long-password",
+            "1",
+            "not a valid e-mail",
+        ),
+        (
+            "x@example.it",
+            "operator",
+            "a-long-password",
+            "Nowhere",
+            "no queue named 'Nowhere'",
+        ),
     ] {
         let o = add(email, role, password, queue);
         assert!(!o.status.success(), "{email} {role} should fail");
-        assert!(text(&o).contains(expect), "expected '{expect}' in: {}", text(&o));
+        assert!(
+            text(&o).contains(expect),
+            "expected '{expect}' in: {}",
+            text(&o)
+        );
     }
 }
 
 #[test]
 fn bad_configuration_is_a_clear_error() {
-    for (url, expect) in [("postgress://u@h/d", "unknown database URL scheme"), ("nonsense", "a database URL is")] {
+    for (url, expect) in [
+        ("postgress://u@h/d", "unknown database URL scheme"),
+        ("nonsense", "a database URL is"),
+    ] {
         let o = run(sportello().env("DATABASE_URL", url).arg("migrate"));
         assert!(!o.status.success());
         assert!(text(&o).contains(expect), "{}", text(&o));
     }
-    let o = run(sportello().env("DATABASE_URL", "postgres://nobody@127.0.0.1:1/none").arg("migrate"));
+    let o = run(sportello()
+        .env("DATABASE_URL", "postgres://nobody@127.0.0.1:1/none")
+        .arg("migrate"));
     assert!(!o.status.success());
     assert!(text(&o).contains("cannot connect"), "{}", text(&o));
     let o = run(sportello().args(["serve", "--bind", "not-an-address"]));
     assert!(!o.status.success());
     assert!(text(&o).contains("HOST:PORT"), "{}", text(&o));
-    let o = run(sportello().env("SPORTELLO_TIME_ZONE", "Mars/Olympus").arg("migrate"));
+    let o = run(sportello()
+        .env("SPORTELLO_TIME_ZONE", "Mars/Olympus")
+        .arg("migrate"));
     assert!(!o.status.success());
     assert!(text(&o).contains("unknown time zone"));
 }

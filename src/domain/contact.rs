@@ -34,6 +34,7 @@ pub struct SearchFields<'a> {
     pub name: &'a str,
     pub organisation: &'a str,
     pub city: &'a str,
+    pub address: &'a str,
     pub contract_number: Option<&'a str>,
     pub emails: &'a [String],
     pub phones: &'a [String],
@@ -46,6 +47,7 @@ pub fn search_key(f: &SearchFields<'_>) -> String {
         f.name.to_string(),
         f.organisation.to_string(),
         f.city.to_string(),
+        f.address.to_string(),
     ];
     if let Some(c) = f.contract_number {
         parts.push(c.to_string());
@@ -91,6 +93,7 @@ mod tests {
             name: "Ирина Петрова",
             organisation: "ČEZ",
             city: "Roma",
+            address: "Via Appia 1",
             contract_number: Some("CN-77"),
             emails: &["i@x.ru".into()],
             phones: &["+39061234567".into()],
@@ -98,6 +101,7 @@ mod tests {
         assert!(key.contains("ирина петрова"));
         assert!(key.contains("čez"));
         assert!(key.contains("cn-77"));
+        assert!(key.contains("via appia 1"));
         assert!(key.contains(" 061234567"));
     }
 }

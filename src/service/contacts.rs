@@ -147,6 +147,7 @@ impl Record {
                 name: &self.name,
                 organisation: &self.organisation,
                 city: &self.city,
+                address: &self.address,
                 contract_number: self.contract_number.as_deref(),
                 emails: &self.emails,
                 phones: &self.phones,

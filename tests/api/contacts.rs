@@ -74,6 +74,17 @@ both!(search_by_name_email_contract_city, |t| {
     assert_eq!(found(&t, "ромашка").await, vec![irina]);
     assert_eq!(found(&t, "Dvořák").await, vec![jiri]);
     assert_eq!(found(&t, "brno").await, vec![jiri]);
+    t.patch(
+        &format!("/api/v1/contacts/{mario}"),
+        &t.fx.operator.token,
+        json!({"address": "Via del Corso 12"}),
+    )
+    .await;
+    assert_eq!(
+        found(&t, "corso").await,
+        vec![mario],
+        "the address is searchable too"
+    );
     assert!(
         found(&t, "50%").await.is_empty(),
         "LIKE wildcards are literal"

@@ -7,6 +7,8 @@ mod bad_input;
 mod catalogue;
 mod contacts;
 mod intake;
+mod openapi;
 mod permissions;
 mod search;
+mod transitions;
 mod workflow;
