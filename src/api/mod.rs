@@ -85,6 +85,26 @@ fn field_of(message: &str) -> Option<String> {
     Some(message[start..start + len].to_string())
 }
 
+/// A JSON body that may be left out (an empty body means all defaults), but
+/// that is refused like any other when it is there and wrong.
+pub fn optional_json<T: serde::de::DeserializeOwned + Default>(
+    body: &web::Bytes,
+) -> Result<T, AppError> {
+    if body.iter().all(|b| b.is_ascii_whitespace()) {
+        return Ok(T::default());
+    }
+    serde_json::from_slice(body).map_err(|de| {
+        if de.is_data() {
+            AppError::Invalid {
+                field: field_of(&de.to_string()),
+                detail: de.to_string(),
+            }
+        } else {
+            AppError::BadRequest(format!("the body is not valid JSON: {de}"))
+        }
+    })
+}
+
 fn query_error(err: QueryPayloadError, _req: &HttpRequest) -> actix_web::Error {
     let detail = match &err {
         QueryPayloadError::Deserialize(de) => de.to_string(),

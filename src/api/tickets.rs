@@ -157,13 +157,13 @@ pub async fn hand_back(
     app: web::Data<App>,
     Staff(v): Staff,
     path: web::Path<String>,
-    body: Option<web::Json<ReasonRequest>>,
+    body: web::Bytes,
 ) -> Result<HttpResponse, AppError> {
     Ok(ok(svc::hand_back(
         &app,
         &v,
         key(path)?,
-        body.map(|b| b.into_inner()).unwrap_or_default(),
+        super::optional_json(&body)?,
     )
     .await?))
 }
@@ -187,13 +187,13 @@ pub async fn close(
     app: web::Data<App>,
     Staff(v): Staff,
     path: web::Path<String>,
-    body: Option<web::Json<ReasonRequest>>,
+    body: web::Bytes,
 ) -> Result<HttpResponse, AppError> {
     Ok(ok(svc::close(
         &app,
         &v,
         key(path)?,
-        body.map(|b| b.into_inner()).unwrap_or_default(),
+        super::optional_json(&body)?,
     )
     .await?))
 }
@@ -204,13 +204,13 @@ pub async fn reopen(
     app: web::Data<App>,
     Staff(v): Staff,
     path: web::Path<String>,
-    body: Option<web::Json<ReasonRequest>>,
+    body: web::Bytes,
 ) -> Result<HttpResponse, AppError> {
     Ok(ok(svc::reopen(
         &app,
         &v,
         key(path)?,
-        body.map(|b| b.into_inner()).unwrap_or_default(),
+        super::optional_json(&body)?,
     )
     .await?))
 }

@@ -117,13 +117,35 @@ fn check(req: IntakeRequest, max_attachment: usize) -> AppResult<Checked> {
     Ok(Checked { req, contact, key })
 }
 
+/// A check a channel runs inside intake's transaction, before anything is
+/// written (the staff API checks the agent may still work the ticket).
+pub type Guard = Box<dyn FnOnce(&mut DbConn) -> AppResult<()> + Send>;
+
 /// Validates and applies a request; safe to call again with the same key.
 pub async fn submit(app: &App, req: IntakeRequest) -> AppResult<IntakeOutcome> {
+    submit_guarded(app, req, None).await
+}
+
+/// [`submit`] with a guard that can refuse the request inside the transaction.
+pub async fn submit_guarded(
+    app: &App,
+    req: IntakeRequest,
+    guard: Option<Guard>,
+) -> AppResult<IntakeOutcome> {
     let checked = std::sync::Arc::new(check(req, app.config.max_attachment_bytes)?);
     let now = app.clock.now_db();
     let tz = app.config.time_zone;
     let c2 = checked.clone();
-    match app.db.write(move |c| intake_in(c, &c2, now, tz)).await {
+    let result = app
+        .db
+        .write(move |c| {
+            if let Some(g) = guard {
+                g(c)?;
+            }
+            intake_in(c, &c2, now, tz)
+        })
+        .await;
+    match result {
         // Two submissions with one key raced (PostgreSQL): the loser reads the winner's result.
         Err(e) if is_unique_violation(&e) && checked.key.is_some() => {
             let key = checked.key.clone().unwrap_or_default();

@@ -371,10 +371,7 @@ pub async fn history(app: &App, viewer: &Viewer, id: i64) -> AppResult<Vec<Audit
     app.db
         .read(move |c| {
             contacts::find(c, id)?.ok_or_else(|| AppError::not_found(format!("contact {id}")))?;
-            let names: std::collections::HashMap<i64, String> = agents::list(c)?
-                .into_iter()
-                .map(|a| (a.id, a.name))
-                .collect();
+            let names = agents::names(c)?;
             Ok(contacts::audit(c, "contact", id)?
                 .into_iter()
                 .map(|a| AuditView {

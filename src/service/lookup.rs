@@ -43,10 +43,7 @@ impl Lookup {
             .into_iter()
             .map(|q| (q.id, q))
             .collect();
-        let agents = agents::list(conn)?
-            .into_iter()
-            .map(|a| (a.id, a.name))
-            .collect();
+        let agents = agents::names(conn)?;
         let topics = catalogue::topics(conn)?
             .into_iter()
             .map(|t| (t.id, t))

@@ -370,13 +370,13 @@ fn filter_from(q: &ListQuery, viewer: &Viewer) -> AppResult<TicketFilter> {
             });
         }
         let words = search::words(text);
-        if let Some(fts5) = search::fts5_query(text) {
-            f.text = Some(TextSearch {
-                words: words.join(" "),
-                fts5,
-                contact_like: search::like_contains(&text.to_lowercase()),
-            });
-        }
+        let fts5 = search::fts5_query(text)
+            .ok_or_else(|| AppError::invalid("q", "search for at least one word or a ticket number"))?;
+        f.text = Some(TextSearch {
+            words: words.join(" "),
+            fts5,
+            contact_like: search::like_contains(&text.to_lowercase()),
+        });
     }
     Ok(f)
 }
@@ -750,17 +750,16 @@ pub async fn add_article(
         WriteKind::Phone => (ArticleKind::Phone, false, Action::InternalNote),
         WriteKind::Customer => (ArticleKind::Inbound, true, Action::CustomerMessage),
     };
-    // Permission and state first: intake (shared with the customer channels) follows
-    // merges and knows nothing of roles; staff writing on a merged ticket is refused.
-    let id = app
-        .db
-        .read(move |c| {
-            let w = Work::begin(c, &actor, &key, now)?;
-            decide(w.state, action)?;
-            Ok(w.row.id)
-        })
-        .await?;
-    let outcome = intake::submit(
+    let id = app.db.read(move |c| key.resolve(c)).await?;
+    // Checked inside intake's transaction: intake (shared with the customer
+    // channels) follows merges and knows nothing of roles, while staff writing
+    // on a ticket they may not work, or on a merged one, is refused.
+    let guard: intake::Guard = Box::new(move |c| {
+        let w = Work::begin(c, &actor, &TicketKey::Id(id), now)?;
+        decide(w.state, action)?;
+        Ok(())
+    });
+    let outcome = intake::submit_guarded(
         app,
         IntakeRequest {
             channel: Channel::Staff,
@@ -782,6 +781,7 @@ pub async fn add_article(
             article_kind: kind,
             public,
         },
+        Some(guard),
     )
     .await?;
     get(app, viewer, TicketKey::Id(outcome.ticket_id)).await

@@ -38,6 +38,14 @@ pub fn list(conn: &mut DbConn) -> AppResult<Vec<AgentRow>> {
         .load(conn)?)
 }
 
+/// Every agent's id and display name (for showing who did what).
+pub fn names(conn: &mut DbConn) -> AppResult<std::collections::HashMap<i64, String>> {
+    let rows: Vec<(i64, String)> = agents::table
+        .select((agents::id, agents::name))
+        .load(conn)?;
+    Ok(rows.into_iter().collect())
+}
+
 pub fn queues_of(conn: &mut DbConn, agent_id: i64) -> AppResult<Vec<i64>> {
     Ok(queue_members::table
         .filter(queue_members::agent_id.eq(agent_id))

@@ -182,3 +182,27 @@ both!(health_and_openapi, |t| {
         "the docs page is served from the binary"
     );
 });
+
+both!(optional_bodies_are_still_checked, |t| {
+    let tk = t.new_ticket("Richiesta", "Testo").await;
+    let close = format!("/api/v1/tickets/{}/close", tk["id"]);
+    let r = t
+        .post(&close, &t.fx.operator.token, json!({"reasn": "typo"}))
+        .await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert_eq!(r.body["field"], "reasn");
+    let r = t
+        .send(raw(&t, &close, "application/json", b"{not json".to_vec()))
+        .await;
+    assert_eq!(r.status, 400);
+    let after = t
+        .get(
+            &format!("/api/v1/tickets/{}", tk["id"]),
+            &t.fx.operator.token,
+        )
+        .await;
+    assert_eq!(after.body["state"], "new");
+    let r = t.send(raw(&t, &close, "application/json", vec![])).await;
+    assert_eq!(r.status, 200, "no body at all is fine: {}", r.body);
+    assert_eq!(r.body["state"], "closed");
+});

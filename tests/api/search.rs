@@ -208,6 +208,7 @@ both!(filters_and_keyset_pages, |t| {
         "assignee=someone",
         "order=sideways",
         "channel=fax",
+        "q=%21%21%21",
         "colour=red",
     ] {
         let r = t
