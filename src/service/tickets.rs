@@ -102,6 +102,13 @@ impl Work {
         self.events.push((kind, data));
     }
 
+    /// Puts the ticket back in its queue, recording who had it.
+    fn unassign(&mut self) {
+        if let Some(prev) = self.row.assignee_id.take() {
+            self.event(EventKind::Unassigned, json!({"from": prev}));
+        }
+    }
+
     /// Applies the workflow's decision for `action`, recording the change.
     fn apply(&mut self, action: Action) -> AppResult<()> {
         let next = decide(self.state, action)?;
@@ -370,8 +377,9 @@ fn filter_from(q: &ListQuery, viewer: &Viewer) -> AppResult<TicketFilter> {
             });
         }
         let words = search::words(text);
-        let fts5 = search::fts5_query(text)
-            .ok_or_else(|| AppError::invalid("q", "search for at least one word or a ticket number"))?;
+        let fts5 = search::fts5_query(text).ok_or_else(|| {
+            AppError::invalid("q", "search for at least one word or a ticket number")
+        })?;
         f.text = Some(TextSearch {
             words: words.join(" "),
             fts5,
@@ -663,9 +671,7 @@ pub async fn assign(
             }
             None => {
                 w.apply(Action::Update)?;
-                if let Some(prev) = w.row.assignee_id.take() {
-                    w.event(EventKind::Unassigned, json!({"from": prev}));
-                }
+                w.unassign();
             }
         }
         Ok(())
@@ -837,9 +843,7 @@ pub async fn escalate(
             w.row.escalated_from_queue_id = Some(w.row.queue_id);
         }
         w.event(EventKind::Escalated, json!({"from_queue": w.row.queue_id, "to_queue": target.id, "level": level, "reason": reason}));
-        if let Some(prev) = w.row.assignee_id.take() {
-            w.event(EventKind::Unassigned, json!({"from": prev}));
-        }
+        w.unassign();
         w.row.queue_id = target.id;
         w.row.escalation_reason = Some(reason);
         Ok(())
@@ -882,9 +886,7 @@ pub async fn hand_back(
             EventKind::HandedBack,
             json!({"from_queue": w.row.queue_id, "to_queue": back_to, "reason": reason}),
         );
-        if let Some(prev) = w.row.assignee_id.take() {
-            w.event(EventKind::Unassigned, json!({"from": prev}));
-        }
+        w.unassign();
         w.row.queue_id = back_to;
         w.level = QueueLevel::FirstLevel;
         Ok(())
