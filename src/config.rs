@@ -19,6 +19,10 @@ pub struct Config {
     pub session_ttl_hours: i64,
     pub max_body_bytes: usize,
     pub max_attachment_bytes: usize,
+    /// Largest raw e-mail accepted by the mailgate and the importer.
+    pub max_message_bytes: usize,
+    /// A reply to a ticket closed longer ago than this opens a new, linked ticket.
+    pub mail_reopen_days: i64,
 }
 
 /// The keys a TOML file may set; the same names as the environment variables
@@ -34,6 +38,8 @@ struct FileConfig {
     session_ttl_hours: Option<i64>,
     max_body_bytes: Option<usize>,
     max_attachment_bytes: Option<usize>,
+    mail_reopen_days: Option<i64>,
+    max_message_bytes: Option<usize>,
 }
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://sportello.db";
@@ -99,6 +105,17 @@ impl Config {
         )?
         .or(f.max_attachment_bytes);
 
+        f.max_message_bytes = num(
+            "SPORTELLO_MAX_MESSAGE_BYTES",
+            get("SPORTELLO_MAX_MESSAGE_BYTES"),
+        )?
+        .or(f.max_message_bytes);
+        f.mail_reopen_days = num(
+            "SPORTELLO_MAIL_REOPEN_DAYS",
+            get("SPORTELLO_MAIL_REOPEN_DAYS"),
+        )?
+        .or(f.mail_reopen_days);
+
         let database_url = DbUrl::parse(f.database_url.as_deref().unwrap_or(DEFAULT_DATABASE_URL))
             .map_err(|e| ConfigError(e.to_string()))?;
         let tz_name = f.time_zone.unwrap_or_else(|| "Europe/Rome".into());
@@ -124,6 +141,8 @@ impl Config {
             session_ttl_hours: f.session_ttl_hours.unwrap_or(12),
             max_body_bytes: f.max_body_bytes.unwrap_or(4 * 1024 * 1024),
             max_attachment_bytes: f.max_attachment_bytes.unwrap_or(2 * 1024 * 1024),
+            mail_reopen_days: f.mail_reopen_days.unwrap_or(14),
+            max_message_bytes: f.max_message_bytes.unwrap_or(32 * 1024 * 1024),
         };
         if cfg.pool_size == 0
             || cfg.workers == 0
@@ -149,6 +168,8 @@ impl std::fmt::Debug for Config {
             .field("session_ttl_hours", &self.session_ttl_hours)
             .field("max_body_bytes", &self.max_body_bytes)
             .field("max_attachment_bytes", &self.max_attachment_bytes)
+            .field("mail_reopen_days", &self.mail_reopen_days)
+            .field("max_message_bytes", &self.max_message_bytes)
             .finish()
     }
 }

@@ -5,6 +5,7 @@
 //! and call [`service`] functions, which call the domain and the store.
 
 pub mod api;
+pub mod channels;
 pub mod cli;
 pub mod clock;
 pub mod config;

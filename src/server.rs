@@ -37,7 +37,7 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
         crate::demo::print_logins(logins, &config.bind);
     }
     let data = web::Data::new(state);
-    let max_body = config.max_body_bytes;
+    let api_config = config.clone();
     tracing::info!(bind = %config.bind, database = %config.database_url.redacted(), "Sportello listening");
     println!(
         "Sportello listening on http://{} (database: {})",
@@ -48,7 +48,7 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
         actix_web::App::new()
             .app_data(data.clone())
             .wrap(middleware::Logger::new("%r %s %Dms"))
-            .configure(|c| crate::api::configure(c, max_body))
+            .configure(|c| crate::api::configure(c, &api_config))
     })
     .workers(config.workers)
     .bind(&config.bind)

@@ -5,7 +5,7 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
-use super::{auth, catalogue, contacts, health, queues, tickets};
+use super::{auth, catalogue, contacts, health, mail, queues, tickets};
 
 struct BearerAuth;
 
@@ -32,6 +32,8 @@ impl Modify for BearerAuth {
         queues::list, queues::create, queues::update, queues::queue_tickets, queues::claim,
         contacts::search, contacts::create, contacts::get, contacts::update, contacts::history, contacts::tickets,
         catalogue::list, catalogue::create, catalogue::update, catalogue::create_subject, catalogue::update_subject,
+        mail::mailgate, mail::review_list, mail::review_get, mail::review_release, mail::review_discard,
+        mail::mailbox_list, mail::mailbox_create, mail::mailbox_update,
     ),
     components(schemas(crate::error::Problem)),
     modifiers(&BearerAuth),

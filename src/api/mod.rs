@@ -8,6 +8,7 @@ pub mod catalogue;
 pub mod contacts;
 pub mod docs;
 pub mod health;
+pub mod mail;
 pub mod queues;
 pub mod tickets;
 
@@ -130,7 +131,9 @@ async fn not_found(req: HttpRequest) -> Result<HttpResponse, AppError> {
 }
 
 /// Registers every route; used by `serve` and by the tests alike.
-pub fn configure(cfg: &mut web::ServiceConfig, max_body: usize) {
+pub fn configure(cfg: &mut web::ServiceConfig, config: &crate::config::Config) {
+    let max_body = config.max_body_bytes;
+    let max_message = config.max_message_bytes;
     cfg.app_data(
         web::JsonConfig::default()
             .limit(max_body)
@@ -149,6 +152,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_body: usize) {
             .configure(queues::routes)
             .configure(contacts::routes)
             .configure(catalogue::routes)
+            .configure(|c| mail::routes(c, max_message))
             .default_service(web::to(not_found)),
     )
     .default_service(web::to(not_found));

@@ -4,6 +4,7 @@
 pub mod access;
 pub mod contact;
 pub mod kinds;
+pub mod mail;
 pub mod number;
 pub mod phone;
 pub mod search;

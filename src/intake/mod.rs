@@ -50,6 +50,8 @@ pub struct IntakeRequest {
     pub author_agent_id: Option<i64>,
     pub article_kind: ArticleKind,
     pub public: bool,
+    /// Sanitized HTML kept beside the text (e-mail).
+    pub html: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,16 +64,17 @@ pub struct IntakeOutcome {
     pub replayed: bool,
 }
 
-/// A request that passed validation.
-struct Checked {
-    req: IntakeRequest,
+/// A request that passed validation, ready to [`apply`] in a transaction.
+pub struct Prepared {
+    pub req: IntakeRequest,
     contact: Option<CheckedDetails>,
-    key: Option<String>,
+    pub key: Option<String>,
 }
 
 const MAX_BODY_CHARS: usize = 200_000;
 
-fn check(req: IntakeRequest, max_attachment: usize) -> AppResult<Checked> {
+/// Validates a request (nothing is read or written).
+pub fn prepare(req: IntakeRequest, max_attachment: usize) -> AppResult<Prepared> {
     let mut req = req;
     if req.ticket_id.is_none() {
         req.subject = required_text("subject", &req.subject, 250)?;
@@ -114,7 +117,7 @@ fn check(req: IntakeRequest, max_attachment: usize) -> AppResult<Checked> {
         }
         None => None,
     };
-    Ok(Checked { req, contact, key })
+    Ok(Prepared { req, contact, key })
 }
 
 /// A check a channel runs inside intake's transaction, before anything is
@@ -132,7 +135,7 @@ pub async fn submit_guarded(
     req: IntakeRequest,
     guard: Option<Guard>,
 ) -> AppResult<IntakeOutcome> {
-    let checked = std::sync::Arc::new(check(req, app.config.max_attachment_bytes)?);
+    let checked = std::sync::Arc::new(prepare(req, app.config.max_attachment_bytes)?);
     let now = app.clock.now_db();
     let tz = app.config.time_zone;
     let c2 = checked.clone();
@@ -142,7 +145,7 @@ pub async fn submit_guarded(
             if let Some(g) = guard {
                 g(c)?;
             }
-            intake_in(c, &c2, now, tz)
+            apply(c, &c2, now, tz)
         })
         .await;
     match result {
@@ -167,9 +170,10 @@ pub async fn submit_guarded(
     }
 }
 
-fn intake_in(
+/// Applies a prepared request inside the caller's transaction.
+pub fn apply(
     conn: &mut DbConn,
-    ch: &Checked,
+    ch: &Prepared,
     now: NaiveDateTime,
     tz: Tz,
 ) -> AppResult<IntakeOutcome> {
@@ -212,6 +216,7 @@ fn intake_in(
             },
             body: req.body.clone(),
             created_at: now,
+            html: req.html.clone(),
         },
     )?;
     for a in &req.attachments {

@@ -171,6 +171,7 @@ impl Lookup {
             author_agent: self.agent(row.author_agent_id),
             author_contact: contact,
             body: row.body.clone(),
+            html: row.html.clone(),
             attachments,
             created_at: local(row.created_at, self.tz),
         }

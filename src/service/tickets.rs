@@ -504,6 +504,7 @@ pub async fn create(
             author_agent_id: Some(viewer.actor.agent_id),
             article_kind,
             public: article_kind == ArticleKind::Inbound,
+            html: None,
         },
     )
     .await?;
@@ -786,6 +787,7 @@ pub async fn add_article(
             },
             article_kind: kind,
             public,
+            html: None,
         },
         Some(guard),
     )

@@ -149,6 +149,8 @@ pub struct ArticleView {
     pub author_agent: Option<Ref>,
     pub author_contact: Option<Ref>,
     pub body: String,
+    /// Sanitized HTML of an e-mail (the text is in `body`).
+    pub html: Option<String>,
     pub attachments: Vec<AttachmentView>,
     pub created_at: DateTime<FixedOffset>,
 }

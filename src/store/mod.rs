@@ -6,6 +6,7 @@
 pub mod agents;
 pub mod catalogue;
 pub mod contacts;
+pub mod mail;
 pub mod rows;
 pub mod schema;
 pub mod tickets;

@@ -252,6 +252,8 @@ pub struct ArticleRow {
     pub author_contact_id: Option<i64>,
     pub body: String,
     pub created_at: NaiveDateTime,
+    /// Sanitized HTML of an e-mail, when it had any.
+    pub html: Option<String>,
 }
 
 #[derive(Debug, Insertable)]
@@ -264,6 +266,7 @@ pub struct NewArticle {
     pub author_contact_id: Option<i64>,
     pub body: String,
     pub created_at: NaiveDateTime,
+    pub html: Option<String>,
 }
 
 /// Attachment metadata (the bytes are fetched separately).

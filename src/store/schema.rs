@@ -91,6 +91,7 @@ diesel::table! {
         id -> BigInt,
         contact_id -> BigInt,
         email -> Text,
+        bounced_at -> Nullable<Timestamp>,
     }
 }
 
@@ -153,6 +154,7 @@ diesel::table! {
         author_contact_id -> Nullable<BigInt>,
         body -> Text,
         created_at -> Timestamp,
+        html -> Nullable<Text>,
     }
 }
 
@@ -214,6 +216,63 @@ diesel::joinable!(articles -> tickets (ticket_id));
 diesel::joinable!(attachments -> articles (article_id));
 diesel::joinable!(ticket_events -> tickets (ticket_id));
 
+diesel::table! {
+    mailboxes (id) {
+        id -> BigInt,
+        name -> Text,
+        address -> Text,
+        purpose -> Text,
+        queue_id -> BigInt,
+        imap_host -> Nullable<Text>,
+        imap_port -> Nullable<Integer>,
+        imap_tls -> Text,
+        imap_user -> Nullable<Text>,
+        imap_password -> Nullable<Text>,
+        folder -> Text,
+        processed_action -> Text,
+        processed_folder -> Nullable<Text>,
+        authorised_senders -> Text,
+        uidvalidity -> Nullable<BigInt>,
+        last_uid -> BigInt,
+        active -> Bool,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    inbound_messages (id) {
+        id -> BigInt,
+        mailbox_id -> Nullable<BigInt>,
+        dedupe_key -> Text,
+        message_id -> Nullable<Text>,
+        source -> Text,
+        raw -> Binary,
+        size -> BigInt,
+        sha256 -> Text,
+        from_address -> Nullable<Text>,
+        subject -> Nullable<Text>,
+        status -> Text,
+        cause -> Nullable<Text>,
+        detail -> Nullable<Text>,
+        ticket_id -> Nullable<BigInt>,
+        article_id -> Nullable<BigInt>,
+        imap_uid -> Nullable<BigInt>,
+        uidvalidity -> Nullable<BigInt>,
+        received_at -> Timestamp,
+        processed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    mail_threads (message_id, ticket_id) {
+        message_id -> Text,
+        ticket_id -> BigInt,
+        direction -> Text,
+        mailbox_id -> Nullable<BigInt>,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     queues,
     agents,
@@ -232,4 +291,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     ticket_events,
     ticket_links,
     audit_log,
+    mailboxes,
+    inbound_messages,
+    mail_threads,
 );

@@ -181,7 +181,10 @@ both!(health_and_openapi, |t| {
         String::from_utf8_lossy(&r.raw).contains("swagger"),
         "the docs page is served from the binary"
     );
-    for asset in ["/api/v1/docs/swagger-ui-bundle.js", "/api/v1/docs/swagger-ui.css"] {
+    for asset in [
+        "/api/v1/docs/swagger-ui-bundle.js",
+        "/api/v1/docs/swagger-ui.css",
+    ] {
         let r = t.call(Method::GET, asset, None, None).await;
         assert_eq!(r.status, 200, "{asset} is bundled (the page works offline)");
         assert!(r.raw.len() > 1000);

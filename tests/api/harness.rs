@@ -245,11 +245,11 @@ impl TestApp {
         let app = sportello::server::app(db, Arc::new(clock.clone()), config);
         let fx = fixture(&app).await;
         let data = web::Data::new(app.clone());
-        let max_body = app.config.max_body_bytes;
+        let api_config = (*app.config).clone();
         let svc = test::init_service(
             actix_web::App::new()
                 .app_data(data)
-                .configure(move |c| sportello::api::configure(c, max_body)),
+                .configure(move |c| sportello::api::configure(c, &api_config)),
         )
         .await;
         let svc = actix_service::boxed::service(svc);

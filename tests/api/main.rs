@@ -6,6 +6,7 @@ mod harness;
 mod bad_input;
 mod catalogue;
 mod contacts;
+mod email;
 mod intake;
 mod openapi;
 mod permissions;

@@ -1,0 +1,518 @@
+//! One ingestion path for every inbound message (IMAP, mailgate, import).
+//!
+//! 1. The raw message is journaled first, in its own transaction, under a
+//!    dedupe key (mailbox + Message-ID): a message seen again is recognised.
+//! 2. It is then processed in one transaction that also marks the journal
+//!    entry: either it becomes (part of) a ticket, or it is quarantined in the
+//!    review queue with a cause. A crash before that commit leaves the entry
+//!    `received`, and the next delivery of the same message processes it again;
+//!    a crash after it finds the entry done and creates nothing twice.
+
+use chrono::{Duration, NaiveDateTime};
+use chrono_tz::Tz;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use super::parse::{self, ParsedMail};
+use crate::domain::mail::{robot_reason, strip_prefixes, strip_quoted, ticket_tag};
+use crate::domain::{ArticleKind, Channel, EventKind, TicketState};
+use crate::error::{is_unique_violation, AppError, AppResult};
+use crate::intake::{self, AttachmentInput, ContactRef, IntakeRequest};
+use crate::service::contacts::ContactDetails;
+use crate::service::App;
+use crate::store::mail::{self as mailstore, MailboxRow, NewInbound};
+use crate::store::{tickets, DbConn};
+
+/// Where a message came from.
+#[derive(Debug, Clone, Copy)]
+pub enum Source {
+    Imap { uid: u32, uidvalidity: u32 },
+    Mailgate,
+    Import,
+}
+
+impl Source {
+    fn name(self) -> &'static str {
+        match self {
+            Source::Imap { .. } => "imap",
+            Source::Mailgate => "mailgate",
+            Source::Import => "import",
+        }
+    }
+}
+
+/// What became of a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// It opened a ticket (`created`) or was added to one.
+    Ticket {
+        inbound_id: i64,
+        ticket_id: i64,
+        created: bool,
+    },
+    /// It is in the review queue.
+    Quarantined { inbound_id: i64, cause: String },
+    /// The same message was already ingested from this mailbox.
+    Duplicate { inbound_id: i64 },
+}
+
+/// Review-queue causes.
+pub mod cause {
+    pub const MALFORMED: &str = "malformed";
+    pub const AUTO_REPLY: &str = "auto_reply";
+    pub const BOUNCE: &str = "bounce";
+    pub const LOOP: &str = "loop";
+    pub const REJECTED: &str = "rejected";
+}
+
+fn dedupe_key(mailbox: Option<&MailboxRow>, message_id: Option<&str>, sha: &str) -> String {
+    let scope = mailbox
+        .map(|m| format!("mailbox-{}", m.id))
+        .unwrap_or_else(|| "gate".into());
+    match message_id {
+        Some(id) => format!("{scope}:{id}"),
+        None => format!("{scope}:sha256:{sha}"),
+    }
+}
+
+/// Journals and processes one raw message.
+pub async fn ingest(
+    app: &App,
+    mailbox: Option<MailboxRow>,
+    source: Source,
+    raw: Vec<u8>,
+) -> AppResult<Outcome> {
+    let sha = hex::encode(Sha256::digest(&raw));
+    let parsed = parse::parse(&raw);
+    let key = dedupe_key(
+        mailbox.as_ref(),
+        parsed.as_ref().and_then(|p| p.message_id.as_deref()),
+        &sha,
+    );
+    let now = app.clock.now_db();
+
+    // 1. Journal.
+    let journal = {
+        let key = key.clone();
+        let mailbox_id = mailbox.as_ref().map(|m| m.id);
+        let message_id = parsed.as_ref().and_then(|p| p.message_id.clone());
+        let (uid, uidvalidity) = match source {
+            Source::Imap { uid, uidvalidity } => (Some(uid as i64), Some(uidvalidity as i64)),
+            _ => (None, None),
+        };
+        let size = raw.len() as i64;
+        app.db
+            .write(move |c| {
+                if let Some(existing) = mailstore::inbound_by_key(c, &key)? {
+                    return Ok(if existing.status == "received" {
+                        Ok(existing.id)
+                    } else {
+                        Err(existing.id)
+                    });
+                }
+                let id = mailstore::insert_inbound(
+                    c,
+                    &NewInbound {
+                        mailbox_id,
+                        dedupe_key: key,
+                        message_id,
+                        source: source.name().into(),
+                        raw,
+                        size,
+                        sha256: sha,
+                        status: "received".into(),
+                        imap_uid: uid,
+                        uidvalidity,
+                        received_at: now,
+                    },
+                )?;
+                Ok(Ok(id))
+            })
+            .await
+    };
+    let inbound_id = match journal {
+        Ok(Ok(id)) => id,
+        Ok(Err(done)) => return Ok(Outcome::Duplicate { inbound_id: done }),
+        // Two deliveries of one message raced: the other one journals and processes it.
+        Err(e) if is_unique_violation(&e) => {
+            let k = key.clone();
+            let existing = app
+                .db
+                .read(move |c| mailstore::inbound_by_key(c, &k))
+                .await?;
+            return Ok(Outcome::Duplicate {
+                inbound_id: existing.map(|e| e.id).unwrap_or(0),
+            });
+        }
+        Err(e) => return Err(e),
+    };
+    process(app, inbound_id, mailbox, parsed, key, Release::No).await
+}
+
+/// How a journaled message is (re)processed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Release {
+    /// Normal ingestion: robots and loops go to review.
+    No,
+    /// An agent releases it from review: process it as a person's message.
+    Force,
+    /// An agent releases it into this ticket.
+    Into(i64),
+}
+
+/// Processes a journaled message; `force` lets an agent release a robot's
+/// message from the review queue into a ticket.
+pub async fn process(
+    app: &App,
+    inbound_id: i64,
+    mailbox: Option<MailboxRow>,
+    parsed: Option<ParsedMail>,
+    key: String,
+    release: Release,
+) -> AppResult<Outcome> {
+    let now = app.clock.now_db();
+    let tz = app.config.time_zone;
+    let max_attachment = app.config.max_attachment_bytes;
+    let reopen_days = app.config.mail_reopen_days;
+    let result = app
+        .db
+        .write(move |c| {
+            let ctx = Ctx {
+                inbound_id,
+                mailbox: mailbox.as_ref(),
+                key: &key,
+                now,
+                tz,
+                max_attachment,
+                reopen_days,
+                release,
+            };
+            ctx.process_in(c, parsed.as_ref())
+        })
+        .await;
+    match result {
+        Ok(o) => Ok(o),
+        // Whatever went wrong, the message is kept and shown for review.
+        Err(e) => {
+            let detail = e.to_string();
+            tracing::warn!(inbound_id, error = %detail, "inbound message quarantined");
+            app.db
+                .write(move |c| {
+                    mailstore::mark_inbound(
+                        c,
+                        inbound_id,
+                        "quarantined",
+                        Some(cause::REJECTED),
+                        Some(&detail),
+                        None,
+                        None,
+                        None,
+                        None,
+                        now,
+                    )
+                })
+                .await?;
+            Ok(Outcome::Quarantined {
+                inbound_id,
+                cause: cause::REJECTED.into(),
+            })
+        }
+    }
+}
+
+struct Ctx<'a> {
+    inbound_id: i64,
+    mailbox: Option<&'a MailboxRow>,
+    key: &'a str,
+    now: NaiveDateTime,
+    tz: Tz,
+    max_attachment: usize,
+    reopen_days: i64,
+    release: Release,
+}
+
+impl Ctx<'_> {
+    fn quarantine(
+        &self,
+        c: &mut DbConn,
+        cause: &str,
+        detail: &str,
+        ticket: Option<i64>,
+        mail: Option<&ParsedMail>,
+    ) -> AppResult<Outcome> {
+        mailstore::mark_inbound(
+            c,
+            self.inbound_id,
+            "quarantined",
+            Some(cause),
+            Some(detail),
+            ticket,
+            None,
+            mail.and_then(|m| m.from_address.as_deref()),
+            mail.map(|m| m.subject.as_str()),
+            self.now,
+        )?;
+        Ok(Outcome::Quarantined {
+            inbound_id: self.inbound_id,
+            cause: cause.into(),
+        })
+    }
+
+    fn process_in(&self, c: &mut DbConn, parsed: Option<&ParsedMail>) -> AppResult<Outcome> {
+        let Some(mail) = parsed else {
+            return self.quarantine(
+                c,
+                cause::MALFORMED,
+                "not a readable e-mail message",
+                None,
+                None,
+            );
+        };
+        let Some(from) = mail.from_address.clone().filter(|f| f.contains('@')) else {
+            return self.quarantine(
+                c,
+                cause::MALFORMED,
+                "the message has no sender address",
+                None,
+                Some(mail),
+            );
+        };
+        let own = mailstore::own_addresses(c)?;
+        if self.release == Release::No && own.iter().any(|a| a.eq_ignore_ascii_case(&from)) {
+            return self.quarantine(
+                c,
+                cause::LOOP,
+                "sent from one of our own mailboxes",
+                None,
+                Some(mail),
+            );
+        }
+        if let (Some(b), Release::No) = (&mail.bounce, self.release) {
+            return self.bounce(c, mail, b);
+        }
+        if self.release == Release::No {
+            if let Some(reason) = robot_reason(&mail.robot) {
+                return self.quarantine(c, cause::AUTO_REPLY, reason, None, Some(mail));
+            }
+        }
+
+        let existing = match self.release {
+            Release::Into(t) => Some(t),
+            _ => self.thread(c, mail)?,
+        };
+        let (ticket_id, follow_up_of) = match existing {
+            Some(t) => {
+                let row = tickets::find(c, t)?.ok_or_else(|| AppError::not_found("ticket"))?;
+                let closed_long_ago = !matches!(self.release, Release::Into(_))
+                    && row.state == TicketState::Closed.as_str()
+                    && row
+                        .closed_at
+                        .is_some_and(|at| at < self.now - Duration::days(self.reopen_days));
+                if closed_long_ago {
+                    (None, Some(t))
+                } else {
+                    (Some(t), None)
+                }
+            }
+            None => (None, None),
+        };
+        let outcome = self.apply(c, mail, &from, ticket_id)?;
+        if let Some(old) = follow_up_of {
+            tickets::insert_link(c, outcome.ticket_id, old, "follow_up", self.now)?;
+            intake::event(
+                c,
+                outcome.ticket_id,
+                EventKind::Linked,
+                None,
+                json!({"ticket": old, "kind": "follow_up", "reason": "reply to a ticket closed long ago"}),
+                self.now,
+            )?;
+        }
+        if let Some(mid) = &mail.message_id {
+            if outcome.created {
+                for sibling in mailstore::tickets_of_message(c, mid)? {
+                    if sibling != outcome.ticket_id
+                        && tickets::insert_link(c, outcome.ticket_id, sibling, "sibling", self.now)?
+                    {
+                        intake::event(
+                            c,
+                            outcome.ticket_id,
+                            EventKind::Linked,
+                            None,
+                            json!({"ticket": sibling, "kind": "sibling"}),
+                            self.now,
+                        )?;
+                    }
+                }
+            }
+            mailstore::remember_message(
+                c,
+                mid,
+                outcome.ticket_id,
+                "in",
+                self.mailbox.map(|m| m.id),
+                self.now,
+            )?;
+        }
+        mailstore::mark_inbound(
+            c,
+            self.inbound_id,
+            "ingested",
+            None,
+            None,
+            Some(outcome.ticket_id),
+            Some(outcome.article_id),
+            Some(&from),
+            Some(&mail.subject),
+            self.now,
+        )?;
+        Ok(Outcome::Ticket {
+            inbound_id: self.inbound_id,
+            ticket_id: outcome.ticket_id,
+            created: outcome.created,
+        })
+    }
+
+    /// The ticket a message belongs to: its subject tag, else a Message-ID it answers.
+    fn thread(&self, c: &mut DbConn, mail: &ParsedMail) -> AppResult<Option<i64>> {
+        if let Some(number) = ticket_tag(&mail.subject) {
+            if let Some(t) = tickets::find_by_number(c, &number)? {
+                return Ok(Some(t.id));
+            }
+        }
+        let mut ids: Vec<String> = mail.in_reply_to.clone();
+        ids.extend(mail.references.iter().cloned());
+        mailstore::ticket_of_any(c, &ids)
+    }
+
+    fn attachments(&self, mail: &ParsedMail) -> (Vec<AttachmentInput>, Vec<String>) {
+        let mut kept = Vec::new();
+        let mut dropped = Vec::new();
+        for a in &mail.attachments {
+            if a.data.len() > self.max_attachment {
+                dropped.push(format!("{} ({} bytes)", a.filename, a.data.len()));
+            } else {
+                kept.push(AttachmentInput {
+                    filename: a.filename.clone(),
+                    content_type: a.content_type.clone(),
+                    data: a.data.clone(),
+                });
+            }
+        }
+        (kept, dropped)
+    }
+
+    fn apply(
+        &self,
+        c: &mut DbConn,
+        mail: &ParsedMail,
+        from: &str,
+        ticket_id: Option<i64>,
+    ) -> AppResult<intake::IntakeOutcome> {
+        let (attachments, dropped) = self.attachments(mail);
+        let mut body = if ticket_id.is_some() {
+            strip_quoted(&mail.text)
+        } else {
+            mail.text.trim().to_string()
+        };
+        if body.trim().is_empty() {
+            body = "(no text)".into();
+        }
+        if !dropped.is_empty() {
+            body.push_str(&format!(
+                "\n\n[Over the attachment size limit, kept only in the original message: {}]",
+                dropped.join(", ")
+            ));
+        }
+        let subject = strip_prefixes(&mail.subject);
+        let subject: String = if subject.is_empty() {
+            "(no subject)".into()
+        } else {
+            subject.chars().take(250).collect()
+        };
+        let req = IntakeRequest {
+            channel: Channel::Email,
+            contact: ContactRef::Details(ContactDetails {
+                name: mail
+                    .from_name
+                    .clone()
+                    .map(|n| n.chars().take(200).collect()),
+                email: Some(from.to_string()),
+                ..Default::default()
+            }),
+            topic_id: None,
+            subject_id: None,
+            queue_id: self.mailbox.map(|m| m.queue_id),
+            subject,
+            body,
+            priority: None,
+            attachments,
+            idempotency_key: Some(self.key.to_string()),
+            ticket_id,
+            author_agent_id: None,
+            article_kind: ArticleKind::Inbound,
+            public: true,
+            html: mail.html.clone(),
+        };
+        let prepared = match intake::prepare(req.clone(), self.max_attachment) {
+            Ok(p) => p,
+            // A sender address the registry refuses must not lose the message: keep it without a contact.
+            Err(AppError::Invalid { field: Some(f), .. }) if f.starts_with("contact") => {
+                intake::prepare(
+                    IntakeRequest {
+                        contact: ContactRef::Unknown,
+                        ..req
+                    },
+                    self.max_attachment,
+                )?
+            }
+            Err(e) => return Err(e),
+        };
+        intake::apply(c, &prepared, self.now, self.tz)
+    }
+
+    fn bounce(&self, c: &mut DbConn, mail: &ParsedMail, b: &parse::Bounce) -> AppResult<Outcome> {
+        for r in &b.recipients {
+            mailstore::flag_bounced(c, r, self.now)?;
+        }
+        let ticket = match &b.original_message_id {
+            Some(mid) => mailstore::ticket_of_any(c, std::slice::from_ref(mid))?,
+            None => None,
+        };
+        let detail = format!(
+            "delivery failed for {} (status {})",
+            if b.recipients.is_empty() {
+                "an unknown recipient".to_string()
+            } else {
+                b.recipients.join(", ")
+            },
+            b.status.as_deref().unwrap_or("unknown")
+        );
+        if let Some(t) = ticket {
+            let note = IntakeRequest {
+                channel: Channel::Email,
+                contact: ContactRef::Unknown,
+                topic_id: None,
+                subject_id: None,
+                queue_id: None,
+                subject: String::new(),
+                body: format!("Bounce: {detail}.\n\n{}", mail.text.trim()),
+                priority: None,
+                attachments: vec![],
+                idempotency_key: Some(self.key.to_string()),
+                ticket_id: Some(t),
+                author_agent_id: None,
+                article_kind: ArticleKind::Note,
+                public: false,
+                html: None,
+            };
+            intake::apply(
+                c,
+                &intake::prepare(note, self.max_attachment)?,
+                self.now,
+                self.tz,
+            )?;
+        }
+        self.quarantine(c, cause::BOUNCE, &detail, ticket, Some(mail))
+    }
+}

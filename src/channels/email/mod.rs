@@ -1,0 +1,8 @@
+//! The e-mail channel: monitored mailboxes, the mailgate and imports all feed
+//! one ingestion path that journals every message raw, recognises robots and
+//! bounces, threads replies to their tickets and opens new ones through intake.
+
+pub mod ingest;
+pub mod mailboxes;
+pub mod parse;
+pub mod review;

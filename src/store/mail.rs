@@ -1,0 +1,267 @@
+//! Mailboxes, the inbound journal (which is also the review queue) and the
+//! Message-IDs that thread mail to tickets.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::{contact_emails, inbound_messages, mail_threads, mailboxes};
+use super::DbConn;
+use crate::error::AppResult;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = mailboxes)]
+pub struct MailboxRow {
+    pub id: i64,
+    pub name: String,
+    pub address: String,
+    pub purpose: String,
+    pub queue_id: i64,
+    pub imap_host: Option<String>,
+    pub imap_port: Option<i32>,
+    pub imap_tls: String,
+    pub imap_user: Option<String>,
+    pub imap_password: Option<String>,
+    pub folder: String,
+    pub processed_action: String,
+    pub processed_folder: Option<String>,
+    pub authorised_senders: String,
+    pub uidvalidity: Option<i64>,
+    pub last_uid: i64,
+    pub active: bool,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Insertable, AsChangeset)]
+#[diesel(table_name = mailboxes, treat_none_as_null = true)]
+pub struct MailboxFields {
+    pub name: String,
+    pub address: String,
+    pub purpose: String,
+    pub queue_id: i64,
+    pub imap_host: Option<String>,
+    pub imap_port: Option<i32>,
+    pub imap_tls: String,
+    pub imap_user: Option<String>,
+    pub imap_password: Option<String>,
+    pub folder: String,
+    pub processed_action: String,
+    pub processed_folder: Option<String>,
+    pub authorised_senders: String,
+    pub active: bool,
+}
+
+pub fn insert_mailbox(conn: &mut DbConn, f: &MailboxFields, now: NaiveDateTime) -> AppResult<i64> {
+    Ok(diesel::insert_into(mailboxes::table)
+        .values((f, mailboxes::created_at.eq(now)))
+        .returning(mailboxes::id)
+        .get_result(conn)?)
+}
+
+pub fn update_mailbox(conn: &mut DbConn, id: i64, f: &MailboxFields) -> AppResult<()> {
+    diesel::update(mailboxes::table.find(id))
+        .set(f)
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn mailbox(conn: &mut DbConn, id: i64) -> AppResult<Option<MailboxRow>> {
+    Ok(mailboxes::table
+        .find(id)
+        .select(MailboxRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn mailbox_by_name(conn: &mut DbConn, name: &str) -> AppResult<Option<MailboxRow>> {
+    Ok(mailboxes::table
+        .filter(mailboxes::name.eq(name))
+        .select(MailboxRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn mailboxes(conn: &mut DbConn) -> AppResult<Vec<MailboxRow>> {
+    Ok(mailboxes::table
+        .order(mailboxes::id)
+        .select(MailboxRow::as_select())
+        .load(conn)?)
+}
+
+/// Every address Sportello receives mail at (to recognise its own mail coming back).
+pub fn own_addresses(conn: &mut DbConn) -> AppResult<Vec<String>> {
+    Ok(mailboxes::table.select(mailboxes::address).load(conn)?)
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = inbound_messages)]
+pub struct InboundRow {
+    pub id: i64,
+    pub mailbox_id: Option<i64>,
+    pub dedupe_key: String,
+    pub message_id: Option<String>,
+    pub source: String,
+    pub size: i64,
+    pub sha256: String,
+    pub from_address: Option<String>,
+    pub subject: Option<String>,
+    pub status: String,
+    pub cause: Option<String>,
+    pub detail: Option<String>,
+    pub ticket_id: Option<i64>,
+    pub article_id: Option<i64>,
+    pub received_at: NaiveDateTime,
+    pub processed_at: Option<NaiveDateTime>,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = inbound_messages)]
+pub struct NewInbound {
+    pub mailbox_id: Option<i64>,
+    pub dedupe_key: String,
+    pub message_id: Option<String>,
+    pub source: String,
+    pub raw: Vec<u8>,
+    pub size: i64,
+    pub sha256: String,
+    pub status: String,
+    pub imap_uid: Option<i64>,
+    pub uidvalidity: Option<i64>,
+    pub received_at: NaiveDateTime,
+}
+
+pub fn insert_inbound(conn: &mut DbConn, new: &NewInbound) -> AppResult<i64> {
+    Ok(diesel::insert_into(inbound_messages::table)
+        .values(new)
+        .returning(inbound_messages::id)
+        .get_result(conn)?)
+}
+
+pub fn inbound_by_key(conn: &mut DbConn, key: &str) -> AppResult<Option<InboundRow>> {
+    Ok(inbound_messages::table
+        .filter(inbound_messages::dedupe_key.eq(key))
+        .select(InboundRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn inbound(conn: &mut DbConn, id: i64) -> AppResult<Option<InboundRow>> {
+    Ok(inbound_messages::table
+        .find(id)
+        .select(InboundRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn inbound_raw(conn: &mut DbConn, id: i64) -> AppResult<Option<Vec<u8>>> {
+    Ok(inbound_messages::table
+        .find(id)
+        .select(inbound_messages::raw)
+        .first(conn)
+        .optional()?)
+}
+
+/// Records what became of a journaled message.
+#[allow(clippy::too_many_arguments)]
+pub fn mark_inbound(
+    conn: &mut DbConn,
+    id: i64,
+    status: &str,
+    cause: Option<&str>,
+    detail: Option<&str>,
+    ticket_id: Option<i64>,
+    article_id: Option<i64>,
+    from: Option<&str>,
+    subject: Option<&str>,
+    now: NaiveDateTime,
+) -> AppResult<()> {
+    diesel::update(inbound_messages::table.find(id))
+        .set((
+            inbound_messages::status.eq(status),
+            inbound_messages::cause.eq(cause),
+            inbound_messages::detail.eq(detail),
+            inbound_messages::ticket_id.eq(ticket_id),
+            inbound_messages::article_id.eq(article_id),
+            inbound_messages::from_address.eq(from),
+            inbound_messages::subject.eq(subject),
+            inbound_messages::processed_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Journal entries in a state, newest first, with keyset paging.
+pub fn inbound_in_state(
+    conn: &mut DbConn,
+    status: &str,
+    before_id: Option<i64>,
+    limit: i64,
+) -> AppResult<Vec<InboundRow>> {
+    let mut q = inbound_messages::table
+        .filter(inbound_messages::status.eq(status))
+        .select(InboundRow::as_select())
+        .into_boxed();
+    if let Some(b) = before_id {
+        q = q.filter(inbound_messages::id.lt(b));
+    }
+    Ok(q.order(inbound_messages::id.desc())
+        .limit(limit)
+        .load(conn)?)
+}
+
+/// Tickets opened from the same message in other mailboxes (siblings).
+pub fn tickets_of_message(conn: &mut DbConn, message_id: &str) -> AppResult<Vec<i64>> {
+    Ok(mail_threads::table
+        .filter(mail_threads::message_id.eq(message_id))
+        .filter(mail_threads::direction.eq("in"))
+        .select(mail_threads::ticket_id)
+        .load(conn)?)
+}
+
+/// The ticket a Message-ID we sent or received belongs to (the newest, if several).
+pub fn ticket_of_any(conn: &mut DbConn, ids: &[String]) -> AppResult<Option<i64>> {
+    if ids.is_empty() {
+        return Ok(None);
+    }
+    Ok(mail_threads::table
+        .filter(mail_threads::message_id.eq_any(ids))
+        .order(mail_threads::ticket_id.desc())
+        .select(mail_threads::ticket_id)
+        .first(conn)
+        .optional()?)
+}
+
+pub fn remember_message(
+    conn: &mut DbConn,
+    message_id: &str,
+    ticket_id: i64,
+    direction: &str,
+    mailbox_id: Option<i64>,
+    now: NaiveDateTime,
+) -> AppResult<()> {
+    let exists: i64 = mail_threads::table
+        .filter(mail_threads::message_id.eq(message_id))
+        .filter(mail_threads::ticket_id.eq(ticket_id))
+        .count()
+        .get_result(conn)?;
+    if exists == 0 {
+        diesel::insert_into(mail_threads::table)
+            .values((
+                mail_threads::message_id.eq(message_id),
+                mail_threads::ticket_id.eq(ticket_id),
+                mail_threads::direction.eq(direction),
+                mail_threads::mailbox_id.eq(mailbox_id),
+                mail_threads::created_at.eq(now),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Flags an address that bounced; returns how many registry entries had it.
+pub fn flag_bounced(conn: &mut DbConn, email: &str, now: NaiveDateTime) -> AppResult<usize> {
+    Ok(
+        diesel::update(contact_emails::table.filter(contact_emails::email.eq(email)))
+            .set(contact_emails::bounced_at.eq(now))
+            .execute(conn)?,
+    )
+}

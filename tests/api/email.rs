@@ -1,0 +1,459 @@
+//! The e-mail channel through the mailgate: a corpus of real-shaped messages
+//! (Italian, Russian in windows-1251 and KOI8-R, Czech in ISO-8859-2, HTML with
+//! scripts, attachments with non-ASCII names, robots, bounces, garbage).
+
+use actix_web::http::Method;
+use actix_web::test::TestRequest;
+use serde_json::{json, Value};
+
+use crate::both;
+use crate::harness::{Response, TestApp};
+
+fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(format!(
+        "{}/tests/fixtures/mail/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
+}
+
+async fn mailgate(t: &TestApp, raw: Vec<u8>, mailbox: Option<&str>) -> Response {
+    let uri = match mailbox {
+        Some(m) => format!("/api/v1/inbound/email?mailbox={m}"),
+        None => "/api/v1/inbound/email".to_string(),
+    };
+    let req = TestRequest::default()
+        .method(Method::POST)
+        .uri(&uri)
+        .insert_header(("Authorization", format!("Bearer {}", t.fx.admin.token)))
+        .insert_header(("Content-Type", "message/rfc822"))
+        .set_payload(raw);
+    t.send(req).await
+}
+
+async fn ticket(t: &TestApp, id: &Value) -> Value {
+    t.get(&format!("/api/v1/tickets/{id}"), &t.fx.operator.token)
+        .await
+        .body
+}
+
+async fn mailbox(t: &TestApp, name: &str, address: &str, queue: i64) -> i64 {
+    let r = t
+        .post("/api/v1/mailboxes", &t.fx.admin.token, json!({"name": name, "address": address, "queue_id": queue,
+            "imap_host": "127.0.0.1", "imap_user": "u", "imap_password": "s3cret-imap", "imap_tls": "none"}))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert!(
+        !r.raw.windows(11).any(|w| w == b"s3cret-imap"),
+        "the password is never returned"
+    );
+    assert_eq!(r.body["has_password"], true);
+    r.body["id"].as_i64().unwrap()
+}
+
+fn reply(
+    to_subject: &str,
+    from: &str,
+    body: &str,
+    message_id: &str,
+    in_reply_to: Option<&str>,
+) -> Vec<u8> {
+    let irt = in_reply_to
+        .map(|i| format!("In-Reply-To: <{i}>\r\nReferences: <{i}>\r\n"))
+        .unwrap_or_default();
+    format!(
+        "From: {from}\r\nTo: assistenza@sportello.test\r\nSubject: {to_subject}\r\nMessage-ID: <{message_id}>\r\n{irt}MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n"
+    )
+    .into_bytes()
+}
+
+both!(corpus_in_every_charset, |t| {
+    let cases = [
+        (
+            "it_plain.eml",
+            "Sconto non applicato al ristorante convenzionato – perché?",
+            "Maria Rossi",
+            "Perché? Città: Siena.",
+        ),
+        (
+            "ru_cp1251.eml",
+            "Не работает рабочая станция",
+            "Ирина Петрова",
+            "синий экран",
+        ),
+        (
+            "ru_koi8.eml",
+            "Почта на телефоне",
+            "Сергей Иванов",
+            "служебный телефон",
+        ),
+        (
+            "cs_iso88592.eml",
+            "Telefon nesynchronizuje poštu",
+            "Jiří Dvořák",
+            "můj služební telefon od včerejška",
+        ),
+    ];
+    for (file, subject, name, text) in cases {
+        let r = mailgate(&t, fixture(file), None).await;
+        assert_eq!(r.status, 201, "{file}: {}", r.body);
+        assert_eq!(r.body["outcome"], "ticket");
+        let tk = ticket(&t, &r.body["ticket_id"]).await;
+        assert_eq!(tk["subject"], subject, "{file}");
+        assert_eq!(tk["channel"], "email");
+        assert_eq!(tk["contact"]["name"], name, "{file}");
+        let body = tk["articles"][0]["body"].as_str().unwrap();
+        assert!(body.contains(text), "{file}: {body}");
+        assert_eq!(tk["articles"][0]["kind"], "inbound");
+        assert_eq!(tk["articles"][0]["public"], true);
+    }
+    // Searchable in their own scripts.
+    let r = t
+        .get(
+            "/api/v1/tickets?q=%D1%81%D0%B8%D0%BD%D0%B8%D0%B9",
+            &t.fx.operator.token,
+        )
+        .await; // "синий"
+    assert_eq!(r.body["items"].as_array().unwrap().len(), 1);
+});
+
+both!(html_only_is_converted_and_sanitized, |t| {
+    let r = mailgate(&t, fixture("html_only_script.eml"), None).await;
+    let tk = ticket(&t, &r.body["ticket_id"]).await;
+    let article = &tk["articles"][0];
+    let body = article["body"].as_str().unwrap();
+    assert!(
+        body.contains("Il modulo di richiesta non si invia."),
+        "{body}"
+    );
+    assert!(body.contains("Grazie & saluti"), "{body}");
+    assert!(!body.contains("alert") && !body.contains("<"), "{body}");
+    let html = article["html"].as_str().unwrap();
+    assert!(html.contains("<b>richiesta</b>"));
+    for bad in ["<script", "onclick", "onerror", "alert("] {
+        assert!(!html.contains(bad), "{bad} survived sanitizing: {html}");
+    }
+});
+
+both!(attachments_with_non_ascii_names, |t| {
+    let r = mailgate(&t, fixture("alternative_attachment.eml"), None).await;
+    let tk = ticket(&t, &r.body["ticket_id"]).await;
+    let article = &tk["articles"][0];
+    assert_eq!(
+        article["body"], "Allego la fattura contestata.",
+        "text/plain is preferred"
+    );
+    let att = &article["attachments"][0];
+    assert_eq!(att["filename"], "fattura n°12 è.pdf");
+    assert_eq!(att["content_type"], "application/pdf");
+    assert_eq!(att["size"], 26 * 50);
+});
+
+both!(the_same_message_twice_is_one_ticket, |t| {
+    let a = mailgate(&t, fixture("it_plain.eml"), None).await;
+    let b = mailgate(&t, fixture("it_plain.eml"), None).await;
+    assert_eq!(a.body["outcome"], "ticket");
+    assert_eq!(b.status, 200);
+    assert_eq!(b.body["outcome"], "duplicate");
+    assert_eq!(t.count("tickets").await, 1);
+    assert_eq!(t.count("inbound_messages").await, 1);
+});
+
+both!(replies_thread_by_tag_and_by_references, |t| {
+    let first = mailgate(&t, fixture("it_plain.eml"), None).await;
+    let tk = ticket(&t, &first.body["ticket_id"]).await;
+    let number = tk["number"].as_str().unwrap();
+    // By tag, however the prefixes stack, with the quoted history cut.
+    let r = mailgate(&t, reply(&format!("R: Re: AW: [#{number}] Sconto"), "maria.rossi@example.it",
+        "Ho trovato lo scontrino.\r\n\r\nIl giorno lun 2 mar 2026 Help desk ha scritto:\r\n> Ci serve lo scontrino", "r1@example.it", None), None).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["ticket_id"], first.body["ticket_id"]);
+    assert_eq!(r.body["created"], false);
+    // By References, with a subject the customer rewrote.
+    let r = mailgate(
+        &t,
+        reply(
+            "scontrino allegato",
+            "maria.rossi@example.it",
+            "Ecco di nuovo.",
+            "r2@example.it",
+            Some("it-plain-001@example.it"),
+        ),
+        None,
+    )
+    .await;
+    assert_eq!(r.body["ticket_id"], first.body["ticket_id"]);
+    let tk = ticket(&t, &first.body["ticket_id"]).await;
+    let bodies: Vec<&str> = tk["articles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["body"].as_str().unwrap())
+        .collect();
+    assert_eq!(bodies[1], "Ho trovato lo scontrino.");
+    assert_eq!(bodies[2], "Ecco di nuovo.");
+    // A tag naming no ticket starts a new one.
+    let r = mailgate(
+        &t,
+        reply(
+            "[#2026-999999] ciao",
+            "x@example.it",
+            "?",
+            "r3@example.it",
+            None,
+        ),
+        None,
+    )
+    .await;
+    assert_eq!(r.body["created"], true);
+});
+
+both!(replies_reopen_resolved_but_not_long_closed, |t| {
+    let first = mailgate(&t, fixture("it_plain.eml"), None).await;
+    let id = first.body["ticket_id"].clone();
+    let number = ticket(&t, &id).await["number"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    t.post(
+        &format!("/api/v1/tickets/{id}/resolve"),
+        &t.fx.operator.token,
+        json!({"resolution": "Sconto riconosciuto"}),
+    )
+    .await;
+    let r = mailgate(
+        &t,
+        reply(
+            &format!("Re: [#{number}] Sconto"),
+            "maria.rossi@example.it",
+            "Non ancora!",
+            "x1@example.it",
+            None,
+        ),
+        None,
+    )
+    .await;
+    assert_eq!(r.body["ticket_id"], id);
+    assert_eq!(
+        ticket(&t, &id).await["state"],
+        "open",
+        "a reply reopens a resolved ticket"
+    );
+    t.post(
+        &format!("/api/v1/tickets/{id}/close"),
+        &t.fx.operator.token,
+        json!({}),
+    )
+    .await;
+    t.clock.advance(chrono::Duration::days(15));
+    let r = mailgate(
+        &t,
+        reply(
+            &format!("Re: [#{number}] Sconto"),
+            "maria.rossi@example.it",
+            "Di nuovo lo stesso problema",
+            "x2@example.it",
+            None,
+        ),
+        None,
+    )
+    .await;
+    assert_eq!(
+        r.body["created"], true,
+        "closed 15 days ago (limit 14): a new ticket"
+    );
+    let new = ticket(&t, &r.body["ticket_id"]).await;
+    assert_eq!(new["links"][0]["kind"], "follow_up");
+    assert_eq!(new["links"][0]["ticket_id"], id);
+    assert_eq!(ticket(&t, &id).await["state"], "closed");
+});
+
+both!(robots_go_to_review_and_can_be_released_or_discarded, |t| {
+    for (file, cause) in [
+        ("auto_reply.eml", "auto_reply"),
+        ("ooo_subject.eml", "auto_reply"),
+        ("malformed.eml", "malformed"),
+    ] {
+        let r = mailgate(&t, fixture(file), None).await;
+        assert_eq!(r.status, 200, "{file}: {}", r.body);
+        assert_eq!(r.body["outcome"], "quarantined", "{file}");
+        assert_eq!(r.body["cause"], cause, "{file}");
+    }
+    assert_eq!(
+        t.count("tickets").await,
+        0,
+        "robots and garbage never open tickets"
+    );
+    // Agents (not only admins) see the review queue, with the raw source.
+    let list = t.get("/api/v1/mail/review", &t.fx.operator.token).await;
+    assert_eq!(list.status, 200);
+    let items = list.body.as_array().unwrap().clone();
+    assert_eq!(items.len(), 3);
+    let malformed = items.iter().find(|i| i["cause"] == "malformed").unwrap();
+    let one = t
+        .get(
+            &format!("/api/v1/mail/review/{}", malformed["id"]),
+            &t.fx.operator.token,
+        )
+        .await;
+    assert!(one.body["raw"]
+        .as_str()
+        .unwrap()
+        .contains("this is not an e-mail at all"));
+    let r = t
+        .post(
+            &format!("/api/v1/mail/review/{}/release", malformed["id"]),
+            &t.fx.operator.token,
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, 409, "garbage cannot become a ticket");
+    let r = t
+        .post(
+            &format!("/api/v1/mail/review/{}/discard", malformed["id"]),
+            &t.fx.operator.token,
+            json!({"reason": "spazzatura"}),
+        )
+        .await;
+    assert_eq!(r.status, 204);
+    // A person's mail that looked automatic is released into a ticket.
+    let ooo = items
+        .iter()
+        .find(|i| i["subject"] == "Out of Office: Re: printer")
+        .unwrap();
+    let r = t
+        .post(
+            &format!("/api/v1/mail/review/{}/release", ooo["id"]),
+            &t.fx.operator.token,
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["outcome"], "ticket");
+    let r = t
+        .post(
+            &format!("/api/v1/mail/review/{}/release", ooo["id"]),
+            &t.fx.operator.token,
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, 409, "released once");
+    assert_eq!(
+        t.get("/api/v1/mail/review", &t.fx.operator.token)
+            .await
+            .body
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+});
+
+both!(bounces_note_the_ticket_and_flag_the_address, |t| {
+    let first = mailgate(&t, fixture("it_plain.eml"), None).await;
+    let raw = String::from_utf8(fixture("bounce.eml"))
+        .unwrap()
+        .replace("{ORIGINAL}", "it-plain-001@example.it");
+    let r = mailgate(&t, raw.into_bytes(), None).await;
+    assert_eq!(r.body["outcome"], "quarantined");
+    assert_eq!(r.body["cause"], "bounce");
+    assert_eq!(t.count("tickets").await, 1, "a bounce never opens a ticket");
+    let tk = ticket(&t, &first.body["ticket_id"]).await;
+    let note = tk["articles"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(note["kind"], "note");
+    assert_eq!(note["public"], false);
+    assert!(note["body"]
+        .as_str()
+        .unwrap()
+        .contains("maria.rossi@example.it"));
+    assert!(note["body"].as_str().unwrap().contains("5.1.1"));
+    let flagged = t
+        .app
+        .db
+        .read(|c| {
+            use diesel::prelude::*;
+            use sportello::store::schema::contact_emails::dsl::*;
+            Ok(contact_emails
+                .filter(bounced_at.is_not_null())
+                .select(email)
+                .load::<String>(c)?)
+        })
+        .await
+        .unwrap();
+    assert_eq!(flagged, vec!["maria.rossi@example.it".to_string()]);
+});
+
+both!(one_mail_two_mailboxes_two_linked_tickets, |t| {
+    mailbox(
+        &t,
+        "assistenza",
+        "assistenza@sportello.test",
+        t.fx.first_level,
+    )
+    .await;
+    mailbox(&t, "reclami", "reclami@sportello.test", t.fx.care).await;
+    let a = mailgate(&t, fixture("it_plain.eml"), Some("assistenza")).await;
+    let b = mailgate(&t, fixture("it_plain.eml"), Some("reclami")).await;
+    assert_eq!(a.body["created"], true);
+    assert_eq!(
+        b.body["created"], true,
+        "each mailbox's queue gets its ticket"
+    );
+    let tb = ticket(&t, &b.body["ticket_id"]).await;
+    assert_eq!(tb["queue"]["id"], t.fx.care);
+    assert_eq!(tb["links"][0]["kind"], "sibling");
+    assert_eq!(tb["links"][0]["ticket_id"], a.body["ticket_id"]);
+    let again = mailgate(&t, fixture("it_plain.eml"), Some("reclami")).await;
+    assert_eq!(again.body["outcome"], "duplicate");
+    // Mail from our own address is a loop.
+    let r = mailgate(
+        &t,
+        reply(
+            "ciao",
+            "reclami@sportello.test",
+            "loop",
+            "loop@sportello.test",
+            None,
+        ),
+        Some("assistenza"),
+    )
+    .await;
+    assert_eq!(r.body["cause"], "loop");
+    let r = mailgate(&t, fixture("it_plain.eml"), Some("nowhere")).await;
+    assert_eq!(r.status, 422);
+});
+
+both!(mailgate_and_mailboxes_need_the_right_people, |t| {
+    let req = TestRequest::default()
+        .method(Method::POST)
+        .uri("/api/v1/inbound/email")
+        .set_payload(fixture("it_plain.eml"));
+    assert_eq!(t.send(req).await.status, 401);
+    let r = t
+        .post(
+            "/api/v1/mailboxes",
+            &t.fx.supervisor.token,
+            json!({"name": "x", "address": "x@x.it", "queue_id": 1}),
+        )
+        .await;
+    assert_eq!(r.status, 403);
+    let r = t
+        .post(
+            "/api/v1/mailboxes",
+            &t.fx.admin.token,
+            json!({"name": "x", "address": "not-an-address", "queue_id": 1}),
+        )
+        .await;
+    assert_eq!(r.status, 422);
+    let r = t
+        .post(
+            "/api/v1/mailboxes",
+            &t.fx.admin.token,
+            json!({"name": "x", "address": "x@x.it", "queue_id": 1, "imap_tls": "maybe"}),
+        )
+        .await;
+    assert_eq!(r.status, 422);
+    assert_eq!(r.body["field"], "imap_tls");
+    let r = mailgate(&t, vec![], None).await;
+    assert_eq!(r.status, 422);
+});
