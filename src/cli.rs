@@ -43,6 +43,22 @@ pub enum Command {
         #[command(subcommand)]
         command: AgentCommand,
     },
+    /// E-mail tools.
+    Mail {
+        #[command(subcommand)]
+        command: MailCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MailCommand {
+    /// Ingest an .eml file, an mbox file or a Maildir folder as if it had arrived by mail.
+    Import {
+        path: PathBuf,
+        /// The mailbox (name or id) the mail belongs to; its queue gets the tickets.
+        #[arg(long)]
+        mailbox: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -100,6 +116,27 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     applied.join(", ")
                 );
             }
+            Ok(())
+        }
+        Command::Mail {
+            command: MailCommand::Import { path, mailbox },
+        } => {
+            let cfg = config.clone();
+            let db = tokio::task::spawn_blocking(move || crate::server::open_and_migrate(&cfg))
+                .await??;
+            let app = crate::server::app(db, Arc::new(SystemClock), config);
+            if !path.exists() {
+                anyhow::bail!("{} does not exist", path.display());
+            }
+            let mailbox = match mailbox {
+                Some(m) => Some(crate::channels::email::mailboxes::find(&app, &m).await?),
+                None => None,
+            };
+            let s = crate::channels::email::import::import(&app, mailbox, &path).await?;
+            println!(
+                "read {} message(s): {} new ticket(s), {} added to tickets, {} in review, {} already imported",
+                s.read, s.tickets_created, s.added_to_tickets, s.quarantined, s.duplicates
+            );
             Ok(())
         }
         Command::Agent {

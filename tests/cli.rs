@@ -316,3 +316,81 @@ fn bad_configuration_is_a_clear_error() {
     assert!(!o.status.success());
     assert!(text(&o).contains("unknown time zone"));
 }
+
+#[test]
+fn mail_import_eml_mbox_and_maildir() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("m.db").display());
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/mail");
+    let import = |path: &std::path::Path| {
+        run(sportello()
+            .env("DATABASE_URL", &url)
+            .args(["mail", "import"])
+            .arg(path))
+    };
+
+    let o = import(&fixtures.join("it_plain.eml"));
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("read 1 message(s): 1 new ticket(s)"),
+        "{}",
+        text(&o)
+    );
+
+    // An mbox with two new messages, one already imported and a robot.
+    let mut mbox = Vec::new();
+    for f in [
+        "ru_cp1251.eml",
+        "cs_iso88592.eml",
+        "it_plain.eml",
+        "auto_reply.eml",
+    ] {
+        mbox.extend_from_slice(b"From sender@example.org Mon Mar  2 10:00:00 2026\n");
+        mbox.extend_from_slice(
+            &std::fs::read(fixtures.join(f))
+                .unwrap()
+                .iter()
+                .copied()
+                .filter(|b| *b != b'\r')
+                .collect::<Vec<u8>>(),
+        );
+        mbox.extend_from_slice(b"\n");
+    }
+    let mbox_path = dir.path().join("archive.mbox");
+    std::fs::write(&mbox_path, mbox).unwrap();
+    let o = import(&mbox_path);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("read 4 message(s): 2 new ticket(s), 0 added to tickets, 1 in review, 1 already imported"), "{}", text(&o));
+
+    // A Maildir.
+    let maildir = dir.path().join("Maildir");
+    for sub in ["cur", "new", "tmp"] {
+        std::fs::create_dir_all(maildir.join(sub)).unwrap();
+    }
+    std::fs::copy(
+        fixtures.join("ru_koi8.eml"),
+        maildir.join("new/1700000000.1.host"),
+    )
+    .unwrap();
+    std::fs::copy(
+        fixtures.join("html_only_script.eml"),
+        maildir.join("cur/1700000001.2.host:2,S"),
+    )
+    .unwrap();
+    let o = import(&maildir);
+    assert!(
+        text(&o).contains("read 2 message(s): 2 new ticket(s)"),
+        "{}",
+        text(&o)
+    );
+
+    let o = import(&dir.path().join("missing.eml"));
+    assert!(!o.status.success());
+    assert!(text(&o).contains("does not exist"));
+    let o = run(sportello()
+        .env("DATABASE_URL", &url)
+        .args(["mail", "import", "--mailbox", "nowhere"])
+        .arg(fixtures.join("it_plain.eml")));
+    assert!(!o.status.success());
+    assert!(text(&o).contains("no mailbox 'nowhere'"), "{}", text(&o));
+}
