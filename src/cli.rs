@@ -124,7 +124,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let cfg = config.clone();
             let db = tokio::task::spawn_blocking(move || crate::server::open_and_migrate(&cfg))
                 .await??;
-            let app = crate::server::app(db, Arc::new(SystemClock), config);
+            let app = crate::server::app(db, Arc::new(SystemClock), config)?;
             if !path.exists() {
                 anyhow::bail!("{} does not exist", path.display());
             }
@@ -152,7 +152,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let cfg = config.clone();
             let db = tokio::task::spawn_blocking(move || crate::server::open_and_migrate(&cfg))
                 .await??;
-            let app = crate::server::app(db, Arc::new(SystemClock), config);
+            let app = crate::server::app(db, Arc::new(SystemClock), config)?;
             let mut queue_ids = Vec::new();
             for q in queues {
                 let name = q.clone();

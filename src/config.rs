@@ -21,6 +21,22 @@ pub struct Config {
     pub max_attachment_bytes: usize,
     /// Largest raw e-mail accepted by the mailgate and the importer.
     pub max_message_bytes: usize,
+    /// SMTP server for outgoing mail (`smtp://user:pass@host:587?tls=required`,
+    /// `smtps://…`); when absent, mail is written as .eml files to `mail_dir`.
+    pub smtp_url: Option<String>,
+    pub mail_dir: std::path::PathBuf,
+    /// The address automatic mail comes from when no mailbox is involved.
+    pub mail_from: String,
+    /// The help desk's name, signed under every mail.
+    pub desk_name: String,
+    /// Folder with template overrides (`acknowledgement.it.txt`, …).
+    pub template_dir: Option<std::path::PathBuf>,
+    /// Acknowledgements one sender can receive per hour.
+    pub ack_limit_per_hour: i64,
+    /// Sending attempts before an outgoing mail is marked failed.
+    pub outbox_max_attempts: i32,
+    /// How often the outbox is sent.
+    pub outbox_interval_secs: u64,
     /// A reply to a ticket closed longer ago than this opens a new, linked ticket.
     pub mail_reopen_days: i64,
 }
@@ -40,6 +56,14 @@ struct FileConfig {
     max_attachment_bytes: Option<usize>,
     mail_reopen_days: Option<i64>,
     max_message_bytes: Option<usize>,
+    smtp_url: Option<String>,
+    mail_dir: Option<String>,
+    mail_from: Option<String>,
+    desk_name: Option<String>,
+    template_dir: Option<String>,
+    ack_limit_per_hour: Option<i64>,
+    outbox_max_attempts: Option<i32>,
+    outbox_interval_secs: Option<u64>,
 }
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://sportello.db";
@@ -110,12 +134,42 @@ impl Config {
             get("SPORTELLO_MAX_MESSAGE_BYTES"),
         )?
         .or(f.max_message_bytes);
+        for (name, slot) in [
+            ("SPORTELLO_SMTP_URL", &mut f.smtp_url),
+            ("SPORTELLO_MAIL_DIR", &mut f.mail_dir),
+            ("SPORTELLO_MAIL_FROM", &mut f.mail_from),
+            ("SPORTELLO_DESK_NAME", &mut f.desk_name),
+            ("SPORTELLO_TEMPLATE_DIR", &mut f.template_dir),
+        ] {
+            if let Some(v) = get(name) {
+                *slot = Some(v);
+            }
+        }
+        f.ack_limit_per_hour = num(
+            "SPORTELLO_ACK_LIMIT_PER_HOUR",
+            get("SPORTELLO_ACK_LIMIT_PER_HOUR"),
+        )?
+        .or(f.ack_limit_per_hour);
+        f.outbox_max_attempts = num(
+            "SPORTELLO_OUTBOX_MAX_ATTEMPTS",
+            get("SPORTELLO_OUTBOX_MAX_ATTEMPTS"),
+        )?
+        .or(f.outbox_max_attempts);
+        f.outbox_interval_secs = num(
+            "SPORTELLO_OUTBOX_INTERVAL_SECS",
+            get("SPORTELLO_OUTBOX_INTERVAL_SECS"),
+        )?
+        .or(f.outbox_interval_secs);
         f.mail_reopen_days = num(
             "SPORTELLO_MAIL_REOPEN_DAYS",
             get("SPORTELLO_MAIL_REOPEN_DAYS"),
         )?
         .or(f.mail_reopen_days);
 
+        if let Some(from) = &f.mail_from {
+            crate::domain::contact::normalise_email(from)
+                .map_err(|e| ConfigError(format!("SPORTELLO_MAIL_FROM: {e}")))?;
+        }
         let database_url = DbUrl::parse(f.database_url.as_deref().unwrap_or(DEFAULT_DATABASE_URL))
             .map_err(|e| ConfigError(e.to_string()))?;
         let tz_name = f.time_zone.unwrap_or_else(|| "Europe/Rome".into());
@@ -143,6 +197,16 @@ impl Config {
             max_attachment_bytes: f.max_attachment_bytes.unwrap_or(2 * 1024 * 1024),
             mail_reopen_days: f.mail_reopen_days.unwrap_or(14),
             max_message_bytes: f.max_message_bytes.unwrap_or(32 * 1024 * 1024),
+            smtp_url: f.smtp_url.filter(|u| !u.trim().is_empty()),
+            mail_dir: f.mail_dir.unwrap_or_else(|| "mail-out".into()).into(),
+            mail_from: f
+                .mail_from
+                .unwrap_or_else(|| "helpdesk@sportello.localhost".into()),
+            desk_name: f.desk_name.unwrap_or_else(|| "Sportello help desk".into()),
+            template_dir: f.template_dir.map(Into::into),
+            ack_limit_per_hour: f.ack_limit_per_hour.unwrap_or(3),
+            outbox_max_attempts: f.outbox_max_attempts.unwrap_or(8),
+            outbox_interval_secs: f.outbox_interval_secs.unwrap_or(10),
         };
         if cfg.pool_size == 0
             || cfg.workers == 0
@@ -170,6 +234,17 @@ impl std::fmt::Debug for Config {
             .field("max_attachment_bytes", &self.max_attachment_bytes)
             .field("mail_reopen_days", &self.mail_reopen_days)
             .field("max_message_bytes", &self.max_message_bytes)
+            .field(
+                "smtp_url",
+                &self.smtp_url.as_deref().map(crate::store::redact),
+            )
+            .field("mail_dir", &self.mail_dir)
+            .field("mail_from", &self.mail_from)
+            .field("desk_name", &self.desk_name)
+            .field("template_dir", &self.template_dir)
+            .field("ack_limit_per_hour", &self.ack_limit_per_hour)
+            .field("outbox_max_attempts", &self.outbox_max_attempts)
+            .field("outbox_interval_secs", &self.outbox_interval_secs)
             .finish()
     }
 }

@@ -99,9 +99,8 @@ pub async fn seed(app: &App) -> AppResult<&'static [Login]> {
     // Spread the demo tickets over the past weeks with a clock of our own.
     let clock = ManualClock::new(app.clock.now() - Duration::days(21));
     let demo = App {
-        db: app.db.clone(),
         clock: Arc::new(clock.clone()),
-        config: app.config.clone(),
+        ..app.clone()
     };
     let admin = viewer(0, Role::Admin, vec![], &demo);
 
@@ -405,6 +404,7 @@ pub async fn seed(app: &App) -> AppResult<&'static [Login]> {
                     key,
                     ResolveRequest {
                         resolution: "Informazioni fornite durante la chiamata.".into(),
+                        notify: None,
                     },
                 )
                 .await?;
@@ -465,6 +465,7 @@ pub async fn seed(app: &App) -> AppResult<&'static [Login]> {
                     key.clone(),
                     ResolveRequest {
                         resolution: "Sconto riconosciuto dal punto vendita.".into(),
+                        notify: None,
                     },
                 )
                 .await?;

@@ -13,6 +13,7 @@ pub mod demo;
 pub mod domain;
 pub mod error;
 pub mod intake;
+pub mod jobs;
 pub mod server;
 pub mod service;
 pub mod store;

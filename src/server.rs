@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use actix_web::{middleware, web, HttpServer};
 
+use crate::channels::email::templates::Templates;
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::error::AppResult;
@@ -20,22 +21,26 @@ pub fn open_and_migrate(config: &Config) -> AppResult<Db> {
     Ok(db)
 }
 
-pub fn app(db: Db, clock: Arc<dyn Clock>, config: Config) -> App {
-    App {
+/// The application state; fails when a template override is broken.
+pub fn app(db: Db, clock: Arc<dyn Clock>, config: Config) -> AppResult<App> {
+    let templates = Templates::load(config.template_dir.as_deref())?;
+    Ok(App {
         db,
         clock,
         config: Arc::new(config),
-    }
+        templates: Arc::new(templates),
+    })
 }
 
 pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     let cfg = config.clone();
     let db = tokio::task::spawn_blocking(move || open_and_migrate(&cfg)).await??;
-    let state = app(db, Arc::new(SystemClock), config.clone());
+    let state = app(db, Arc::new(SystemClock), config.clone())?;
     if demo {
         let logins = crate::demo::seed(&state).await?;
         crate::demo::print_logins(logins, &config.bind);
     }
+    let _jobs = crate::jobs::start(state.clone()).await?;
     let data = web::Data::new(state);
     let api_config = config.clone();
     tracing::info!(bind = %config.bind, database = %config.database_url.redacted(), "Sportello listening");

@@ -27,6 +27,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/tickets/{ticket}/reopen", web::post().to(reopen))
         .route("/tickets/{ticket}/merge", web::post().to(merge))
         .route("/tickets/{ticket}/links", web::post().to(link))
+        .route("/tickets/{ticket}/emails", web::get().to(emails))
         .route("/attachments/{id}", web::get().to(attachment));
 }
 
@@ -238,6 +239,16 @@ pub async fn link(
     body: web::Json<LinkRequest>,
 ) -> Result<HttpResponse, AppError> {
     Ok(ok(svc::link(&app, &v, key(path)?, body.into_inner()).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/tickets/{ticket}/emails", tag = "email", security(("bearer" = [])),
+    params(("ticket" = String, Path)), responses((status = 200, body = Vec<crate::service::views::EmailView>)))]
+pub async fn emails(
+    app: web::Data<App>,
+    Staff(v): Staff,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    Ok(HttpResponse::Ok().json(svc::emails(&app, &v, key(path)?).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/attachments/{id}", tag = "tickets", security(("bearer" = [])),

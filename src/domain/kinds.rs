@@ -108,6 +108,8 @@ text_enum! {
         Linked = "linked",
         Updated = "updated",
         ContactChanged = "contact_changed",
+        EmailSent = "email_sent",
+        EmailFailed = "email_failed",
     }
 }
 

@@ -124,9 +124,13 @@ pub fn prepare(req: IntakeRequest, max_attachment: usize) -> AppResult<Prepared>
 /// written (the staff API checks the agent may still work the ticket).
 pub type Guard = Box<dyn FnOnce(&mut DbConn) -> AppResult<()> + Send>;
 
+/// Work a channel does in intake's transaction once the request is applied
+/// (e.g. queue the e-mail it causes); skipped when the request is a replay.
+pub type After = Box<dyn FnOnce(&mut DbConn, &IntakeOutcome) -> AppResult<()> + Send>;
+
 /// Validates and applies a request; safe to call again with the same key.
 pub async fn submit(app: &App, req: IntakeRequest) -> AppResult<IntakeOutcome> {
-    submit_guarded(app, req, None).await
+    submit_guarded(app, req, None, None).await
 }
 
 /// [`submit`] with a guard that can refuse the request inside the transaction.
@@ -134,6 +138,7 @@ pub async fn submit_guarded(
     app: &App,
     req: IntakeRequest,
     guard: Option<Guard>,
+    after: Option<After>,
 ) -> AppResult<IntakeOutcome> {
     let checked = std::sync::Arc::new(prepare(req, app.config.max_attachment_bytes)?);
     let now = app.clock.now_db();
@@ -145,7 +150,11 @@ pub async fn submit_guarded(
             if let Some(g) = guard {
                 g(c)?;
             }
-            apply(c, &c2, now, tz)
+            let outcome = apply(c, &c2, now, tz)?;
+            if let (Some(a), false) = (after, outcome.replayed) {
+                a(c, &outcome)?;
+            }
+            Ok(outcome)
         })
         .await;
     match result {

@@ -24,6 +24,7 @@ pub struct App {
     pub db: Db,
     pub clock: Arc<dyn Clock>,
     pub config: Arc<Config>,
+    pub templates: Arc<crate::channels::email::templates::Templates>,
 }
 
 /// The signed-in staff member making a request.

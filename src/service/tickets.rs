@@ -12,6 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::lookup::{agent_role, queue_level, ticket_state, Lookup};
 use super::views::*;
 use super::{required_text, App, Viewer};
+use crate::channels::email::outbound::{self, Outgoing};
 use crate::domain::access::{role_fits_level, Actor};
 use crate::domain::workflow::{decide, Action};
 use crate::domain::{
@@ -252,6 +253,34 @@ pub async fn get(app: &App, viewer: &Viewer, key: TicketKey) -> AppResult<Ticket
             detail_in(c, id, tz)
         })
         .await
+}
+
+/// The e-mails sent (or being sent) about a ticket.
+pub async fn emails(app: &App, viewer: &Viewer, key: TicketKey) -> AppResult<Vec<EmailView>> {
+    let tz = viewer.tz;
+    let rows = app
+        .db
+        .read(move |c| {
+            let id = key.resolve(c)?;
+            crate::store::outbox::of_ticket(c, id)
+        })
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| EmailView {
+            id: r.id,
+            kind: r.kind,
+            to: r.to_address,
+            subject: r.subject,
+            message_id: r.message_id,
+            next_attempt_at: (r.state == "pending").then(|| local(r.next_attempt_at, tz)),
+            state: r.state,
+            attempts: r.attempts,
+            last_error: r.last_error,
+            created_at: local(r.created_at, tz),
+            sent_at: local_opt(r.sent_at, tz),
+        })
+        .collect())
 }
 
 /// An attachment's bytes: (file name, content type, data).
@@ -739,6 +768,9 @@ pub enum WriteKind {
 pub struct ArticleRequest {
     pub kind: WriteKind,
     pub body: String,
+    /// For a `reply`: also e-mail it (with its attachments) to the customer. Default true;
+    /// nothing is sent when the customer has no working address.
+    pub email: Option<bool>,
     #[serde(default)]
     pub attachments: Vec<AttachmentUpload>,
 }
@@ -766,6 +798,29 @@ pub async fn add_article(
         decide(w.state, action)?;
         Ok(())
     });
+    let send = req.kind == WriteKind::Reply && req.email.unwrap_or(true);
+    let (config, templates) = (app.config.clone(), app.templates.clone());
+    let body = req.body.clone();
+    let after: intake::After = Box::new(move |c, o| {
+        if send {
+            let ticket =
+                tickets::find(c, o.ticket_id)?.ok_or_else(|| AppError::not_found("ticket"))?;
+            let out = Outgoing {
+                config: &config,
+                templates: &templates,
+                now,
+            };
+            outbound::to_customer(
+                c,
+                out,
+                outbound::kind::REPLY,
+                &ticket,
+                Some(o.article_id),
+                json!({"body": body.trim()}),
+            )?;
+        }
+        Ok(())
+    });
     let outcome = intake::submit_guarded(
         app,
         IntakeRequest {
@@ -790,6 +845,7 @@ pub async fn add_article(
             html: None,
         },
         Some(guard),
+        Some(after),
     )
     .await?;
     get(app, viewer, TicketKey::Id(outcome.ticket_id)).await
@@ -901,6 +957,8 @@ pub async fn hand_back(
 pub struct ResolveRequest {
     /// How the request was answered; required.
     pub resolution: String,
+    /// E-mail the resolution to the customer (default true, when they have an address).
+    pub notify: Option<bool>,
 }
 
 pub async fn resolve(
@@ -910,10 +968,27 @@ pub async fn resolve(
     req: ResolveRequest,
 ) -> AppResult<TicketDetail> {
     let resolution = required_text("resolution", &req.resolution, 20_000)?;
-    operate(app, viewer, key, move |_, w| {
+    let notify = req.notify.unwrap_or(true);
+    let (config, templates) = (app.config.clone(), app.templates.clone());
+    operate(app, viewer, key, move |c, w| {
         w.apply(Action::Resolve)?;
         w.event(EventKind::Resolved, json!({"resolution": resolution}));
-        w.row.resolution = Some(resolution);
+        w.row.resolution = Some(resolution.clone());
+        if notify {
+            let out = Outgoing {
+                config: &config,
+                templates: &templates,
+                now: w.now,
+            };
+            outbound::to_customer(
+                c,
+                out,
+                outbound::kind::RESOLUTION,
+                &w.row,
+                None,
+                json!({"resolution": resolution}),
+            )?;
+        }
         Ok(())
     })
     .await

@@ -192,3 +192,21 @@ pub struct TicketPage {
     /// Pass as `cursor` to get the next page; absent on the last page.
     pub next_cursor: Option<String>,
 }
+
+/// An outgoing e-mail and how its delivery is going.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EmailView {
+    pub id: i64,
+    /// `acknowledgement`, `reply`, `resolution`, `delegation`.
+    pub kind: String,
+    pub to: String,
+    pub subject: String,
+    pub message_id: String,
+    /// `pending` (queued or retrying), `sent` or `failed`.
+    pub state: String,
+    pub attempts: i32,
+    pub last_error: Option<String>,
+    pub created_at: DateTime<FixedOffset>,
+    pub next_attempt_at: Option<DateTime<FixedOffset>>,
+    pub sent_at: Option<DateTime<FixedOffset>>,
+}

@@ -97,6 +97,17 @@ pub fn set_phones(conn: &mut DbConn, contact_id: i64, phones: &[String]) -> AppR
     Ok(())
 }
 
+/// The contact's first address that has not bounced.
+pub fn working_email(conn: &mut DbConn, contact_id: i64) -> AppResult<Option<String>> {
+    Ok(contact_emails::table
+        .filter(contact_emails::contact_id.eq(contact_id))
+        .filter(contact_emails::bounced_at.is_null())
+        .order(contact_emails::id)
+        .select(contact_emails::email)
+        .first(conn)
+        .optional()?)
+}
+
 /// The contact that owns this (normalised) address, if any.
 pub fn by_email(conn: &mut DbConn, email: &str) -> AppResult<Option<i64>> {
     Ok(contact_emails::table

@@ -87,6 +87,21 @@ pub fn mailboxes(conn: &mut DbConn) -> AppResult<Vec<MailboxRow>> {
         .load(conn)?)
 }
 
+/// The mailbox a ticket's mail came through (its first inbound message's).
+pub fn mailbox_of_ticket(conn: &mut DbConn, ticket_id: i64) -> AppResult<Option<MailboxRow>> {
+    let id: Option<Option<i64>> = inbound_messages::table
+        .filter(inbound_messages::ticket_id.eq(ticket_id))
+        .filter(inbound_messages::mailbox_id.is_not_null())
+        .order(inbound_messages::id)
+        .select(inbound_messages::mailbox_id)
+        .first(conn)
+        .optional()?;
+    match id.flatten() {
+        Some(id) => mailbox(conn, id),
+        None => Ok(None),
+    }
+}
+
 /// Every address Sportello receives mail at (to recognise its own mail coming back).
 pub fn own_addresses(conn: &mut DbConn) -> AppResult<Vec<String>> {
     Ok(mailboxes::table.select(mailboxes::address).load(conn)?)

@@ -7,6 +7,7 @@ pub mod agents;
 pub mod catalogue;
 pub mod contacts;
 pub mod mail;
+pub mod outbox;
 pub mod rows;
 pub mod schema;
 pub mod tickets;
@@ -157,7 +158,8 @@ impl std::fmt::Debug for DbUrl {
     }
 }
 
-fn redact(url: &str) -> String {
+/// A URL with its password replaced by `***`.
+pub fn redact(url: &str) -> String {
     // postgres://user:password@host → postgres://user:***@host
     match (url.find("://"), url.rfind('@')) {
         (Some(s), Some(at)) if at > s => {

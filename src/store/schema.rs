@@ -273,6 +273,32 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    outbox (id) {
+        id -> BigInt,
+        ticket_id -> Nullable<BigInt>,
+        article_id -> Nullable<BigInt>,
+        kind -> Text,
+        mailbox_id -> Nullable<BigInt>,
+        from_address -> Text,
+        to_address -> Text,
+        reply_to -> Nullable<Text>,
+        subject -> Text,
+        body -> Text,
+        message_id -> Text,
+        in_reply_to -> Nullable<Text>,
+        refs -> Text,
+        auto_submitted -> Bool,
+        state -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        locked_until -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+        sent_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     queues,
     agents,
@@ -294,4 +320,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     mailboxes,
     inbound_messages,
     mail_threads,
+    outbox,
 );

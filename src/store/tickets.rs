@@ -172,6 +172,22 @@ pub fn attachment(conn: &mut DbConn, id: i64) -> AppResult<Option<(AttachmentMet
         .optional()?)
 }
 
+/// An article's files: (name, content type, bytes).
+pub fn attachment_files(
+    conn: &mut DbConn,
+    article_id: i64,
+) -> AppResult<Vec<(String, String, Vec<u8>)>> {
+    Ok(attachments::table
+        .filter(attachments::article_id.eq(article_id))
+        .order(attachments::id)
+        .select((
+            attachments::filename,
+            attachments::content_type,
+            attachments::data,
+        ))
+        .load(conn)?)
+}
+
 pub fn events(conn: &mut DbConn, ticket_id: i64) -> AppResult<Vec<EventRow>> {
     Ok(ticket_events::table
         .filter(ticket_events::ticket_id.eq(ticket_id))

@@ -242,7 +242,7 @@ impl TestApp {
             .unwrap()
             .unwrap();
         let clock = ManualClock::new(chrono::Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap());
-        let app = sportello::server::app(db, Arc::new(clock.clone()), config);
+        let app = sportello::server::app(db, Arc::new(clock.clone()), config).unwrap();
         let fx = fixture(&app).await;
         let data = web::Data::new(app.clone());
         let api_config = (*app.config).clone();

@@ -9,6 +9,7 @@ mod contacts;
 mod email;
 mod intake;
 mod openapi;
+mod outbox;
 mod permissions;
 mod search;
 mod transitions;

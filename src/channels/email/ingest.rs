@@ -9,11 +9,12 @@
 //!    a crash after it finds the entry done and creates nothing twice.
 
 use chrono::{Duration, NaiveDateTime};
-use chrono_tz::Tz;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
+use super::outbound::{self, Outgoing};
 use super::parse::{self, ParsedMail};
+use crate::config::Config;
 use crate::domain::mail::{robot_reason, strip_prefixes, strip_quoted, ticket_tag};
 use crate::domain::{ArticleKind, Channel, EventKind, TicketState};
 use crate::error::{is_unique_violation, AppError, AppResult};
@@ -21,6 +22,7 @@ use crate::intake::{self, AttachmentInput, ContactRef, IntakeRequest};
 use crate::service::contacts::ContactDetails;
 use crate::service::App;
 use crate::store::mail::{self as mailstore, MailboxRow, NewInbound};
+use crate::store::outbox;
 use crate::store::{tickets, DbConn};
 
 /// Where a message came from.
@@ -171,9 +173,8 @@ pub async fn process(
     release: Release,
 ) -> AppResult<Outcome> {
     let now = app.clock.now_db();
-    let tz = app.config.time_zone;
-    let max_attachment = app.config.max_attachment_bytes;
-    let reopen_days = app.config.mail_reopen_days;
+    let config = app.config.clone();
+    let templates = app.templates.clone();
     let result = app
         .db
         .write(move |c| {
@@ -182,9 +183,12 @@ pub async fn process(
                 mailbox: mailbox.as_ref(),
                 key: &key,
                 now,
-                tz,
-                max_attachment,
-                reopen_days,
+                config: &config,
+                out: Outgoing {
+                    config: &config,
+                    templates: &templates,
+                    now,
+                },
                 release,
             };
             ctx.process_in(c, parsed.as_ref())
@@ -225,9 +229,8 @@ struct Ctx<'a> {
     mailbox: Option<&'a MailboxRow>,
     key: &'a str,
     now: NaiveDateTime,
-    tz: Tz,
-    max_attachment: usize,
-    reopen_days: i64,
+    config: &'a Config,
+    out: Outgoing<'a>,
     release: Release,
 }
 
@@ -305,9 +308,9 @@ impl Ctx<'_> {
                 let row = tickets::find(c, t)?.ok_or_else(|| AppError::not_found("ticket"))?;
                 let closed_long_ago = !matches!(self.release, Release::Into(_))
                     && row.state == TicketState::Closed.as_str()
-                    && row
-                        .closed_at
-                        .is_some_and(|at| at < self.now - Duration::days(self.reopen_days));
+                    && row.closed_at.is_some_and(|at| {
+                        at < self.now - Duration::days(self.config.mail_reopen_days)
+                    });
                 if closed_long_ago {
                     (None, Some(t))
                 } else {
@@ -366,11 +369,37 @@ impl Ctx<'_> {
             Some(&mail.subject),
             self.now,
         )?;
+        // After the journal names the ticket, so the mail goes out from this mailbox.
+        if outcome.created && self.release == Release::No {
+            self.acknowledge(c, outcome.ticket_id, &from)?;
+        }
         Ok(Outcome::Ticket {
             inbound_id: self.inbound_id,
             ticket_id: outcome.ticket_id,
             created: outcome.created,
         })
+    }
+
+    /// Tells a person their request was registered, unless they already got
+    /// too many acknowledgements this hour (a mail loop with a person's address).
+    fn acknowledge(&self, c: &mut DbConn, ticket_id: i64, from: &str) -> AppResult<()> {
+        let since = self.now - Duration::hours(1);
+        if outbox::sent_to_since(c, from, outbound::kind::ACKNOWLEDGEMENT, since)?
+            >= self.config.ack_limit_per_hour
+        {
+            tracing::info!(ticket_id, "acknowledgement rate limit reached; none sent");
+            return Ok(());
+        }
+        let ticket = tickets::find(c, ticket_id)?.ok_or_else(|| AppError::not_found("ticket"))?;
+        outbound::to_customer(
+            c,
+            self.out,
+            outbound::kind::ACKNOWLEDGEMENT,
+            &ticket,
+            None,
+            json!({}),
+        )?;
+        Ok(())
     }
 
     /// The ticket a message belongs to: its subject tag, else a Message-ID it answers.
@@ -389,7 +418,7 @@ impl Ctx<'_> {
         let mut kept = Vec::new();
         let mut dropped = Vec::new();
         for a in &mail.attachments {
-            if a.data.len() > self.max_attachment {
+            if a.data.len() > self.config.max_attachment_bytes {
                 dropped.push(format!("{} ({} bytes)", a.filename, a.data.len()));
             } else {
                 kept.push(AttachmentInput {
@@ -454,7 +483,7 @@ impl Ctx<'_> {
             public: true,
             html: mail.html.clone(),
         };
-        let prepared = match intake::prepare(req.clone(), self.max_attachment) {
+        let prepared = match intake::prepare(req.clone(), self.config.max_attachment_bytes) {
             Ok(p) => p,
             // A sender address the registry refuses must not lose the message: keep it without a contact.
             Err(AppError::Invalid { field: Some(f), .. }) if f.starts_with("contact") => {
@@ -463,12 +492,12 @@ impl Ctx<'_> {
                         contact: ContactRef::Unknown,
                         ..req
                     },
-                    self.max_attachment,
+                    self.config.max_attachment_bytes,
                 )?
             }
             Err(e) => return Err(e),
         };
-        intake::apply(c, &prepared, self.now, self.tz)
+        intake::apply(c, &prepared, self.now, self.config.time_zone)
     }
 
     fn bounce(&self, c: &mut DbConn, mail: &ParsedMail, b: &parse::Bounce) -> AppResult<Outcome> {
@@ -508,9 +537,9 @@ impl Ctx<'_> {
             };
             intake::apply(
                 c,
-                &intake::prepare(note, self.max_attachment)?,
+                &intake::prepare(note, self.config.max_attachment_bytes)?,
                 self.now,
-                self.tz,
+                self.config.time_zone,
             )?;
         }
         self.quarantine(c, cause::BOUNCE, &detail, ticket, Some(mail))

@@ -5,5 +5,8 @@
 pub mod import;
 pub mod ingest;
 pub mod mailboxes;
+pub mod outbound;
 pub mod parse;
 pub mod review;
+pub mod sender;
+pub mod templates;

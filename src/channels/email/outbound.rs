@@ -1,0 +1,159 @@
+//! Writing outgoing mail to the outbox, inside the transaction of the ticket
+//! change that causes it. Each mail gets the ticket tag in its subject, a
+//! Message-ID we remember for threading, Reply-To the mailbox, and
+//! `Auto-Submitted: auto-replied` when it is automatic.
+
+use chrono::NaiveDateTime;
+use rand::RngCore;
+use serde_json::json;
+
+use super::templates::Templates;
+use crate::config::Config;
+use crate::domain::mail::tagged_subject;
+use crate::error::AppResult;
+use crate::store::mail::{self as mailstore, MailboxRow};
+use crate::store::outbox::{self, NewOutbox};
+use crate::store::rows::TicketRow;
+use crate::store::{contacts, DbConn};
+
+/// Kinds of outgoing mail (also template names).
+pub mod kind {
+    pub const ACKNOWLEDGEMENT: &str = "acknowledgement";
+    pub const REPLY: &str = "reply";
+    pub const RESOLUTION: &str = "resolution";
+}
+
+/// What the outbox needs from the application.
+#[derive(Clone, Copy)]
+pub struct Outgoing<'a> {
+    pub config: &'a Config,
+    pub templates: &'a Templates,
+    pub now: NaiveDateTime,
+}
+
+pub struct Compose<'a> {
+    pub kind: &'static str,
+    pub ticket: &'a TicketRow,
+    pub to: String,
+    pub language: String,
+    pub name: Option<String>,
+    pub mailbox: Option<MailboxRow>,
+    pub article_id: Option<i64>,
+    /// Extra template variables (`body`, `resolution`, `due`…).
+    pub vars: serde_json::Value,
+    pub automatic: bool,
+}
+
+fn domain_of(address: &str) -> &str {
+    address.rsplit('@').next().unwrap_or("sportello.localhost")
+}
+
+pub fn new_message_id(from: &str) -> String {
+    let mut bytes = [0u8; 12];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    format!("sportello.{}@{}", hex::encode(bytes), domain_of(from))
+}
+
+/// Renders and queues one mail; returns the outbox id.
+pub fn enqueue(conn: &mut DbConn, out: Outgoing<'_>, c: Compose<'_>) -> AppResult<i64> {
+    let mut vars = json!({
+        "name": c.name,
+        "number": c.ticket.number,
+        "subject": c.ticket.subject,
+        "desk": out.config.desk_name,
+    });
+    if let (Some(map), Some(extra)) = (vars.as_object_mut(), c.vars.as_object()) {
+        map.extend(extra.clone());
+    }
+    let rendered = out.templates.render(c.kind, &c.language, &vars)?;
+    let from = c
+        .mailbox
+        .as_ref()
+        .map(|m| m.address.clone())
+        .unwrap_or_else(|| out.config.mail_from.clone());
+    let message_id = new_message_id(&from);
+    let mut thread = outbox::last_message_ids(conn, c.ticket.id, 10)?;
+    thread.reverse();
+    let in_reply_to = thread.last().cloned();
+    let id = outbox::insert(
+        conn,
+        &NewOutbox {
+            ticket_id: Some(c.ticket.id),
+            article_id: c.article_id,
+            kind: c.kind.into(),
+            mailbox_id: c.mailbox.as_ref().map(|m| m.id),
+            from_address: from.clone(),
+            to_address: c.to,
+            reply_to: Some(from),
+            subject: tagged_subject(&c.ticket.number, &rendered.subject),
+            body: rendered.body,
+            message_id: message_id.clone(),
+            in_reply_to,
+            refs: thread.join(" "),
+            auto_submitted: c.automatic,
+            state: "pending".into(),
+            next_attempt_at: out.now,
+            created_at: out.now,
+        },
+    )?;
+    mailstore::remember_message(
+        conn,
+        &message_id,
+        c.ticket.id,
+        "out",
+        c.mailbox.as_ref().map(|m| m.id),
+        out.now,
+    )?;
+    Ok(id)
+}
+
+/// The customer's address, name and language for mail about a ticket
+/// (`None` when the contact has no address that works).
+pub fn recipient_of(
+    conn: &mut DbConn,
+    ticket: &TicketRow,
+) -> AppResult<Option<(String, Option<String>, String)>> {
+    let Some(cid) = ticket.contact_id else {
+        return Ok(None);
+    };
+    let Some(contact) = contacts::find(conn, cid)? else {
+        return Ok(None);
+    };
+    let Some(email) = contacts::working_email(conn, cid)? else {
+        return Ok(None);
+    };
+    let name = (!contact.name.is_empty()).then_some(contact.name);
+    Ok(Some((email, name, contact.language)))
+}
+
+/// Queues `kind` to the ticket's customer, from the mailbox the ticket came through.
+pub fn to_customer(
+    conn: &mut DbConn,
+    out: Outgoing<'_>,
+    kind: &'static str,
+    ticket: &TicketRow,
+    article_id: Option<i64>,
+    vars: serde_json::Value,
+) -> AppResult<Option<i64>> {
+    let Some((to, name, language)) = recipient_of(conn, ticket)? else {
+        return Ok(None);
+    };
+    let mailbox = mailstore::mailbox_of_ticket(conn, ticket.id)?;
+    let automatic = kind != kind::REPLY;
+    enqueue(
+        conn,
+        out,
+        Compose {
+            kind,
+            ticket,
+            to,
+            language,
+            name,
+            mailbox,
+            article_id,
+            vars,
+            automatic,
+        },
+    )
+    .map(Some)
+}

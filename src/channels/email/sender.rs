@@ -1,0 +1,227 @@
+//! Sends due outbox entries over SMTP (lettre), or into .eml files when no SMTP
+//! server is configured (the demo). Failed attempts are retried with
+//! exponential backoff; after the configured number the entry is marked failed
+//! and the failure is recorded on the ticket.
+
+use std::time::Duration as StdDuration;
+
+use chrono::Duration;
+use lettre::message::header::{ContentType, Header, HeaderName, HeaderValue};
+use lettre::message::{Attachment, MultiPart, SinglePart};
+use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use serde_json::json;
+
+use crate::config::Config;
+use crate::domain::EventKind;
+use crate::error::{AppError, AppResult};
+use crate::intake;
+use crate::service::App;
+use crate::store::outbox::{self, OutboxRow};
+use crate::store::tickets;
+
+/// How long a claimed entry is ours before another sender may take it.
+const LEASE_SECONDS: i64 = 300;
+const BATCH: i64 = 50;
+
+pub enum Mailer {
+    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    Files(AsyncFileTransport<Tokio1Executor>),
+}
+
+impl Mailer {
+    pub fn from_config(config: &Config) -> AppResult<Mailer> {
+        match &config.smtp_url {
+            Some(url) => {
+                let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+                    .map_err(|e| {
+                        AppError::invalid(
+                            "smtp_url",
+                            format!("SPORTELLO_SMTP_URL is not usable: {e}"),
+                        )
+                    })?
+                    .timeout(Some(StdDuration::from_secs(20)))
+                    .build();
+                Ok(Mailer::Smtp(transport))
+            }
+            None => {
+                std::fs::create_dir_all(&config.mail_dir).map_err(|e| {
+                    AppError::Internal(format!(
+                        "cannot create the mail folder {}: {e}",
+                        config.mail_dir.display()
+                    ))
+                })?;
+                Ok(Mailer::Files(AsyncFileTransport::<Tokio1Executor>::new(
+                    &config.mail_dir,
+                )))
+            }
+        }
+    }
+
+    async fn send(&self, message: Message) -> Result<(), String> {
+        match self {
+            Mailer::Smtp(t) => t.send(message).await.map(|_| ()).map_err(|e| e.to_string()),
+            Mailer::Files(t) => t.send(message).await.map(|_| ()).map_err(|e| e.to_string()),
+        }
+    }
+}
+
+#[derive(Clone)]
+struct AutoSubmitted(String);
+
+impl Header for AutoSubmitted {
+    fn name() -> HeaderName {
+        HeaderName::new_from_ascii_str("Auto-Submitted")
+    }
+
+    fn parse(s: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(AutoSubmitted(s.to_string()))
+    }
+
+    fn display(&self) -> HeaderValue {
+        HeaderValue::new(Self::name(), self.0.clone())
+    }
+}
+
+/// Errors that no retry can fix (a malformed address): the entry fails at once.
+struct Permanent(String);
+
+fn build(row: &OutboxRow, files: Vec<(String, String, Vec<u8>)>) -> Result<Message, Permanent> {
+    let addr = |a: &str| {
+        a.parse()
+            .map_err(|e| Permanent(format!("bad address '{a}': {e}")))
+    };
+    let mut b = Message::builder()
+        .from(addr(&row.from_address)?)
+        .to(addr(&row.to_address)?)
+        .subject(row.subject.clone())
+        .message_id(Some(format!("<{}>", row.message_id)));
+    if let Some(r) = &row.reply_to {
+        b = b.reply_to(addr(r)?);
+    }
+    if let Some(irt) = &row.in_reply_to {
+        b = b.in_reply_to(format!("<{irt}>"));
+    }
+    if !row.refs.is_empty() {
+        b = b.references(
+            row.refs
+                .split_whitespace()
+                .map(|r| format!("<{r}>"))
+                .collect::<Vec<_>>()
+                .join(" "),
+        );
+    }
+    if row.auto_submitted {
+        b = b.header(AutoSubmitted("auto-replied".into()));
+    }
+    let text = SinglePart::builder()
+        .header(ContentType::TEXT_PLAIN)
+        .body(row.body.clone());
+    let message = if files.is_empty() {
+        b.singlepart(text)
+    } else {
+        let mut mixed = MultiPart::mixed().singlepart(text);
+        for (name, ctype, data) in files {
+            let ct = ContentType::parse(&ctype)
+                .unwrap_or(ContentType::parse("application/octet-stream").expect("valid"));
+            mixed = mixed.singlepart(Attachment::new(name).body(data, ct));
+        }
+        b.multipart(mixed)
+    };
+    message.map_err(|e| Permanent(e.to_string()))
+}
+
+/// Delay before attempt `n + 1` after `n` failures: 30 s, 1 min, 2 min… capped at 1 h.
+pub fn backoff(failures: i32) -> Duration {
+    let secs = 30i64.saturating_mul(1i64 << failures.clamp(0, 20));
+    Duration::seconds(secs.min(3600))
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct SendReport {
+    pub sent: usize,
+    pub retrying: usize,
+    pub failed: usize,
+}
+
+/// Sends what is due now; safe to run on several instances at once.
+pub async fn send_due(app: &App, mailer: &Mailer) -> AppResult<SendReport> {
+    let now = app.clock.now_db();
+    let lease = now + Duration::seconds(LEASE_SECONDS);
+    let rows = app
+        .db
+        .write(move |c| outbox::claim_due(c, now, lease, BATCH))
+        .await?;
+    let mut report = SendReport::default();
+    for row in rows {
+        let article = row.article_id;
+        let files = app
+            .db
+            .read(move |c| match article {
+                Some(a) => tickets::attachment_files(c, a),
+                None => Ok(vec![]),
+            })
+            .await?;
+        let result = match build(&row, files) {
+            Ok(message) => mailer.send(message).await.map_err(|e| (e, false)),
+            Err(Permanent(e)) => Err((e, true)),
+        };
+        let now = app.clock.now_db();
+        let max = app.config.outbox_max_attempts;
+        let done = match result {
+            Ok(()) => {
+                report.sent += 1;
+                app.db
+                    .write(move |c| {
+                        outbox::mark_sent(c, row.id, now)?;
+                        if let Some(t) = row.ticket_id {
+                            intake::event(c, t, EventKind::EmailSent, None, json!({"outbox_id": row.id, "to": row.to_address, "kind": row.kind}), now)?;
+                        }
+                        Ok(())
+                    })
+                    .await
+            }
+            Err((error, permanent)) => {
+                let attempts = row.attempts + 1;
+                let retry_at = (!permanent && attempts < max).then(|| now + backoff(row.attempts));
+                if retry_at.is_some() {
+                    report.retrying += 1;
+                } else {
+                    report.failed += 1;
+                }
+                tracing::warn!(outbox_id = row.id, attempts, %error, "sending mail failed");
+                app.db
+                    .write(move |c| {
+                        outbox::mark_attempt_failed(c, row.id, &error, retry_at)?;
+                        if let (None, Some(t)) = (retry_at, row.ticket_id) {
+                            intake::event(
+                                c,
+                                t,
+                                EventKind::EmailFailed,
+                                None,
+                                json!({"outbox_id": row.id, "to": row.to_address, "kind": row.kind, "attempts": attempts, "error": error}),
+                                now,
+                            )?;
+                        }
+                        Ok(())
+                    })
+                    .await
+            }
+        };
+        done?;
+    }
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_and_is_capped() {
+        assert_eq!(backoff(0), Duration::seconds(30));
+        assert_eq!(backoff(1), Duration::seconds(60));
+        assert_eq!(backoff(3), Duration::seconds(240));
+        assert_eq!(backoff(12), Duration::hours(1));
+        assert_eq!(backoff(100), Duration::hours(1));
+    }
+}

@@ -1,0 +1,135 @@
+//! Mail templates in Italian and English, chosen by the contact's language;
+//! a file `NAME.LANG.txt` in the template folder overrides a built-in one.
+//! A template's first line is the subject, then a blank line, then the body.
+
+use std::collections::HashMap;
+
+use minijinja::Environment;
+use serde::Serialize;
+
+use crate::error::{AppError, AppResult};
+
+pub const NAMES: &[&str] = &["acknowledgement", "reply", "resolution", "delegation"];
+pub const LANGUAGES: &[&str] = &["it", "en"];
+
+fn builtin(name: &str, lang: &str) -> &'static str {
+    match (name, lang) {
+        ("acknowledgement", "it") => "Abbiamo ricevuto la sua richiesta\n\n\
+Gentile {{ name or \"cliente\" }},\n\n\
+la sua richiesta \"{{ subject }}\" è stata registrata con il numero {{ number }}.\n\
+Per aggiungere informazioni risponda a questo messaggio lasciando invariato l'oggetto.\n\n\
+Cordiali saluti,\n{{ desk }}\n",
+        ("acknowledgement", _) => "We have received your request\n\n\
+Dear {{ name or \"customer\" }},\n\n\
+your request \"{{ subject }}\" has been registered with number {{ number }}.\n\
+To add information, reply to this message and keep the subject as it is.\n\n\
+Kind regards,\n{{ desk }}\n",
+        ("reply", "it") => "{{ subject }}\n\n{{ body }}\n\n--\n{{ desk }} · richiesta {{ number }}\n",
+        ("reply", _) => "{{ subject }}\n\n{{ body }}\n\n--\n{{ desk }} · request {{ number }}\n",
+        ("resolution", "it") => "La sua richiesta è stata risolta\n\n\
+Gentile {{ name or \"cliente\" }},\n\n\
+la sua richiesta {{ number }} \"{{ subject }}\" è stata risolta:\n\n{{ resolution }}\n\n\
+Se il problema persiste, risponda a questo messaggio.\n\n\
+Cordiali saluti,\n{{ desk }}\n",
+        ("resolution", _) => "Your request has been resolved\n\n\
+Dear {{ name or \"customer\" }},\n\n\
+your request {{ number }} \"{{ subject }}\" has been resolved:\n\n{{ resolution }}\n\n\
+If the problem persists, reply to this message.\n\n\
+Kind regards,\n{{ desk }}\n",
+        ("delegation", "it") => "Attività delegata: {{ subject }}\n\n\
+{{ body }}\n\n\
+Rispondete a questo messaggio per aggiornare la richiesta {{ number }}.\n{% if due %}Scadenza: {{ due }}\n{% endif %}\n{{ desk }}\n",
+        (_, _) => "Delegated task: {{ subject }}\n\n\
+{{ body }}\n\n\
+Reply to this message to update request {{ number }}.\n{% if due %}Due: {{ due }}\n{% endif %}\n{{ desk }}\n",
+    }
+}
+
+pub struct Templates {
+    env: Environment<'static>,
+}
+
+/// A rendered mail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    pub subject: String,
+    pub body: String,
+}
+
+impl Templates {
+    /// Built-ins, overridden by the files in `dir`; a broken override fails start-up.
+    pub fn load(dir: Option<&std::path::Path>) -> AppResult<Templates> {
+        let mut sources: HashMap<String, String> = HashMap::new();
+        for name in NAMES {
+            for lang in LANGUAGES {
+                let key = format!("{name}.{lang}");
+                let text = dir
+                    .map(|d| d.join(format!("{key}.txt")))
+                    .filter(|p| p.exists())
+                    .map(|p| {
+                        std::fs::read_to_string(&p).map_err(|e| {
+                            AppError::Internal(format!("cannot read template {}: {e}", p.display()))
+                        })
+                    })
+                    .transpose()?
+                    .unwrap_or_else(|| builtin(name, lang).to_string());
+                sources.insert(key, text);
+            }
+        }
+        let mut env = Environment::new();
+        for (key, text) in sources {
+            env.add_template_owned(key.clone(), text)
+                .map_err(|e| AppError::Internal(format!("template {key}: {e}")))?;
+        }
+        Ok(Templates { env })
+    }
+
+    /// Renders `name` in the contact's language (Italian for `it`, English otherwise).
+    pub fn render<C: Serialize>(&self, name: &str, language: &str, ctx: C) -> AppResult<Rendered> {
+        let lang = if language == "it" { "it" } else { "en" };
+        let text = self
+            .env
+            .get_template(&format!("{name}.{lang}"))
+            .and_then(|t| t.render(ctx))
+            .map_err(|e| AppError::Internal(format!("template {name}.{lang}: {e}")))?;
+        let (subject, body) = text.split_once('\n').unwrap_or((&text, ""));
+        Ok(Rendered {
+            subject: subject.trim().to_string(),
+            body: body.trim_start_matches('\n').to_string(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn builtins_in_both_languages_and_overrides() {
+        let t = Templates::load(None).unwrap();
+        let ctx = json!({"name": "Maria", "subject": "Sconto", "number": "2026-000001", "desk": "Sportello"});
+        let it = t.render("acknowledgement", "it", &ctx).unwrap();
+        assert_eq!(it.subject, "Abbiamo ricevuto la sua richiesta");
+        assert!(it.body.contains("Gentile Maria") && it.body.contains("2026-000001"));
+        let en = t.render("acknowledgement", "ru", &ctx).unwrap();
+        assert!(en.body.starts_with("Dear Maria"));
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("acknowledgement.it.txt"),
+            "Ricevuta {{ number }}\n\nCiao {{ name }}",
+        )
+        .unwrap();
+        let t = Templates::load(Some(dir.path())).unwrap();
+        let it = t.render("acknowledgement", "it", &ctx).unwrap();
+        assert_eq!(
+            it,
+            Rendered {
+                subject: "Ricevuta 2026-000001".into(),
+                body: "Ciao Maria".into()
+            }
+        );
+        std::fs::write(dir.path().join("reply.en.txt"), "{{ broken").unwrap();
+        assert!(Templates::load(Some(dir.path())).is_err());
+    }
+}

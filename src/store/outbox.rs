@@ -1,0 +1,180 @@
+//! The outbox: every e-mail Sportello sends, with its delivery state.
+//! The sender claims due rows with a lease (`locked_until`): `FOR UPDATE SKIP
+//! LOCKED` on PostgreSQL, the single writer on SQLite; a lease left by a crashed
+//! sender expires and the row is claimed again.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::outbox;
+use super::DbConn;
+use crate::error::AppResult;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = outbox)]
+pub struct OutboxRow {
+    pub id: i64,
+    pub ticket_id: Option<i64>,
+    pub article_id: Option<i64>,
+    pub kind: String,
+    pub mailbox_id: Option<i64>,
+    pub from_address: String,
+    pub to_address: String,
+    pub reply_to: Option<String>,
+    pub subject: String,
+    pub body: String,
+    pub message_id: String,
+    pub in_reply_to: Option<String>,
+    pub refs: String,
+    pub auto_submitted: bool,
+    pub state: String,
+    pub attempts: i32,
+    pub next_attempt_at: NaiveDateTime,
+    pub locked_until: Option<NaiveDateTime>,
+    pub last_error: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub sent_at: Option<NaiveDateTime>,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = outbox)]
+pub struct NewOutbox {
+    pub ticket_id: Option<i64>,
+    pub article_id: Option<i64>,
+    pub kind: String,
+    pub mailbox_id: Option<i64>,
+    pub from_address: String,
+    pub to_address: String,
+    pub reply_to: Option<String>,
+    pub subject: String,
+    pub body: String,
+    pub message_id: String,
+    pub in_reply_to: Option<String>,
+    pub refs: String,
+    pub auto_submitted: bool,
+    pub state: String,
+    pub next_attempt_at: NaiveDateTime,
+    pub created_at: NaiveDateTime,
+}
+
+pub fn insert(conn: &mut DbConn, new: &NewOutbox) -> AppResult<i64> {
+    Ok(diesel::insert_into(outbox::table)
+        .values(new)
+        .returning(outbox::id)
+        .get_result(conn)?)
+}
+
+/// Claims up to `limit` due messages until `lease_until`; returns them.
+pub fn claim_due(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    lease_until: NaiveDateTime,
+    limit: i64,
+) -> AppResult<Vec<OutboxRow>> {
+    macro_rules! due {
+        () => {
+            outbox::table
+                .filter(outbox::state.eq("pending"))
+                .filter(outbox::next_attempt_at.le(now))
+                .filter(
+                    outbox::locked_until
+                        .is_null()
+                        .or(outbox::locked_until.lt(now)),
+                )
+                .order(outbox::id)
+                .limit(limit)
+                .select(outbox::id)
+        };
+    }
+    let ids: Vec<i64> = match conn {
+        DbConn::Postgresql(c) => due!().for_update().skip_locked().load(c)?,
+        DbConn::Sqlite(c) => due!().load(c)?,
+    };
+    if ids.is_empty() {
+        return Ok(vec![]);
+    }
+    diesel::update(outbox::table.filter(outbox::id.eq_any(&ids)))
+        .set(outbox::locked_until.eq(lease_until))
+        .execute(conn)?;
+    Ok(outbox::table
+        .filter(outbox::id.eq_any(&ids))
+        .order(outbox::id)
+        .select(OutboxRow::as_select())
+        .load(conn)?)
+}
+
+pub fn mark_sent(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> AppResult<()> {
+    diesel::update(outbox::table.find(id))
+        .set((
+            outbox::state.eq("sent"),
+            outbox::sent_at.eq(now),
+            outbox::locked_until.eq(None::<NaiveDateTime>),
+            outbox::attempts.eq(outbox::attempts + 1),
+            outbox::last_error.eq(None::<String>),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Records a failed attempt: retried at `retry_at`, or failed for good when `None`.
+pub fn mark_attempt_failed(
+    conn: &mut DbConn,
+    id: i64,
+    error: &str,
+    retry_at: Option<NaiveDateTime>,
+) -> AppResult<()> {
+    let q = diesel::update(outbox::table.find(id));
+    match retry_at {
+        Some(at) => q
+            .set((
+                outbox::attempts.eq(outbox::attempts + 1),
+                outbox::last_error.eq(error),
+                outbox::next_attempt_at.eq(at),
+                outbox::locked_until.eq(None::<NaiveDateTime>),
+            ))
+            .execute(conn)?,
+        None => q
+            .set((
+                outbox::attempts.eq(outbox::attempts + 1),
+                outbox::last_error.eq(error),
+                outbox::state.eq("failed"),
+                outbox::locked_until.eq(None::<NaiveDateTime>),
+            ))
+            .execute(conn)?,
+    };
+    Ok(())
+}
+
+pub fn of_ticket(conn: &mut DbConn, ticket_id: i64) -> AppResult<Vec<OutboxRow>> {
+    Ok(outbox::table
+        .filter(outbox::ticket_id.eq(ticket_id))
+        .order(outbox::id)
+        .select(OutboxRow::as_select())
+        .load(conn)?)
+}
+
+/// How many messages of a kind went to an address since `since` (acknowledgement rate limit).
+pub fn sent_to_since(
+    conn: &mut DbConn,
+    to: &str,
+    kind: &str,
+    since: NaiveDateTime,
+) -> AppResult<i64> {
+    Ok(outbox::table
+        .filter(outbox::to_address.eq(to))
+        .filter(outbox::kind.eq(kind))
+        .filter(outbox::created_at.ge(since))
+        .count()
+        .get_result(conn)?)
+}
+
+/// The newest Message-IDs of a ticket's conversation, for In-Reply-To/References.
+pub fn last_message_ids(conn: &mut DbConn, ticket_id: i64, limit: i64) -> AppResult<Vec<String>> {
+    use super::schema::mail_threads;
+    Ok(mail_threads::table
+        .filter(mail_threads::ticket_id.eq(ticket_id))
+        .order(mail_threads::created_at.desc())
+        .limit(limit)
+        .select(mail_threads::message_id)
+        .load(conn)?)
+}
