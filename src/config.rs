@@ -35,6 +35,8 @@ pub struct Config {
     pub ack_limit_per_hour: i64,
     /// Sending attempts before an outgoing mail is marked failed.
     pub outbox_max_attempts: i32,
+    /// How often the monitored mailboxes are polled.
+    pub poll_interval_secs: u64,
     /// How often the outbox is sent.
     pub outbox_interval_secs: u64,
     /// A reply to a ticket closed longer ago than this opens a new, linked ticket.
@@ -64,6 +66,7 @@ struct FileConfig {
     ack_limit_per_hour: Option<i64>,
     outbox_max_attempts: Option<i32>,
     outbox_interval_secs: Option<u64>,
+    poll_interval_secs: Option<u64>,
 }
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://sportello.db";
@@ -160,6 +163,11 @@ impl Config {
             get("SPORTELLO_OUTBOX_INTERVAL_SECS"),
         )?
         .or(f.outbox_interval_secs);
+        f.poll_interval_secs = num(
+            "SPORTELLO_POLL_INTERVAL_SECS",
+            get("SPORTELLO_POLL_INTERVAL_SECS"),
+        )?
+        .or(f.poll_interval_secs);
         f.mail_reopen_days = num(
             "SPORTELLO_MAIL_REOPEN_DAYS",
             get("SPORTELLO_MAIL_REOPEN_DAYS"),
@@ -207,6 +215,7 @@ impl Config {
             ack_limit_per_hour: f.ack_limit_per_hour.unwrap_or(3),
             outbox_max_attempts: f.outbox_max_attempts.unwrap_or(8),
             outbox_interval_secs: f.outbox_interval_secs.unwrap_or(10),
+            poll_interval_secs: f.poll_interval_secs.unwrap_or(60),
         };
         if cfg.pool_size == 0
             || cfg.workers == 0
@@ -245,6 +254,7 @@ impl std::fmt::Debug for Config {
             .field("ack_limit_per_hour", &self.ack_limit_per_hour)
             .field("outbox_max_attempts", &self.outbox_max_attempts)
             .field("outbox_interval_secs", &self.outbox_interval_secs)
+            .field("poll_interval_secs", &self.poll_interval_secs)
             .finish()
     }
 }

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Makes sure the services the test suite talks to are up on this machine:
-# PostgreSQL on 127.0.0.1:5432 (trust auth, user postgres). Starts the local
-# cluster if it is installed but stopped; fails with a clear message otherwise.
-# Later channels (IMAP, SMTP, a browser) add their set-up here.
+# Installs and checks what the test suite talks to on this machine:
+# - PostgreSQL on 127.0.0.1:5432 (trust auth, user postgres): started if installed but stopped;
+# - Dovecot (IMAP), from Debian's packages: the tests start their own instances on loopback;
+# - aiosmtpd (a real SMTP server), from PyPI: the tests start and stop their own instances.
+# Idempotent: what is there already is left alone.
 set -euo pipefail
 
 pg_up() {
@@ -25,3 +26,18 @@ if ! pg_up; then
     exit 1
 fi
 echo "services: PostgreSQL is up on 127.0.0.1:5432"
+
+if ! command -v dovecot >/dev/null 2>&1; then
+    echo "services: installing Dovecot (IMAP) from Debian's packages"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq dovecot-imapd >/dev/null
+fi
+# The packaged service is not needed: tests run their own Dovecot instances.
+echo "services: $(dovecot --version | head -n 1 | sed 's/^/Dovecot /')"
+
+if ! python3 -c 'import aiosmtpd' >/dev/null 2>&1; then
+    echo "services: installing aiosmtpd (SMTP server) from PyPI"
+    python3 -m pip install -q --disable-pip-version-check aiosmtpd
+fi
+echo "services: aiosmtpd $(python3 -c 'import aiosmtpd; print(aiosmtpd.__version__)')"

@@ -35,6 +35,8 @@ impl Modify for BearerAuth {
         catalogue::list, catalogue::create, catalogue::update, catalogue::create_subject, catalogue::update_subject,
         mail::mailgate, mail::review_list, mail::review_get, mail::review_release, mail::review_discard,
         mail::mailbox_list, mail::mailbox_create, mail::mailbox_update,
+        mail::mailbox_polls,
+        mail::mailbox_poll_now,
     ),
     components(schemas(crate::error::Problem)),
     modifiers(&BearerAuth),

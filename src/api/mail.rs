@@ -24,7 +24,9 @@ pub fn routes(cfg: &mut web::ServiceConfig, max_message: usize) {
     .route("/mail/review/{id}/discard", web::post().to(review_discard))
     .route("/mailboxes", web::get().to(mailbox_list))
     .route("/mailboxes", web::post().to(mailbox_create))
-    .route("/mailboxes/{id}", web::patch().to(mailbox_update));
+    .route("/mailboxes/{id}", web::patch().to(mailbox_update))
+    .route("/mailboxes/{id}/polls", web::get().to(mailbox_polls))
+    .route("/mailboxes/{id}/poll", web::post().to(mailbox_poll_now));
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -196,4 +198,35 @@ pub async fn mailbox_update(
 ) -> Result<HttpResponse, AppError> {
     Ok(HttpResponse::Ok()
         .json(mailboxes::update(&app, &v, id.into_inner(), body.into_inner()).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/mailboxes/{id}/polls", tag = "email", security(("bearer" = [])), params(("id" = i64, Path)),
+    responses((status = 200, description = "the latest polls, newest first; `gap` marks fetched mail not accounted for", body = Vec<crate::channels::email::imap::PollView>)))]
+pub async fn mailbox_polls(
+    app: web::Data<App>,
+    Staff(v): Staff,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    Ok(HttpResponse::Ok()
+        .json(crate::channels::email::imap::polls(&app, &v, id.into_inner()).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/mailboxes/{id}/poll", tag = "email", security(("bearer" = [])), params(("id" = i64, Path)),
+    responses((status = 200, body = crate::channels::email::imap::PollReport), (status = 409, description = "another instance is polling it", body = Problem),
+        (status = 503, description = "the IMAP server failed", body = Problem)))]
+pub async fn mailbox_poll_now(
+    app: web::Data<App>,
+    Staff(v): Staff,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    if !v.actor.can_configure() {
+        return Err(AppError::forbidden("only admins poll mailboxes by hand"));
+    }
+    match crate::channels::email::imap::poll(&app, id.into_inner()).await? {
+        Some(report) => Ok(HttpResponse::Ok().json(report)),
+        None => Err(AppError::conflict(
+            "poll-running",
+            "this mailbox is being polled right now",
+        )),
+    }
 }

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use tokio_cron_scheduler::{Job, JobScheduler};
 
+use crate::channels::email::imap;
 use crate::channels::email::sender::{self, Mailer, SendReport};
 use crate::error::{AppError, AppResult};
 use crate::service::App;
@@ -18,6 +19,7 @@ fn job_error(e: impl std::fmt::Display) -> AppError {
 /// Starts the scheduler with every job; keep the returned handle alive.
 pub async fn start(app: App) -> AppResult<JobScheduler> {
     let scheduler = JobScheduler::new().await.map_err(job_error)?;
+    let app_for_poll = app.clone();
     let mailer = Arc::new(Mailer::from_config(&app.config)?);
     let every = Duration::from_secs(app.config.outbox_interval_secs);
     let job = Job::new_repeated_async(every, move |_id, _scheduler| {
@@ -35,6 +37,18 @@ pub async fn start(app: App) -> AppResult<JobScheduler> {
                 }
                 Ok(_) => {}
                 Err(e) => tracing::error!(error = %e, "outbox run failed"),
+            }
+        })
+    })
+    .map_err(job_error)?;
+    scheduler.add(job).await.map_err(job_error)?;
+    let poll_app = app_for_poll;
+    let every = Duration::from_secs(poll_app.config.poll_interval_secs);
+    let job = Job::new_repeated_async(every, move |_id, _scheduler| {
+        let app = poll_app.clone();
+        Box::pin(async move {
+            if let Err(e) = imap::poll_all(&app).await {
+                tracing::error!(error = %e, "mailbox polling failed");
             }
         })
     })

@@ -4,11 +4,11 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::schema::{contact_emails, inbound_messages, mail_threads, mailboxes};
+use super::schema::{contact_emails, inbound_messages, mail_polls, mail_threads, mailboxes};
 use super::DbConn;
 use crate::error::AppResult;
 
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Clone, Queryable, Selectable)]
 #[diesel(table_name = mailboxes)]
 pub struct MailboxRow {
     pub id: i64,
@@ -31,7 +31,21 @@ pub struct MailboxRow {
     pub created_at: NaiveDateTime,
 }
 
-#[derive(Debug, Insertable, AsChangeset)]
+/// Never shows the IMAP password (logs, panics).
+impl std::fmt::Debug for MailboxRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MailboxRow")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .field("address", &self.address)
+            .field("imap_host", &self.imap_host)
+            .field("imap_user", &self.imap_user)
+            .field("imap_password", &self.imap_password.as_ref().map(|_| "***"))
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Insertable, AsChangeset)]
 #[diesel(table_name = mailboxes, treat_none_as_null = true)]
 pub struct MailboxFields {
     pub name: String,
@@ -279,4 +293,73 @@ pub fn flag_bounced(conn: &mut DbConn, email: &str, now: NaiveDateTime) -> AppRe
             .set(contact_emails::bounced_at.eq(now))
             .execute(conn)?,
     )
+}
+
+/// Takes the polling lease of a mailbox; false when another instance holds it.
+pub fn lease_mailbox(
+    conn: &mut DbConn,
+    id: i64,
+    now: NaiveDateTime,
+    until: NaiveDateTime,
+) -> AppResult<bool> {
+    let n = diesel::update(
+        mailboxes::table.filter(mailboxes::id.eq(id)).filter(
+            mailboxes::poll_locked_until
+                .is_null()
+                .or(mailboxes::poll_locked_until.lt(now)),
+        ),
+    )
+    .set(mailboxes::poll_locked_until.eq(until))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+pub fn release_mailbox(conn: &mut DbConn, id: i64) -> AppResult<()> {
+    diesel::update(mailboxes::table.find(id))
+        .set(mailboxes::poll_locked_until.eq(None::<NaiveDateTime>))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Where the poller is: the folder's UIDVALIDITY and the last UID handled.
+pub fn set_position(conn: &mut DbConn, id: i64, uidvalidity: i64, last_uid: i64) -> AppResult<()> {
+    diesel::update(mailboxes::table.find(id))
+        .set((
+            mailboxes::uidvalidity.eq(uidvalidity),
+            mailboxes::last_uid.eq(last_uid),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, Default, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = mail_polls)]
+pub struct PollRow {
+    #[diesel(skip_insertion)]
+    pub id: i64,
+    pub mailbox_id: i64,
+    pub started_at: NaiveDateTime,
+    pub finished_at: Option<NaiveDateTime>,
+    pub server_count: Option<i64>,
+    pub fetched: i64,
+    pub ingested: i64,
+    pub duplicates: i64,
+    pub quarantined: i64,
+    pub error: Option<String>,
+}
+
+pub fn insert_poll(conn: &mut DbConn, p: &PollRow) -> AppResult<i64> {
+    Ok(diesel::insert_into(mail_polls::table)
+        .values(p)
+        .returning(mail_polls::id)
+        .get_result(conn)?)
+}
+
+pub fn polls_of(conn: &mut DbConn, mailbox_id: i64, limit: i64) -> AppResult<Vec<PollRow>> {
+    Ok(mail_polls::table
+        .filter(mail_polls::mailbox_id.eq(mailbox_id))
+        .order(mail_polls::id.desc())
+        .limit(limit)
+        .select(PollRow::as_select())
+        .load(conn)?)
 }

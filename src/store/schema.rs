@@ -236,6 +236,7 @@ diesel::table! {
         last_uid -> BigInt,
         active -> Bool,
         created_at -> Timestamp,
+        poll_locked_until -> Nullable<Timestamp>,
     }
 }
 
@@ -299,6 +300,21 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    mail_polls (id) {
+        id -> BigInt,
+        mailbox_id -> BigInt,
+        started_at -> Timestamp,
+        finished_at -> Nullable<Timestamp>,
+        server_count -> Nullable<BigInt>,
+        fetched -> BigInt,
+        ingested -> BigInt,
+        duplicates -> BigInt,
+        quarantined -> BigInt,
+        error -> Nullable<Text>,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     queues,
     agents,
@@ -321,4 +337,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     inbound_messages,
     mail_threads,
     outbox,
+    mail_polls,
 );

@@ -2,11 +2,13 @@
 //! SPORTELLO_TEST_DATABASE_URL is set) on PostgreSQL.
 
 mod harness;
+mod mailserver;
 
 mod bad_input;
 mod catalogue;
 mod contacts;
 mod email;
+mod imap;
 mod intake;
 mod openapi;
 mod outbox;

@@ -1,0 +1,2 @@
+DROP TABLE mail_polls;
+ALTER TABLE mailboxes DROP COLUMN poll_locked_until;
