@@ -217,14 +217,22 @@ impl Config {
             outbox_interval_secs: f.outbox_interval_secs.unwrap_or(10),
             poll_interval_secs: f.poll_interval_secs.unwrap_or(60),
         };
-        if cfg.pool_size == 0
-            || cfg.workers == 0
-            || cfg.session_ttl_hours <= 0
-            || cfg.max_body_bytes < 1024
-        {
-            return Err(ConfigError(
-                "pool_size, workers and session_ttl_hours must be positive; max_body_bytes at least 1024".into(),
-            ));
+        let positive = [
+            ("pool_size", cfg.pool_size as i64),
+            ("workers", cfg.workers as i64),
+            ("session_ttl_hours", cfg.session_ttl_hours),
+            ("outbox_max_attempts", cfg.outbox_max_attempts as i64),
+            ("outbox_interval_secs", cfg.outbox_interval_secs as i64),
+            ("poll_interval_secs", cfg.poll_interval_secs as i64),
+        ];
+        if let Some((name, _)) = positive.iter().find(|(_, v)| *v <= 0) {
+            return Err(ConfigError(format!("{name} must be positive")));
+        }
+        if cfg.max_body_bytes < 1024 || cfg.max_message_bytes < 1024 {
+            return Err(ConfigError("max_body_bytes and max_message_bytes must be at least 1024".into()));
+        }
+        if cfg.mail_reopen_days < 0 || cfg.ack_limit_per_hour < 0 {
+            return Err(ConfigError("mail_reopen_days and ack_limit_per_hour cannot be negative".into()));
         }
         Ok(cfg)
     }
@@ -288,6 +296,8 @@ mod tests {
         assert_eq!(c.pool_size, 7);
         assert!(Config::from_sources(None, &env(&[("SPORTELLO_TIME_ZONE", "Mars/Base")])).is_err());
         assert!(Config::from_sources(None, &env(&[("SPORTELLO_POOL_SIZE", "many")])).is_err());
+        assert!(Config::from_sources(None, &env(&[("SPORTELLO_POLL_INTERVAL_SECS", "0")])).is_err());
+        assert!(Config::from_sources(None, &env(&[("SPORTELLO_MAIL_FROM", "not mail")])).is_err());
         std::fs::write(&path, "colour = \"blue\"\n").unwrap();
         assert!(Config::from_sources(Some(&path), &[]).is_err());
     }
