@@ -35,6 +35,13 @@ pub struct Config {
     pub ack_limit_per_hour: i64,
     /// Sending attempts before an outgoing mail is marked failed.
     pub outbox_max_attempts: i32,
+    /// Where delegated back-office work is e-mailed when the agent names no address.
+    pub backoffice_address: Option<String>,
+    /// How the back office writes its own reference numbers (a regular expression;
+    /// the first capture group, or the whole match).
+    pub backoffice_ref_pattern: regex::Regex,
+    /// Hours a delegation has before it is overdue, unless the agent says otherwise.
+    pub delegation_due_hours: i64,
     /// How often the monitored mailboxes are polled.
     pub poll_interval_secs: u64,
     /// How often the outbox is sent.
@@ -67,6 +74,9 @@ struct FileConfig {
     outbox_max_attempts: Option<i32>,
     outbox_interval_secs: Option<u64>,
     poll_interval_secs: Option<u64>,
+    backoffice_address: Option<String>,
+    backoffice_ref_pattern: Option<String>,
+    delegation_due_hours: Option<i64>,
 }
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://sportello.db";
@@ -143,6 +153,11 @@ impl Config {
             ("SPORTELLO_MAIL_FROM", &mut f.mail_from),
             ("SPORTELLO_DESK_NAME", &mut f.desk_name),
             ("SPORTELLO_TEMPLATE_DIR", &mut f.template_dir),
+            ("SPORTELLO_BACKOFFICE_ADDRESS", &mut f.backoffice_address),
+            (
+                "SPORTELLO_BACKOFFICE_REF_PATTERN",
+                &mut f.backoffice_ref_pattern,
+            ),
         ] {
             if let Some(v) = get(name) {
                 *slot = Some(v);
@@ -163,6 +178,11 @@ impl Config {
             get("SPORTELLO_OUTBOX_INTERVAL_SECS"),
         )?
         .or(f.outbox_interval_secs);
+        f.delegation_due_hours = num(
+            "SPORTELLO_DELEGATION_DUE_HOURS",
+            get("SPORTELLO_DELEGATION_DUE_HOURS"),
+        )?
+        .or(f.delegation_due_hours);
         f.poll_interval_secs = num(
             "SPORTELLO_POLL_INTERVAL_SECS",
             get("SPORTELLO_POLL_INTERVAL_SECS"),
@@ -178,6 +198,16 @@ impl Config {
             crate::domain::contact::normalise_email(from)
                 .map_err(|e| ConfigError(format!("SPORTELLO_MAIL_FROM: {e}")))?;
         }
+        if let Some(a) = &f.backoffice_address {
+            crate::domain::contact::normalise_email(a)
+                .map_err(|e| ConfigError(format!("SPORTELLO_BACKOFFICE_ADDRESS: {e}")))?;
+        }
+        let pattern = f
+            .backoffice_ref_pattern
+            .clone()
+            .unwrap_or_else(|| r"\b[A-Z]{2,5}-\d{3,}\b".into());
+        let backoffice_ref_pattern = regex::Regex::new(&pattern)
+            .map_err(|e| ConfigError(format!("SPORTELLO_BACKOFFICE_REF_PATTERN: {e}")))?;
         let database_url = DbUrl::parse(f.database_url.as_deref().unwrap_or(DEFAULT_DATABASE_URL))
             .map_err(|e| ConfigError(e.to_string()))?;
         let tz_name = f.time_zone.unwrap_or_else(|| "Europe/Rome".into());
@@ -216,6 +246,9 @@ impl Config {
             outbox_max_attempts: f.outbox_max_attempts.unwrap_or(8),
             outbox_interval_secs: f.outbox_interval_secs.unwrap_or(10),
             poll_interval_secs: f.poll_interval_secs.unwrap_or(60),
+            backoffice_address: f.backoffice_address.map(|a| a.trim().to_lowercase()),
+            backoffice_ref_pattern,
+            delegation_due_hours: f.delegation_due_hours.unwrap_or(48),
         };
         let positive = [
             ("pool_size", cfg.pool_size as i64),
@@ -224,15 +257,20 @@ impl Config {
             ("outbox_max_attempts", cfg.outbox_max_attempts as i64),
             ("outbox_interval_secs", cfg.outbox_interval_secs as i64),
             ("poll_interval_secs", cfg.poll_interval_secs as i64),
+            ("delegation_due_hours", cfg.delegation_due_hours),
         ];
         if let Some((name, _)) = positive.iter().find(|(_, v)| *v <= 0) {
             return Err(ConfigError(format!("{name} must be positive")));
         }
         if cfg.max_body_bytes < 1024 || cfg.max_message_bytes < 1024 {
-            return Err(ConfigError("max_body_bytes and max_message_bytes must be at least 1024".into()));
+            return Err(ConfigError(
+                "max_body_bytes and max_message_bytes must be at least 1024".into(),
+            ));
         }
         if cfg.mail_reopen_days < 0 || cfg.ack_limit_per_hour < 0 {
-            return Err(ConfigError("mail_reopen_days and ack_limit_per_hour cannot be negative".into()));
+            return Err(ConfigError(
+                "mail_reopen_days and ack_limit_per_hour cannot be negative".into(),
+            ));
         }
         Ok(cfg)
     }
@@ -263,6 +301,12 @@ impl std::fmt::Debug for Config {
             .field("outbox_max_attempts", &self.outbox_max_attempts)
             .field("outbox_interval_secs", &self.outbox_interval_secs)
             .field("poll_interval_secs", &self.poll_interval_secs)
+            .field("backoffice_address", &self.backoffice_address)
+            .field(
+                "backoffice_ref_pattern",
+                &self.backoffice_ref_pattern.as_str(),
+            )
+            .field("delegation_due_hours", &self.delegation_due_hours)
             .finish()
     }
 }
@@ -296,7 +340,9 @@ mod tests {
         assert_eq!(c.pool_size, 7);
         assert!(Config::from_sources(None, &env(&[("SPORTELLO_TIME_ZONE", "Mars/Base")])).is_err());
         assert!(Config::from_sources(None, &env(&[("SPORTELLO_POOL_SIZE", "many")])).is_err());
-        assert!(Config::from_sources(None, &env(&[("SPORTELLO_POLL_INTERVAL_SECS", "0")])).is_err());
+        assert!(
+            Config::from_sources(None, &env(&[("SPORTELLO_POLL_INTERVAL_SECS", "0")])).is_err()
+        );
         assert!(Config::from_sources(None, &env(&[("SPORTELLO_MAIL_FROM", "not mail")])).is_err());
         std::fs::write(&path, "colour = \"blue\"\n").unwrap();
         assert!(Config::from_sources(Some(&path), &[]).is_err());

@@ -28,6 +28,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/tickets/{ticket}/merge", web::post().to(merge))
         .route("/tickets/{ticket}/links", web::post().to(link))
         .route("/tickets/{ticket}/emails", web::get().to(emails))
+        .route("/tickets/{ticket}/delegations", web::get().to(delegations))
+        .route("/tickets/{ticket}/delegations", web::post().to(delegate))
         .route("/attachments/{id}", web::get().to(attachment));
 }
 
@@ -249,6 +251,31 @@ pub async fn emails(
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     Ok(HttpResponse::Ok().json(svc::emails(&app, &v, key(path)?).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/tickets/{ticket}/delegations", tag = "email", security(("bearer" = [])),
+    params(("ticket" = String, Path)), request_body = crate::channels::email::delegation::DelegateRequest,
+    responses((status = 201, body = crate::channels::email::delegation::DelegationView), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn delegate(
+    app: web::Data<App>,
+    Staff(v): Staff,
+    path: web::Path<String>,
+    body: web::Json<crate::channels::email::delegation::DelegateRequest>,
+) -> Result<HttpResponse, AppError> {
+    let d = crate::channels::email::delegation::delegate(&app, &v, key(path)?, body.into_inner())
+        .await?;
+    Ok(HttpResponse::Created().json(d))
+}
+
+#[utoipa::path(get, path = "/api/v1/tickets/{ticket}/delegations", tag = "email", security(("bearer" = [])),
+    params(("ticket" = String, Path)), responses((status = 200, body = Vec<crate::channels::email::delegation::DelegationView>)))]
+pub async fn delegations(
+    app: web::Data<App>,
+    Staff(v): Staff,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    Ok(HttpResponse::Ok()
+        .json(crate::channels::email::delegation::list(&app, &v, key(path)?).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/attachments/{id}", tag = "tickets", security(("bearer" = [])),

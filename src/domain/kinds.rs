@@ -110,6 +110,8 @@ text_enum! {
         ContactChanged = "contact_changed",
         EmailSent = "email_sent",
         EmailFailed = "email_failed",
+        Delegated = "delegated",
+        DelegationAnswered = "delegation_answered",
     }
 }
 

@@ -6,6 +6,7 @@
 pub mod agents;
 pub mod catalogue;
 pub mod contacts;
+pub mod delegations;
 pub mod mail;
 pub mod outbox;
 pub mod rows;

@@ -178,3 +178,10 @@ pub fn last_message_ids(conn: &mut DbConn, ticket_id: i64, limit: i64) -> AppRes
         .select(mail_threads::message_id)
         .load(conn)?)
 }
+
+pub fn set_reply_to(conn: &mut DbConn, id: i64, reply_to: &str) -> AppResult<()> {
+    diesel::update(outbox::table.find(id))
+        .set(outbox::reply_to.eq(reply_to))
+        .execute(conn)?;
+    Ok(())
+}

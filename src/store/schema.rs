@@ -315,6 +315,24 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    delegations (id) {
+        id -> BigInt,
+        ticket_id -> BigInt,
+        queue_id -> BigInt,
+        agent_id -> Nullable<BigInt>,
+        mailbox_id -> BigInt,
+        to_address -> Text,
+        task -> Text,
+        token -> Text,
+        state -> Text,
+        due_at -> Timestamp,
+        external_ref -> Nullable<Text>,
+        created_at -> Timestamp,
+        answered_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     queues,
     agents,
@@ -338,4 +356,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     mail_threads,
     outbox,
     mail_polls,
+    delegations,
 );

@@ -293,3 +293,53 @@ both!(a_wrong_password_is_recorded_not_lost, |t| {
     .await;
     assert_eq!(poll(&t.app, mailbox).await.unwrap().unwrap().ingested, 1);
 });
+
+both!(delegation_round_trip_through_real_servers, |t| {
+    let Some(ms) = MailServer::start() else {
+        return;
+    };
+    // The delegation mailbox is the helpdesk IMAP account; the back office reads the "customer" one.
+    let r = t
+        .post("/api/v1/mailboxes", &t.fx.admin.token, json!({
+            "name": "backoffice", "address": "helpdesk@sportello.test", "purpose": "delegation", "queue_id": t.fx.back_office,
+            "imap_host": "127.0.0.1", "imap_port": ms.imap_port, "imap_tls": "none", "imap_user": HELPDESK.0, "imap_password": HELPDESK.1}))
+        .await;
+    let mailbox = r.body["id"].as_i64().unwrap();
+    let tk = t.new_ticket("Pagamento", "Da verificare").await;
+    t.post(
+        &format!("/api/v1/tickets/{}/escalate", tk["id"]),
+        &t.fx.operator.token,
+        json!({"queue_id": t.fx.desktop, "reason": "r"}),
+    )
+    .await;
+    let r = t
+        .post(
+            &format!("/api/v1/tickets/{}/delegations", tk["id"]),
+            &t.fx.specialist.token,
+            json!({"task": "Verificare il bonifico", "to": "backoffice@example.it"}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(send_due(&t.app, &smtp(&t, &ms)).await.unwrap().sent, 1);
+    let inbox = ms.inbox(CUSTOMER).await;
+    let task = &inbox[0].0;
+    assert!(task.contains("Verificare il bonifico"));
+    let reply_to = header(task, "Reply-To").unwrap().to_string();
+    assert!(reply_to.starts_with("helpdesk+d"), "{reply_to}");
+    // The back office answers to that address, rewriting the subject.
+    let answer = format!(
+        "From: backoffice@example.it\r\nTo: {reply_to}\r\nSubject: fatto\r\nMessage-ID: <bo-answer@example.it>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nBonifico verificato.\r\n"
+    );
+    ms.deliver(HELPDESK, answer.as_bytes()).await;
+    assert_eq!(poll(&t.app, mailbox).await.unwrap().unwrap().ingested, 1);
+    let detail = ticket(&t, tk["id"].as_i64().unwrap()).await;
+    let last = detail["articles"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(last["body"], "Bonifico verificato.");
+    assert_eq!(last["public"], false);
+    assert_eq!(detail["state"], "open");
+});

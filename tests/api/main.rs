@@ -7,6 +7,7 @@ mod mailserver;
 mod bad_input;
 mod catalogue;
 mod contacts;
+mod delegation;
 mod email;
 mod imap;
 mod intake;

@@ -12,15 +12,18 @@ use chrono::{Duration, NaiveDateTime};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
+use super::delegation;
 use super::outbound::{self, Outgoing};
 use super::parse::{self, ParsedMail};
 use crate::config::Config;
 use crate::domain::mail::{robot_reason, strip_prefixes, strip_quoted, ticket_tag};
+use crate::domain::workflow::{decide, Action};
 use crate::domain::{ArticleKind, Channel, EventKind, TicketState};
 use crate::error::{is_unique_violation, AppError, AppResult};
 use crate::intake::{self, AttachmentInput, ContactRef, IntakeRequest};
 use crate::service::contacts::ContactDetails;
 use crate::service::App;
+use crate::store::delegations;
 use crate::store::mail::{self as mailstore, MailboxRow, NewInbound};
 use crate::store::outbox;
 use crate::store::{tickets, DbConn};
@@ -65,6 +68,7 @@ pub mod cause {
     pub const BOUNCE: &str = "bounce";
     pub const LOOP: &str = "loop";
     pub const REJECTED: &str = "rejected";
+    pub const UNAUTHORISED: &str = "unauthorised_sender";
 }
 
 fn dedupe_key(mailbox: Option<&MailboxRow>, message_id: Option<&str>, sha: &str) -> String {
@@ -298,6 +302,11 @@ impl Ctx<'_> {
                 return self.quarantine(c, cause::AUTO_REPLY, reason, None, Some(mail));
             }
         }
+        if let (Some(mb), Release::No) = (self.mailbox, self.release) {
+            if mb.purpose == "delegation" {
+                return self.delegation_mail(c, mb, mail, &from);
+            }
+        }
 
         let existing = match self.release {
             Release::Into(t) => Some(t),
@@ -319,7 +328,7 @@ impl Ctx<'_> {
             }
             None => (None, None),
         };
-        let outcome = self.apply(c, mail, &from, ticket_id)?;
+        let outcome = self.apply(c, mail, &from, ticket_id, true)?;
         if let Some(old) = follow_up_of {
             tickets::insert_link(c, outcome.ticket_id, old, "follow_up", self.now)?;
             intake::event(
@@ -331,18 +340,31 @@ impl Ctx<'_> {
                 self.now,
             )?;
         }
+        self.finish(c, mail, &from, outcome)
+    }
+
+    /// Links siblings, remembers the Message-ID, marks the journal entry and
+    /// acknowledges a new request; all in the ingestion transaction.
+    fn finish(
+        &self,
+        c: &mut DbConn,
+        mail: &ParsedMail,
+        from: &str,
+        outcome: intake::IntakeOutcome,
+    ) -> AppResult<Outcome> {
         if let Some(mid) = &mail.message_id {
             if outcome.created {
                 for sibling in mailstore::tickets_of_message(c, mid)? {
                     if sibling != outcome.ticket_id
                         && tickets::insert_link(c, outcome.ticket_id, sibling, "sibling", self.now)?
                     {
+                        let data = json!({"ticket": sibling, "kind": "sibling"});
                         intake::event(
                             c,
                             outcome.ticket_id,
                             EventKind::Linked,
                             None,
-                            json!({"ticket": sibling, "kind": "sibling"}),
+                            data,
                             self.now,
                         )?;
                     }
@@ -365,19 +387,105 @@ impl Ctx<'_> {
             None,
             Some(outcome.ticket_id),
             Some(outcome.article_id),
-            Some(&from),
+            Some(from),
             Some(&mail.subject),
             self.now,
         )?;
         // After the journal names the ticket, so the mail goes out from this mailbox.
-        if outcome.created && self.release == Release::No {
-            self.acknowledge(c, outcome.ticket_id, &from)?;
+        let intake_mailbox = self.mailbox.is_none_or(|m| m.purpose == "intake");
+        if outcome.created && self.release == Release::No && intake_mailbox {
+            self.acknowledge(c, outcome.ticket_id, from)?;
         }
         Ok(Outcome::Ticket {
             inbound_id: self.inbound_id,
             ticket_id: outcome.ticket_id,
             created: outcome.created,
         })
+    }
+
+    /// Mail to the delegation mailbox: a back-office answer to a delegation, a
+    /// task from an authorised second-level sender, or a stranger (review).
+    fn delegation_mail(
+        &self,
+        c: &mut DbConn,
+        mb: &MailboxRow,
+        mail: &ParsedMail,
+        from: &str,
+    ) -> AppResult<Outcome> {
+        let text = format!("{}\n{}", mail.subject, mail.text);
+        let reference = delegation::external_ref(&self.config.backoffice_ref_pattern, &text);
+        let mut recipients = mail.to.clone();
+        recipients.extend(mail.cc.iter().cloned());
+        recipients.extend(mail.delivered_to.iter().cloned());
+        let mut found = match delegation::token_in(&recipients, &mb.address) {
+            Some(token) => delegations::by_token(c, &token)?,
+            None => None,
+        };
+        if found.is_none() {
+            if let Some(ticket) = self.thread(c, mail)? {
+                found = delegations::latest_of_ticket(c, ticket)?;
+            }
+        }
+        if found.is_none() {
+            if let Some(r) = &reference {
+                found = delegations::by_external_ref(c, r)?;
+            }
+        }
+        let Some(d) = found else {
+            let authorised = mb
+                .authorised_senders
+                .split([',', ' ', '\n'])
+                .any(|a| !a.is_empty() && a.trim().eq_ignore_ascii_case(from));
+            if !authorised {
+                return self.quarantine(
+                    c,
+                    cause::UNAUTHORISED,
+                    "not an authorised sender for back-office tasks",
+                    None,
+                    Some(mail),
+                );
+            }
+            let outcome = self.apply(c, mail, from, None, true)?;
+            return self.finish(c, mail, from, outcome);
+        };
+        // The answer is internal: the customer never sees back-office mail.
+        let outcome = self.apply(c, mail, from, Some(d.ticket_id), false)?;
+        let mut ticket =
+            tickets::lock(c, outcome.ticket_id)?.ok_or_else(|| AppError::not_found("ticket"))?;
+        let state = TicketState::parse(&ticket.state).unwrap_or(TicketState::Open);
+        let data = json!({"delegation": d.id, "from": from, "external_ref": reference, "back_to_queue": d.queue_id});
+        intake::event(
+            c,
+            ticket.id,
+            EventKind::DelegationAnswered,
+            None,
+            data,
+            self.now,
+        )?;
+        if state == TicketState::PendingThirdParty {
+            let next = decide(state, Action::SetState(TicketState::Open))?;
+            intake::event(
+                c,
+                ticket.id,
+                EventKind::StateChanged,
+                None,
+                json!({"from": state, "to": next, "reason": "back office answered"}),
+                self.now,
+            )?;
+            ticket.state = next.as_str().into();
+        }
+        if ticket.queue_id != d.queue_id {
+            ticket.queue_id = d.queue_id;
+        }
+        ticket.updated_at = self.now;
+        tickets::save(c, ticket.id, &ticket.changes())?;
+        delegations::answered(
+            c,
+            d.id,
+            reference.as_deref().or(d.external_ref.as_deref()),
+            self.now,
+        )?;
+        self.finish(c, mail, from, outcome)
     }
 
     /// Tells a person their request was registered, unless they already got
@@ -437,6 +545,7 @@ impl Ctx<'_> {
         mail: &ParsedMail,
         from: &str,
         ticket_id: Option<i64>,
+        public: bool,
     ) -> AppResult<intake::IntakeOutcome> {
         let (attachments, dropped) = self.attachments(mail);
         let mut body = if ticket_id.is_some() {
@@ -480,7 +589,7 @@ impl Ctx<'_> {
             ticket_id,
             author_agent_id: None,
             article_kind: ArticleKind::Inbound,
-            public: true,
+            public,
             html: mail.html.clone(),
         };
         let prepared = match intake::prepare(req.clone(), self.config.max_attachment_bytes) {

@@ -15,8 +15,10 @@ pub struct MailboxView {
     pub name: String,
     /// The address customers write to (and our Reply-To).
     pub address: String,
-    /// `intake` (citizens, customers).
+    /// `intake` (citizens, customers) or `delegation` (back-office replies).
     pub purpose: String,
+    /// Delegation mailboxes: who may open back-office tasks by writing to it.
+    pub authorised_senders: Vec<String>,
     pub queue_id: i64,
     pub imap_host: Option<String>,
     pub imap_port: Option<i32>,
@@ -39,6 +41,12 @@ pub fn view(m: MailboxRow) -> MailboxView {
         name: m.name,
         address: m.address,
         purpose: m.purpose,
+        authorised_senders: m
+            .authorised_senders
+            .split(',')
+            .filter(|a| !a.is_empty())
+            .map(str::to_string)
+            .collect(),
         queue_id: m.queue_id,
         imap_host: m.imap_host,
         imap_port: m.imap_port,
@@ -70,6 +78,8 @@ pub struct MailboxInput {
     pub processed_action: Option<String>,
     pub processed_folder: Option<String>,
     pub active: Option<bool>,
+    /// Delegation mailboxes: second-level senders who may open back-office tasks by mail.
+    pub authorised_senders: Option<Vec<String>>,
 }
 
 fn fields_of(m: &MailboxRow) -> MailboxFields {
@@ -99,8 +109,11 @@ fn apply(f: &mut MailboxFields, i: &MailboxInput) -> AppResult<()> {
         f.address = normalise_email(v).map_err(|e| AppError::invalid("address", e.to_string()))?;
     }
     if let Some(v) = &i.purpose {
-        if v != "intake" {
-            return Err(AppError::invalid("purpose", "purpose is 'intake'"));
+        if v != "intake" && v != "delegation" {
+            return Err(AppError::invalid(
+                "purpose",
+                "purpose is 'intake' or 'delegation'",
+            ));
         }
         f.purpose = v.clone();
     }
@@ -150,6 +163,16 @@ fn apply(f: &mut MailboxFields, i: &MailboxInput) -> AppResult<()> {
     }
     if let Some(v) = i.active {
         f.active = v;
+    }
+    if let Some(list) = &i.authorised_senders {
+        let checked: Result<Vec<String>, AppError> = list
+            .iter()
+            .map(|a| {
+                normalise_email(a)
+                    .map_err(|e| AppError::invalid("authorised_senders", e.to_string()))
+            })
+            .collect();
+        f.authorised_senders = checked?.join(",");
     }
     if f.processed_action == "move" && f.processed_folder.is_none() {
         return Err(AppError::invalid(

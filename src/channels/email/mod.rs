@@ -2,6 +2,7 @@
 //! one ingestion path that journals every message raw, recognises robots and
 //! bounces, threads replies to their tickets and opens new ones through intake.
 
+pub mod delegation;
 pub mod imap;
 pub mod import;
 pub mod ingest;

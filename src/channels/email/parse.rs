@@ -34,6 +34,8 @@ pub struct ParsedMail {
     pub from_name: Option<String>,
     pub to: Vec<String>,
     pub cc: Vec<String>,
+    /// Envelope recipients the MTA recorded (`Delivered-To`, `X-Original-To`).
+    pub delivered_to: Vec<String>,
     pub subject: String,
     /// Plain text: the text/plain part, or the HTML converted to text.
     pub text: String,
@@ -148,6 +150,12 @@ pub fn parse(raw: &[u8]) -> Option<ParsedMail> {
         from_name,
         to: addresses(msg.to()),
         cc: addresses(msg.cc()),
+        delivered_to: ["Delivered-To", "X-Original-To"]
+            .iter()
+            .flat_map(|h| msg.header_values(*h))
+            .filter_map(|v| v.as_text())
+            .map(|v| v.trim().trim_matches(['<', '>']).to_lowercase())
+            .collect(),
         subject,
         text,
         html,
