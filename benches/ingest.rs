@@ -23,7 +23,10 @@ use sportello::service::App;
 fn encoded_word(text: &str, charset: &'static encoding_rs::Encoding, name: &str) -> String {
     use base64::Engine;
     let (bytes, _, _) = charset.encode(text);
-    format!("=?{name}?B?{}?=", base64::engine::general_purpose::STANDARD.encode(bytes))
+    format!(
+        "=?{name}?B?{}?=",
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    )
 }
 
 /// Message `i` of the corpus; replies name an earlier ticket number.
@@ -51,20 +54,36 @@ fn message(i: usize, reply_to_number: Option<&str>) -> Vec<u8> {
 }
 
 async fn run(label: &str, url: &str, n: usize) -> (String, usize, f64) {
-    let config = Config::from_sources(None, &[("DATABASE_URL".into(), url.into())]).expect("config");
+    let config =
+        Config::from_sources(None, &[("DATABASE_URL".into(), url.into())]).expect("config");
     let cfg = config.clone();
-    let db = tokio::task::spawn_blocking(move || sportello::server::open_and_migrate(&cfg)).await.unwrap().unwrap();
+    let db = tokio::task::spawn_blocking(move || sportello::server::open_and_migrate(&cfg))
+        .await
+        .unwrap()
+        .unwrap();
     let app: App = sportello::server::app(db, Arc::new(SystemClock), config).unwrap();
     let mut numbers: Vec<String> = Vec::new();
     let started = Instant::now();
     let mut tickets = 0;
     for i in 0..n {
         let reply = (i % 3 == 2 && !numbers.is_empty()).then(|| numbers[i % numbers.len()].clone());
-        match ingest(&app, None, Source::Import, message(i, reply.as_deref())).await.unwrap() {
-            Outcome::Ticket { ticket_id, created: true, .. } => {
+        match ingest(&app, None, Source::Import, message(i, reply.as_deref()))
+            .await
+            .unwrap()
+        {
+            Outcome::Ticket {
+                ticket_id,
+                created: true,
+                ..
+            } => {
                 tickets += 1;
                 if numbers.len() < 200 {
-                    let t = app.db.read(move |c| sportello::store::tickets::find(c, ticket_id)).await.unwrap().unwrap();
+                    let t = app
+                        .db
+                        .read(move |c| sportello::store::tickets::find(c, ticket_id))
+                        .await
+                        .unwrap()
+                        .unwrap();
                     numbers.push(t.number);
                 }
             }
@@ -79,20 +98,36 @@ async fn run(label: &str, url: &str, n: usize) -> (String, usize, f64) {
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
     let n = if quick { 200 } else { 2000 };
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let mut results = vec![rt.block_on(run("SQLite", &format!("sqlite://{}", dir.path().join("bench.db").display()), n))];
+    let mut results = vec![rt.block_on(run(
+        "SQLite",
+        &format!("sqlite://{}", dir.path().join("bench.db").display()),
+        n,
+    ))];
     if let Ok(base) = std::env::var("SPORTELLO_BENCH_DATABASE_URL") {
         let name = format!("sportello_bench_{}", std::process::id());
         let mut admin = diesel::PgConnection::establish(&base).expect("PostgreSQL");
-        admin.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
+        admin
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .unwrap();
         let url = format!("{}/{name}", &base[..base.rfind('/').unwrap()]);
         results.push(rt.block_on(run("PostgreSQL", &url, n)));
-        admin.batch_execute(&format!("DROP DATABASE {name} WITH (FORCE)")).unwrap();
+        admin
+            .batch_execute(&format!("DROP DATABASE {name} WITH (FORCE)"))
+            .unwrap();
     } else {
         eprintln!("(set SPORTELLO_BENCH_DATABASE_URL to measure PostgreSQL too)");
     }
-    println!("e-mail ingestion, {n} messages ({} cores)", std::thread::available_parallelism().map(|c| c.get()).unwrap_or(1));
+    println!(
+        "e-mail ingestion, {n} messages ({} cores)",
+        std::thread::available_parallelism()
+            .map(|c| c.get())
+            .unwrap_or(1)
+    );
     println!("| database | messages/s | new tickets |");
     println!("| --- | ---: | ---: |");
     for (label, tickets, rate) in results {

@@ -197,7 +197,33 @@ pub async fn seed(app: &App) -> AppResult<&'static [Login]> {
         ),
     )
     .await?;
-    let _ = back_office;
+    // Mailboxes with no IMAP server: mail reaches them through the mailgate or `mail import`.
+    use crate::channels::email::mailboxes::{create as create_mailbox, MailboxInput};
+    create_mailbox(
+        &demo,
+        &admin,
+        MailboxInput {
+            name: Some("assistenza".into()),
+            address: Some("assistenza@sportello.demo".into()),
+            purpose: Some("intake".into()),
+            queue_id: Some(first),
+            ..Default::default()
+        },
+    )
+    .await?;
+    create_mailbox(
+        &demo,
+        &admin,
+        MailboxInput {
+            name: Some("backoffice".into()),
+            address: Some("backoffice@sportello.demo".into()),
+            purpose: Some("delegation".into()),
+            queue_id: Some(back_office),
+            authorised_senders: Some(vec!["elena.specialista@sportello.demo".into()]),
+            ..Default::default()
+        },
+    )
+    .await?;
 
     let topic = |name: &str, queue: i64, script: &str, public: bool| TopicInput {
         name: Some(name.into()),
