@@ -39,6 +39,7 @@ impl Modify for BearerAuth {
         mail::mailbox_list, mail::mailbox_create, mail::mailbox_update,
         mail::mailbox_polls,
         mail::mailbox_poll_now,
+        mail::article_original,
     ),
     components(schemas(crate::error::Problem)),
     modifiers(&BearerAuth),

@@ -26,7 +26,8 @@ pub fn routes(cfg: &mut web::ServiceConfig, max_message: usize) {
     .route("/mailboxes", web::post().to(mailbox_create))
     .route("/mailboxes/{id}", web::patch().to(mailbox_update))
     .route("/mailboxes/{id}/polls", web::get().to(mailbox_polls))
-    .route("/mailboxes/{id}/poll", web::post().to(mailbox_poll_now));
+    .route("/mailboxes/{id}/poll", web::post().to(mailbox_poll_now))
+    .route("/articles/{id}/original", web::get().to(article_original));
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -229,4 +230,24 @@ pub async fn mailbox_poll_now(
             "this mailbox is being polled right now",
         )),
     }
+}
+
+#[utoipa::path(get, path = "/api/v1/articles/{id}/original", tag = "email", security(("bearer" = [])), params(("id" = i64, Path)),
+    responses((status = 200, description = "the message as received (message/rfc822), quoted history and all", content_type = "message/rfc822"),
+        (status = 404, description = "the article did not come by e-mail", body = Problem)))]
+pub async fn article_original(
+    app: web::Data<App>,
+    _staff: Staff,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let id = id.into_inner();
+    let raw = app
+        .db
+        .read(move |c| crate::store::mail::raw_of_article(c, id))
+        .await?
+        .ok_or_else(|| AppError::not_found(format!("an e-mail original of article {id}")))?;
+    Ok(HttpResponse::Ok()
+        .content_type("message/rfc822")
+        .insert_header(("X-Content-Type-Options", "nosniff"))
+        .body(raw))
 }

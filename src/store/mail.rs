@@ -181,6 +181,15 @@ pub fn inbound(conn: &mut DbConn, id: i64) -> AppResult<Option<InboundRow>> {
         .optional()?)
 }
 
+/// The raw message an article was made from, if it came by mail.
+pub fn raw_of_article(conn: &mut DbConn, article_id: i64) -> AppResult<Option<Vec<u8>>> {
+    Ok(inbound_messages::table
+        .filter(inbound_messages::article_id.eq(article_id))
+        .select(inbound_messages::raw)
+        .first(conn)
+        .optional()?)
+}
+
 pub fn inbound_raw(conn: &mut DbConn, id: i64) -> AppResult<Option<Vec<u8>>> {
     Ok(inbound_messages::table
         .find(id)

@@ -192,6 +192,19 @@ both!(replies_thread_by_tag_and_by_references, |t| {
         .collect();
     assert_eq!(bodies[1], "Ho trovato lo scontrino.");
     assert_eq!(bodies[2], "Ecco di nuovo.");
+    // The cut history is still in the original.
+    let original = t
+        .get(
+            &format!("/api/v1/articles/{}/original", tk["articles"][1]["id"]),
+            &t.fx.operator.token,
+        )
+        .await;
+    assert_eq!(original.status, 200);
+    assert!(String::from_utf8_lossy(&original.raw).contains("> Ci serve lo scontrino"));
+    let none = t
+        .get("/api/v1/articles/999999/original", &t.fx.operator.token)
+        .await;
+    assert_eq!(none.status, 404);
     // A tag naming no ticket starts a new one.
     let r = mailgate(
         &t,
