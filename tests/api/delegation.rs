@@ -1,21 +1,10 @@
 //! Back-office delegation by e-mail: out with a reply token, back in as an
 //! internal article, tracked on the ticket (open, overdue, answered).
 
-use actix_web::http::Method;
-use actix_web::test::TestRequest;
 use serde_json::{json, Value};
 
 use crate::both;
-use crate::harness::{Response, TestApp};
-
-async fn mailgate(t: &TestApp, raw: String, mailbox: &str) -> Response {
-    let req = TestRequest::default()
-        .method(Method::POST)
-        .uri(&format!("/api/v1/inbound/email?mailbox={mailbox}"))
-        .insert_header(("Authorization", format!("Bearer {}", t.fx.admin.token)))
-        .set_payload(raw.into_bytes());
-    t.send(req).await
-}
+use crate::harness::{mailgate, TestApp};
 
 fn mail(from: &str, to: &str, subject: &str, id: &str, body: &str) -> String {
     format!("From: {from}\r\nTo: {to}\r\nSubject: {subject}\r\nMessage-ID: <{id}>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n")
@@ -102,7 +91,7 @@ both!(delegation_round_trip_by_reply_token, |t| {
     .await;
     // The back office answers to the token address with a subject of its own.
     let r = mailgate(&t, mail("contractor@example.it", &reply_to, "Esito verifica", "bo-1@example.it",
-        "Bonifico trovato, pratica BO-4411 registrata.\r\n\r\nOn Mon, Help desk wrote:\r\n> Integrazione pagamento"), "backoffice").await;
+        "Bonifico trovato, pratica BO-4411 registrata.\r\n\r\nOn Mon, Help desk wrote:\r\n> Integrazione pagamento"), Some("backoffice")).await;
     assert_eq!(r.body["outcome"], "ticket", "{}", r.body);
     assert_eq!(r.body["ticket_id"], tk["id"]);
     let detail = t
@@ -155,7 +144,7 @@ both!(delegation_round_trip_by_reply_token, |t| {
             "bo-2@example.it",
             "Rimborso eseguito.",
         ),
-        "backoffice",
+        Some("backoffice"),
     )
     .await;
     assert_eq!(r.body["ticket_id"], tk["id"]);
@@ -191,7 +180,7 @@ both!(tasks_from_authorised_senders_and_strangers, |t| {
             "task-1@test.it",
             "Per favore controllate.",
         ),
-        "backoffice",
+        Some("backoffice"),
     )
     .await;
     assert_eq!(r.body["created"], true, "{}", r.body);
@@ -212,7 +201,7 @@ both!(tasks_from_authorised_senders_and_strangers, |t| {
             "spam-1@example.it",
             "Compra!",
         ),
-        "backoffice",
+        Some("backoffice"),
     )
     .await;
     assert_eq!(r.body["outcome"], "quarantined");

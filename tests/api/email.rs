@@ -7,29 +7,7 @@ use actix_web::test::TestRequest;
 use serde_json::{json, Value};
 
 use crate::both;
-use crate::harness::{Response, TestApp};
-
-fn fixture(name: &str) -> Vec<u8> {
-    std::fs::read(format!(
-        "{}/tests/fixtures/mail/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap()
-}
-
-async fn mailgate(t: &TestApp, raw: Vec<u8>, mailbox: Option<&str>) -> Response {
-    let uri = match mailbox {
-        Some(m) => format!("/api/v1/inbound/email?mailbox={m}"),
-        None => "/api/v1/inbound/email".to_string(),
-    };
-    let req = TestRequest::default()
-        .method(Method::POST)
-        .uri(&uri)
-        .insert_header(("Authorization", format!("Bearer {}", t.fx.admin.token)))
-        .insert_header(("Content-Type", "message/rfc822"))
-        .set_payload(raw);
-    t.send(req).await
-}
+use crate::harness::{mail_fixture, mailgate, TestApp};
 
 async fn ticket(t: &TestApp, id: &Value) -> Value {
     t.get(&format!("/api/v1/tickets/{id}"), &t.fx.operator.token)
@@ -95,7 +73,7 @@ both!(corpus_in_every_charset, |t| {
         ),
     ];
     for (file, subject, name, text) in cases {
-        let r = mailgate(&t, fixture(file), None).await;
+        let r = mailgate(&t, mail_fixture(file), None).await;
         assert_eq!(r.status, 201, "{file}: {}", r.body);
         assert_eq!(r.body["outcome"], "ticket");
         let tk = ticket(&t, &r.body["ticket_id"]).await;
@@ -118,7 +96,7 @@ both!(corpus_in_every_charset, |t| {
 });
 
 both!(html_only_is_converted_and_sanitized, |t| {
-    let r = mailgate(&t, fixture("html_only_script.eml"), None).await;
+    let r = mailgate(&t, mail_fixture("html_only_script.eml"), None).await;
     let tk = ticket(&t, &r.body["ticket_id"]).await;
     let article = &tk["articles"][0];
     let body = article["body"].as_str().unwrap();
@@ -136,7 +114,7 @@ both!(html_only_is_converted_and_sanitized, |t| {
 });
 
 both!(attachments_with_non_ascii_names, |t| {
-    let r = mailgate(&t, fixture("alternative_attachment.eml"), None).await;
+    let r = mailgate(&t, mail_fixture("alternative_attachment.eml"), None).await;
     let tk = ticket(&t, &r.body["ticket_id"]).await;
     let article = &tk["articles"][0];
     assert_eq!(
@@ -150,8 +128,8 @@ both!(attachments_with_non_ascii_names, |t| {
 });
 
 both!(the_same_message_twice_is_one_ticket, |t| {
-    let a = mailgate(&t, fixture("it_plain.eml"), None).await;
-    let b = mailgate(&t, fixture("it_plain.eml"), None).await;
+    let a = mailgate(&t, mail_fixture("it_plain.eml"), None).await;
+    let b = mailgate(&t, mail_fixture("it_plain.eml"), None).await;
     assert_eq!(a.body["outcome"], "ticket");
     assert_eq!(b.status, 200);
     assert_eq!(b.body["outcome"], "duplicate");
@@ -160,7 +138,7 @@ both!(the_same_message_twice_is_one_ticket, |t| {
 });
 
 both!(replies_thread_by_tag_and_by_references, |t| {
-    let first = mailgate(&t, fixture("it_plain.eml"), None).await;
+    let first = mailgate(&t, mail_fixture("it_plain.eml"), None).await;
     let tk = ticket(&t, &first.body["ticket_id"]).await;
     let number = tk["number"].as_str().unwrap();
     // By tag, however the prefixes stack, with the quoted history cut.
@@ -222,7 +200,7 @@ both!(replies_thread_by_tag_and_by_references, |t| {
 });
 
 both!(replies_reopen_resolved_but_not_long_closed, |t| {
-    let first = mailgate(&t, fixture("it_plain.eml"), None).await;
+    let first = mailgate(&t, mail_fixture("it_plain.eml"), None).await;
     let id = first.body["ticket_id"].clone();
     let number = ticket(&t, &id).await["number"]
         .as_str()
@@ -287,7 +265,7 @@ both!(robots_go_to_review_and_can_be_released_or_discarded, |t| {
         ("ooo_subject.eml", "auto_reply"),
         ("malformed.eml", "malformed"),
     ] {
-        let r = mailgate(&t, fixture(file), None).await;
+        let r = mailgate(&t, mail_fixture(file), None).await;
         assert_eq!(r.status, 200, "{file}: {}", r.body);
         assert_eq!(r.body["outcome"], "quarantined", "{file}");
         assert_eq!(r.body["cause"], cause, "{file}");
@@ -363,8 +341,8 @@ both!(robots_go_to_review_and_can_be_released_or_discarded, |t| {
 });
 
 both!(bounces_note_the_ticket_and_flag_the_address, |t| {
-    let first = mailgate(&t, fixture("it_plain.eml"), None).await;
-    let raw = String::from_utf8(fixture("bounce.eml"))
+    let first = mailgate(&t, mail_fixture("it_plain.eml"), None).await;
+    let raw = String::from_utf8(mail_fixture("bounce.eml"))
         .unwrap()
         .replace("{ORIGINAL}", "it-plain-001@example.it");
     let r = mailgate(&t, raw.into_bytes(), None).await;
@@ -405,8 +383,8 @@ both!(one_mail_two_mailboxes_two_linked_tickets, |t| {
     )
     .await;
     mailbox(&t, "reclami", "reclami@sportello.test", t.fx.care).await;
-    let a = mailgate(&t, fixture("it_plain.eml"), Some("assistenza")).await;
-    let b = mailgate(&t, fixture("it_plain.eml"), Some("reclami")).await;
+    let a = mailgate(&t, mail_fixture("it_plain.eml"), Some("assistenza")).await;
+    let b = mailgate(&t, mail_fixture("it_plain.eml"), Some("reclami")).await;
     assert_eq!(a.body["created"], true);
     assert_eq!(
         b.body["created"], true,
@@ -416,7 +394,7 @@ both!(one_mail_two_mailboxes_two_linked_tickets, |t| {
     assert_eq!(tb["queue"]["id"], t.fx.care);
     assert_eq!(tb["links"][0]["kind"], "sibling");
     assert_eq!(tb["links"][0]["ticket_id"], a.body["ticket_id"]);
-    let again = mailgate(&t, fixture("it_plain.eml"), Some("reclami")).await;
+    let again = mailgate(&t, mail_fixture("it_plain.eml"), Some("reclami")).await;
     assert_eq!(again.body["outcome"], "duplicate");
     // Mail from our own address is a loop.
     let r = mailgate(
@@ -432,7 +410,7 @@ both!(one_mail_two_mailboxes_two_linked_tickets, |t| {
     )
     .await;
     assert_eq!(r.body["cause"], "loop");
-    let r = mailgate(&t, fixture("it_plain.eml"), Some("nowhere")).await;
+    let r = mailgate(&t, mail_fixture("it_plain.eml"), Some("nowhere")).await;
     assert_eq!(r.status, 422);
 });
 
@@ -440,7 +418,7 @@ both!(mailgate_and_mailboxes_need_the_right_people, |t| {
     let req = TestRequest::default()
         .method(Method::POST)
         .uri("/api/v1/inbound/email")
-        .set_payload(fixture("it_plain.eml"));
+        .set_payload(mail_fixture("it_plain.eml"));
     assert_eq!(t.send(req).await.status, 401);
     let r = t
         .post(

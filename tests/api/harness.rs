@@ -425,3 +425,27 @@ async fn fixture(app: &App) -> Fixture {
         .await
         .unwrap()
 }
+
+/// A message of the fixture corpus (`tests/fixtures/mail`).
+pub fn mail_fixture(name: &str) -> Vec<u8> {
+    std::fs::read(format!(
+        "{}/tests/fixtures/mail/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
+}
+
+/// Delivers a raw message through the mailgate, as the admin, for `mailbox` (name).
+pub async fn mailgate(t: &TestApp, raw: impl Into<Vec<u8>>, mailbox: Option<&str>) -> Response {
+    let uri = match mailbox {
+        Some(m) => format!("/api/v1/inbound/email?mailbox={m}"),
+        None => "/api/v1/inbound/email".to_string(),
+    };
+    let req = TestRequest::default()
+        .method(Method::POST)
+        .uri(&uri)
+        .insert_header(("Authorization", format!("Bearer {}", t.fx.admin.token)))
+        .insert_header(("Content-Type", "message/rfc822"))
+        .set_payload(raw.into());
+    t.send(req).await
+}

@@ -2,33 +2,11 @@
 //! the outbox in the ticket's transaction; the sender delivers, retries with
 //! backoff and records failures on the ticket.
 
-use actix_web::http::Method;
-use actix_web::test::TestRequest;
 use serde_json::{json, Value};
 use sportello::channels::email::sender::{send_due, Mailer, SendReport};
 
 use crate::both;
-use crate::harness::{Response, TestApp};
-
-fn fixture(name: &str) -> Vec<u8> {
-    std::fs::read(format!(
-        "{}/tests/fixtures/mail/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap()
-}
-
-async fn mailgate(t: &TestApp, raw: Vec<u8>, mailbox: Option<&str>) -> Response {
-    let uri = mailbox
-        .map(|m| format!("/api/v1/inbound/email?mailbox={m}"))
-        .unwrap_or("/api/v1/inbound/email".into());
-    let req = TestRequest::default()
-        .method(Method::POST)
-        .uri(&uri)
-        .insert_header(("Authorization", format!("Bearer {}", t.fx.admin.token)))
-        .set_payload(raw);
-    t.send(req).await
-}
+use crate::harness::{mail_fixture, mailgate, TestApp};
 
 fn file_mailer(t: &TestApp, dir: &std::path::Path) -> Mailer {
     let mut cfg = (*t.app.config).clone();
@@ -60,7 +38,7 @@ async fn emails(t: &TestApp, ticket: &Value) -> Vec<Value> {
 
 both!(acknowledgement_then_the_reply_threads_back, |t| {
     t.post("/api/v1/mailboxes", &t.fx.admin.token, json!({"name": "assistenza", "address": "assistenza@sportello.test", "queue_id": t.fx.first_level})).await;
-    let r = mailgate(&t, fixture("it_plain.eml"), Some("assistenza")).await;
+    let r = mailgate(&t, mail_fixture("it_plain.eml"), Some("assistenza")).await;
     let ticket = r.body["ticket_id"].clone();
     let queued = emails(&t, &ticket).await;
     assert_eq!(queued.len(), 1);
@@ -130,7 +108,7 @@ both!(acknowledgement_then_the_reply_threads_back, |t| {
 });
 
 both!(robots_and_floods_get_no_acknowledgement, |t| {
-    mailgate(&t, fixture("auto_reply.eml"), None).await;
+    mailgate(&t, mail_fixture("auto_reply.eml"), None).await;
     assert_eq!(t.count("outbox").await, 0);
     for i in 0..5 {
         let raw = format!("From: flood@example.it\r\nTo: a@sportello.test\r\nSubject: richiesta {i}\r\nMessage-ID: <flood-{i}@example.it>\r\n\r\nTesto {i}\r\n");
