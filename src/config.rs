@@ -42,6 +42,14 @@ pub struct Config {
     pub backoffice_ref_pattern: regex::Regex,
     /// Hours a delegation has before it is overdue, unless the agent says otherwise.
     pub delegation_due_hours: i64,
+    /// Where citizens reach Sportello (links in mail): `SPORTELLO_PUBLIC_URL`.
+    pub public_url: String,
+    /// Origins allowed to call the public API from a browser (CORS).
+    pub cors_origins: Vec<String>,
+    /// Public requests one address may send per minute (form, API, messages).
+    pub public_rate_per_minute: u32,
+    /// Attachments a citizen may add to one request or message.
+    pub public_max_attachments: usize,
     /// How often the monitored mailboxes are polled.
     pub poll_interval_secs: u64,
     /// How often the outbox is sent.
@@ -77,6 +85,10 @@ struct FileConfig {
     backoffice_address: Option<String>,
     backoffice_ref_pattern: Option<String>,
     delegation_due_hours: Option<i64>,
+    public_url: Option<String>,
+    cors_origins: Option<String>,
+    public_rate_per_minute: Option<u32>,
+    public_max_attachments: Option<usize>,
 }
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://sportello.db";
@@ -154,6 +166,8 @@ impl Config {
             ("SPORTELLO_DESK_NAME", &mut f.desk_name),
             ("SPORTELLO_TEMPLATE_DIR", &mut f.template_dir),
             ("SPORTELLO_BACKOFFICE_ADDRESS", &mut f.backoffice_address),
+            ("SPORTELLO_PUBLIC_URL", &mut f.public_url),
+            ("SPORTELLO_CORS_ORIGINS", &mut f.cors_origins),
             (
                 "SPORTELLO_BACKOFFICE_REF_PATTERN",
                 &mut f.backoffice_ref_pattern,
@@ -178,6 +192,16 @@ impl Config {
             get("SPORTELLO_OUTBOX_INTERVAL_SECS"),
         )?
         .or(f.outbox_interval_secs);
+        f.public_rate_per_minute = num(
+            "SPORTELLO_PUBLIC_RATE_PER_MINUTE",
+            get("SPORTELLO_PUBLIC_RATE_PER_MINUTE"),
+        )?
+        .or(f.public_rate_per_minute);
+        f.public_max_attachments = num(
+            "SPORTELLO_PUBLIC_MAX_ATTACHMENTS",
+            get("SPORTELLO_PUBLIC_MAX_ATTACHMENTS"),
+        )?
+        .or(f.public_max_attachments);
         f.delegation_due_hours = num(
             "SPORTELLO_DELEGATION_DUE_HOURS",
             get("SPORTELLO_DELEGATION_DUE_HOURS"),
@@ -214,7 +238,8 @@ impl Config {
         let time_zone: Tz = tz_name
             .parse()
             .map_err(|_| ConfigError(format!("unknown time zone '{tz_name}'")))?;
-        let bind = f.bind.unwrap_or_else(|| "127.0.0.1:8080".into());
+        let bind = f.bind.clone().unwrap_or_else(|| "127.0.0.1:8080".into());
+        let bind_default = bind.clone();
         if bind.parse::<std::net::SocketAddr>().is_err() {
             return Err(ConfigError(format!(
                 "bind address '{bind}' is not HOST:PORT (e.g. 127.0.0.1:8080)"
@@ -249,6 +274,22 @@ impl Config {
             backoffice_address: f.backoffice_address.map(|a| a.trim().to_lowercase()),
             backoffice_ref_pattern,
             delegation_due_hours: f.delegation_due_hours.unwrap_or(48),
+            public_url: f
+                .public_url
+                .clone()
+                .unwrap_or_else(|| format!("http://{}", bind_default))
+                .trim_end_matches('/')
+                .to_string(),
+            cors_origins: f
+                .cors_origins
+                .as_deref()
+                .unwrap_or("")
+                .split(',')
+                .map(|o| o.trim().trim_end_matches('/').to_string())
+                .filter(|o| !o.is_empty())
+                .collect(),
+            public_rate_per_minute: f.public_rate_per_minute.unwrap_or(10),
+            public_max_attachments: f.public_max_attachments.unwrap_or(3),
         };
         let positive = [
             ("pool_size", cfg.pool_size as i64),
@@ -258,6 +299,7 @@ impl Config {
             ("outbox_interval_secs", cfg.outbox_interval_secs as i64),
             ("poll_interval_secs", cfg.poll_interval_secs as i64),
             ("delegation_due_hours", cfg.delegation_due_hours),
+            ("public_rate_per_minute", cfg.public_rate_per_minute as i64),
         ];
         if let Some((name, _)) = positive.iter().find(|(_, v)| *v <= 0) {
             return Err(ConfigError(format!("{name} must be positive")));
@@ -307,6 +349,10 @@ impl std::fmt::Debug for Config {
                 &self.backoffice_ref_pattern.as_str(),
             )
             .field("delegation_due_hours", &self.delegation_due_hours)
+            .field("public_url", &self.public_url)
+            .field("cors_origins", &self.cors_origins)
+            .field("public_rate_per_minute", &self.public_rate_per_minute)
+            .field("public_max_attachments", &self.public_max_attachments)
             .finish()
     }
 }

@@ -16,6 +16,9 @@ pub enum AppError {
         field: Option<String>,
         detail: String,
     },
+    /// Several fields are wrong (422, with `errors`).
+    #[error("{}", .0.iter().map(|(f, c)| format!("{f}: {c}")).collect::<Vec<_>>().join("; "))]
+    Fields(Vec<(String, String)>),
     /// The request cannot be read at all (400).
     #[error("{0}")]
     BadRequest(String),
@@ -33,6 +36,9 @@ pub enum AppError {
     Transition(Refusal),
     #[error("{0}")]
     PayloadTooLarge(String),
+    /// Rate limited (429).
+    #[error("{0}")]
+    TooManyRequests(String),
     #[error("{0}")]
     UnsupportedMediaType(String),
     /// The database is out of reach (503).
@@ -72,7 +78,7 @@ impl AppError {
     /// The stable, machine-readable code of this error.
     pub fn code(&self) -> &'static str {
         match self {
-            AppError::Invalid { .. } => "invalid-input",
+            AppError::Invalid { .. } | AppError::Fields(_) => "invalid-input",
             AppError::BadRequest(_) => "malformed-request",
             AppError::Unauthorized(_) => "unauthorized",
             AppError::Forbidden(_) => "forbidden",
@@ -80,6 +86,7 @@ impl AppError {
             AppError::Conflict { code, .. } => code,
             AppError::Transition(_) => "invalid-transition",
             AppError::PayloadTooLarge(_) => "payload-too-large",
+            AppError::TooManyRequests(_) => "too-many-requests",
             AppError::UnsupportedMediaType(_) => "unsupported-media-type",
             AppError::Unavailable(_) => "service-unavailable",
             AppError::Database(diesel::result::Error::NotFound) => "not-found",
@@ -89,7 +96,7 @@ impl AppError {
 
     fn title(&self) -> &'static str {
         match self {
-            AppError::Invalid { .. } => "Invalid input",
+            AppError::Invalid { .. } | AppError::Fields(_) => "Invalid input",
             AppError::BadRequest(_) => "Malformed request",
             AppError::Unauthorized(_) => "Authentication required",
             AppError::Forbidden(_) => "Not allowed",
@@ -97,6 +104,7 @@ impl AppError {
             AppError::Conflict { .. } => "Conflict",
             AppError::Transition(_) => "Transition not allowed",
             AppError::PayloadTooLarge(_) => "Payload too large",
+            AppError::TooManyRequests(_) => "Too many requests",
             AppError::UnsupportedMediaType(_) => "Unsupported media type",
             AppError::Unavailable(_) => "Service unavailable",
             AppError::Database(diesel::result::Error::NotFound) => "Not found",
@@ -129,9 +137,21 @@ impl AppError {
             current_state: None,
             allowed_states: None,
             allowed_actions: None,
+            errors: None,
         };
         match self {
             AppError::Invalid { field, .. } => p.field = field.clone(),
+            AppError::Fields(list) => {
+                p.field = list.first().map(|(f, _)| f.clone());
+                p.errors = Some(
+                    list.iter()
+                        .map(|(f, c)| FieldProblem {
+                            field: f.clone(),
+                            code: c.clone(),
+                        })
+                        .collect(),
+                );
+            }
             AppError::Transition(r) => {
                 p.current_state = Some(r.current.as_str().to_string());
                 p.allowed_states = Some(
@@ -167,12 +187,22 @@ pub struct Problem {
     pub allowed_states: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub allowed_actions: Option<Vec<String>>,
+    /// Every field in error, when there are several.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errors: Option<Vec<FieldProblem>>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FieldProblem {
+    pub field: String,
+    /// Stable code, e.g. `required`, `invalid_email`.
+    pub code: String,
 }
 
 impl ResponseError for AppError {
     fn status_code(&self) -> StatusCode {
         match self {
-            AppError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Invalid { .. } | AppError::Fields(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
@@ -181,6 +211,7 @@ impl ResponseError for AppError {
             }
             AppError::Conflict { .. } | AppError::Transition(_) => StatusCode::CONFLICT,
             AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Database(_) | AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -195,6 +226,9 @@ impl ResponseError for AppError {
         res.insert_header((header::CONTENT_TYPE, "application/problem+json"));
         if matches!(self, AppError::Unauthorized(_)) {
             res.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+        }
+        if matches!(self, AppError::TooManyRequests(_)) {
+            res.insert_header((header::RETRY_AFTER, "60"));
         }
         res.body(serde_json::to_string(&self.problem()).unwrap_or_default())
     }

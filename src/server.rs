@@ -5,6 +5,7 @@ use std::sync::Arc;
 use actix_web::{middleware, web, HttpServer};
 
 use crate::channels::email::templates::Templates;
+use crate::channels::web::limiter::PublicLimiter;
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::error::AppResult;
@@ -25,6 +26,7 @@ pub fn open_and_migrate(config: &Config) -> AppResult<Db> {
 pub fn app(db: Db, clock: Arc<dyn Clock>, config: Config) -> AppResult<App> {
     let templates = Templates::load(config.template_dir.as_deref())?;
     Ok(App {
+        public_limiter: Arc::new(PublicLimiter::per_minute(config.public_rate_per_minute)),
         db,
         clock,
         config: Arc::new(config),

@@ -5,7 +5,7 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
-use super::{auth, catalogue, contacts, health, mail, queues, tickets};
+use super::{auth, catalogue, contacts, health, mail, public, queues, tickets};
 
 struct BearerAuth;
 
@@ -40,6 +40,13 @@ impl Modify for BearerAuth {
         mail::mailbox_polls,
         mail::mailbox_poll_now,
         mail::article_original,
+        public::topics,
+        public::submit,
+        public::track,
+        public::message,
+        public::callback,
+        public::rate,
+        public::ratings,
     ),
     components(schemas(crate::error::Problem)),
     modifiers(&BearerAuth),

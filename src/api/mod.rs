@@ -9,6 +9,7 @@ pub mod contacts;
 pub mod docs;
 pub mod health;
 pub mod mail;
+pub mod public;
 pub mod queues;
 pub mod tickets;
 
@@ -134,6 +135,7 @@ async fn not_found(req: HttpRequest) -> Result<HttpResponse, AppError> {
 pub fn configure(cfg: &mut web::ServiceConfig, config: &crate::config::Config) {
     let max_body = config.max_body_bytes;
     let max_message = config.max_message_bytes;
+    let origins = config.cors_origins.clone();
     cfg.app_data(
         web::JsonConfig::default()
             .limit(max_body)
@@ -153,6 +155,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, config: &crate::config::Config) {
             .configure(contacts::routes)
             .configure(catalogue::routes)
             .configure(|c| mail::routes(c, max_message))
+            .configure(|c| public::routes(c, &origins))
             .default_service(web::to(not_found)),
     )
     .default_service(web::to(not_found));

@@ -2,3 +2,4 @@
 //! into calls to `intake`; the staff API lives in `api`.
 
 pub mod email;
+pub mod web;

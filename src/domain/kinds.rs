@@ -112,6 +112,8 @@ text_enum! {
         EmailFailed = "email_failed",
         Delegated = "delegated",
         DelegationAnswered = "delegation_answered",
+        CallbackRequested = "callback_requested",
+        Rated = "rated",
     }
 }
 

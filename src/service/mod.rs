@@ -25,6 +25,7 @@ pub struct App {
     pub clock: Arc<dyn Clock>,
     pub config: Arc<Config>,
     pub templates: Arc<crate::channels::email::templates::Templates>,
+    pub public_limiter: Arc<crate::channels::web::limiter::PublicLimiter>,
 }
 
 /// The signed-in staff member making a request.

@@ -980,13 +980,15 @@ pub async fn resolve(
                 templates: &templates,
                 now: w.now,
             };
+            let rating_url =
+                crate::channels::web::service::rating_link(c, &config.public_url, &w.row)?;
             outbound::to_customer(
                 c,
                 out,
                 outbound::kind::RESOLUTION,
                 &w.row,
                 None,
-                json!({"resolution": resolution}),
+                json!({"resolution": resolution, "rating_url": rating_url}),
             )?;
         }
         Ok(())

@@ -9,6 +9,7 @@ pub mod contacts;
 pub mod delegations;
 pub mod mail;
 pub mod outbox;
+pub mod public;
 pub mod rows;
 pub mod schema;
 pub mod tickets;

@@ -333,6 +333,40 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    public_access (ticket_id) {
+        ticket_id -> BigInt,
+        token_hash -> Text,
+        rating_token_hash -> Nullable<Text>,
+        language -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    ratings (id) {
+        id -> BigInt,
+        ticket_id -> BigInt,
+        score -> Integer,
+        comment -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    callback_requests (id) {
+        id -> BigInt,
+        ticket_id -> BigInt,
+        phone -> Text,
+        mode -> Text,
+        preferred_at -> Nullable<Timestamp>,
+        note -> Text,
+        state -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     queues,
     agents,
@@ -357,4 +391,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     outbox,
     mail_polls,
     delegations,
+    public_access,
+    ratings,
+    callback_requests,
 );

@@ -216,6 +216,11 @@ impl TestApp {
     }
 
     pub async fn start(kind: Kind) -> TestApp {
+        TestApp::start_with(kind, &[]).await
+    }
+
+    /// Starts with extra configuration (environment variable, value).
+    pub async fn start_with(kind: Kind, extra: &[(&str, &str)]) -> TestApp {
         let (url, dir, pg_name) = match kind {
             Kind::Sqlite => {
                 let dir = tempfile::tempdir().unwrap();
@@ -231,10 +236,22 @@ impl TestApp {
                 (with_database(&base, &name), None, Some(name))
             }
         };
-        let env = vec![
+        let mut env = vec![
             ("DATABASE_URL".to_string(), url),
             ("SPORTELLO_MAX_BODY_BYTES".to_string(), "262144".to_string()),
+            (
+                "SPORTELLO_PUBLIC_RATE_PER_MINUTE".to_string(),
+                "1000".to_string(),
+            ),
+            (
+                "SPORTELLO_PUBLIC_URL".to_string(),
+                "https://sportello.test".to_string(),
+            ),
         ];
+        // Later entries win (Config reads the first match, so put overrides first).
+        for (k, v) in extra.iter().rev() {
+            env.insert(0, (k.to_string(), v.to_string()));
+        }
         let config = Config::from_sources(None, &env).unwrap();
         let cfg = config.clone();
         let db = tokio::task::spawn_blocking(move || sportello::server::open_and_migrate(&cfg))

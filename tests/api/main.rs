@@ -14,6 +14,7 @@ mod intake;
 mod openapi;
 mod outbox;
 mod permissions;
+mod public;
 mod search;
 mod transitions;
 mod workflow;

@@ -17,24 +17,30 @@ fn builtin(name: &str, lang: &str) -> &'static str {
         ("acknowledgement", "it") => "Abbiamo ricevuto la sua richiesta\n\n\
 Gentile {{ name or \"cliente\" }},\n\n\
 la sua richiesta \"{{ subject }}\" è stata registrata con il numero {{ number }}.\n\
-Per aggiungere informazioni risponda a questo messaggio lasciando invariato l'oggetto.\n\n\
+Per aggiungere informazioni risponda a questo messaggio lasciando invariato l'oggetto.\n\
+{% if tracking_url %}Può seguire la richiesta qui (link personale, non lo inoltri): {{ tracking_url }}\n{% endif %}\n\
 Cordiali saluti,\n{{ desk }}\n",
         ("acknowledgement", _) => "We have received your request\n\n\
 Dear {{ name or \"customer\" }},\n\n\
 your request \"{{ subject }}\" has been registered with number {{ number }}.\n\
-To add information, reply to this message and keep the subject as it is.\n\n\
+To add information, reply to this message and keep the subject as it is.\n\
+{% if tracking_url %}Follow your request here (a personal link, do not forward it): {{ tracking_url }}\n{% endif %}\n\
 Kind regards,\n{{ desk }}\n",
         ("reply", "it") => "{{ subject }}\n\n{{ body }}\n\n--\n{{ desk }} · richiesta {{ number }}\n",
         ("reply", _) => "{{ subject }}\n\n{{ body }}\n\n--\n{{ desk }} · request {{ number }}\n",
         ("resolution", "it") => "La sua richiesta è stata risolta\n\n\
 Gentile {{ name or \"cliente\" }},\n\n\
 la sua richiesta {{ number }} \"{{ subject }}\" è stata risolta:\n\n{{ resolution }}\n\n\
-Se il problema persiste, risponda a questo messaggio.\n\n\
+Se il problema persiste, risponda a questo messaggio.\n\
+{% if rating_url %}\nCome valuta il servizio? Un clic basta:\n\
+{% for n in [1, 2, 3, 4, 5] %}  {{ n }}/5: {{ rating_url }}&score={{ n }}\n{% endfor %}{% endif %}\n\
 Cordiali saluti,\n{{ desk }}\n",
         ("resolution", _) => "Your request has been resolved\n\n\
 Dear {{ name or \"customer\" }},\n\n\
 your request {{ number }} \"{{ subject }}\" has been resolved:\n\n{{ resolution }}\n\n\
-If the problem persists, reply to this message.\n\n\
+If the problem persists, reply to this message.\n\
+{% if rating_url %}\nHow did we do? One click is enough:\n\
+{% for n in [1, 2, 3, 4, 5] %}  {{ n }}/5: {{ rating_url }}&score={{ n }}\n{% endfor %}{% endif %}\n\
 Kind regards,\n{{ desk }}\n",
         ("delegation", "it") => "Attività delegata: {{ subject }}\n\n\
 {{ body }}\n\n\

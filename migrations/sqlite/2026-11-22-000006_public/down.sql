@@ -1,0 +1,3 @@
+DROP TABLE callback_requests;
+DROP TABLE ratings;
+DROP TABLE public_access;

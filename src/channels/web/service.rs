@@ -1,0 +1,633 @@
+//! What a citizen can do, whatever the front end (Sportello's own pages or a
+//! portal calling the JSON API): send a request, follow it with a private
+//! token, add to it, ask to be called back, and rate the service.
+
+use chrono::{DateTime, FixedOffset, NaiveDateTime};
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
+
+use crate::channels::email::outbound::{self, Outgoing};
+use crate::domain::contact::normalise_email;
+use crate::domain::{phone, ArticleKind, Channel, EventKind, TicketState};
+use crate::error::{AppError, AppResult};
+use crate::intake::{self, AttachmentInput, ContactRef, IntakeRequest};
+use crate::service::contacts::ContactDetails;
+use crate::service::views::local;
+use crate::service::App;
+use crate::store::{catalogue, public, tickets, DbConn};
+
+/// Files a citizen may attach.
+pub const ALLOWED_TYPES: &[&str] = &[
+    "application/pdf",
+    "image/png",
+    "image/jpeg",
+    "image/gif",
+    "text/plain",
+    "application/msword",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/vnd.oasis.opendocument.text",
+];
+
+/// A request as a citizen fills it in.
+#[derive(Debug, Default, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PublicRequest {
+    /// A public topic (argomento), from `GET /api/v1/public/topics`.
+    pub topic_id: Option<i64>,
+    /// One of the topic's subjects (oggetto).
+    pub subject_id: Option<i64>,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    /// Optional; any format.
+    pub phone: Option<String>,
+    /// The problem or question, in the citizen's words.
+    pub text: Option<String>,
+    /// The privacy notice was accepted; required.
+    pub consent: Option<bool>,
+    /// `it` or `en`; the language of the mail the citizen receives.
+    pub language: Option<String>,
+    /// Must stay empty (a trap for robots).
+    pub website: Option<String>,
+    #[serde(skip)]
+    pub attachments: Vec<AttachmentInput>,
+}
+
+/// A field the citizen must correct, with a message key for the page's language.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct FieldError {
+    pub field: String,
+    /// Stable key: `required`, `invalid_email`, `invalid_phone`, `too_long`, `consent`,
+    /// `unknown_topic`, `unknown_subject`, `too_many_files`, `file_too_large`, `file_type`.
+    pub code: String,
+}
+
+fn err(field: &str, code: &str) -> FieldError {
+    FieldError {
+        field: field.into(),
+        code: code.into(),
+    }
+}
+
+/// Every problem with a request (empty when it can be sent).
+pub fn validate(app: &App, req: &PublicRequest, topics: &[(i64, Vec<i64>)]) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    let text = |v: &Option<String>| v.as_deref().map(str::trim).unwrap_or("").to_string();
+    match req.topic_id {
+        None => errors.push(err("topic_id", "required")),
+        Some(t) => match topics.iter().find(|(id, _)| *id == t) {
+            None => errors.push(err("topic_id", "unknown_topic")),
+            Some((_, subjects)) => {
+                if let Some(s) = req.subject_id {
+                    if !subjects.contains(&s) {
+                        errors.push(err("subject_id", "unknown_subject"));
+                    }
+                }
+            }
+        },
+    }
+    let name = text(&req.name);
+    if name.is_empty() {
+        errors.push(err("name", "required"));
+    } else if name.chars().count() > 200 {
+        errors.push(err("name", "too_long"));
+    }
+    let email = text(&req.email);
+    if email.is_empty() {
+        errors.push(err("email", "required"));
+    } else if normalise_email(&email).is_err() {
+        errors.push(err("email", "invalid_email"));
+    }
+    let phone_text = text(&req.phone);
+    if !phone_text.is_empty() && phone::normalise(&phone_text).is_err() {
+        errors.push(err("phone", "invalid_phone"));
+    }
+    let body = text(&req.text);
+    if body.is_empty() {
+        errors.push(err("text", "required"));
+    } else if body.chars().count() > 10_000 {
+        errors.push(err("text", "too_long"));
+    }
+    if req.consent != Some(true) {
+        errors.push(err("consent", "consent"));
+    }
+    errors.extend(check_files(app, &req.attachments));
+    errors
+}
+
+pub fn check_files(app: &App, files: &[AttachmentInput]) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    if files.len() > app.config.public_max_attachments {
+        errors.push(err("attachments", "too_many_files"));
+    }
+    for f in files {
+        if f.data.len() > app.config.max_attachment_bytes {
+            errors.push(err("attachments", "file_too_large"));
+        } else if !ALLOWED_TYPES.contains(&f.content_type.as_str()) {
+            errors.push(err("attachments", "file_type"));
+        }
+    }
+    errors
+}
+
+fn new_token() -> String {
+    let mut b = [0u8; 24];
+    rand::thread_rng().fill_bytes(&mut b);
+    hex::encode(b)
+}
+
+fn hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.trim().as_bytes()))
+}
+
+pub fn tracking_url(app: &App, number: &str, token: &str) -> String {
+    format!("{}/track/{number}?t={token}", app.config.public_url)
+}
+
+/// Public topics and their active subjects, as (topic, subjects).
+pub async fn public_topics(app: &App) -> AppResult<Vec<(i64, Vec<i64>)>> {
+    let topics = crate::service::catalogue::list_topics(app, true).await?;
+    Ok(topics
+        .into_iter()
+        .map(|t| (t.id, t.subjects.iter().map(|s| s.id).collect()))
+        .collect())
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Submitted {
+    /// The number to quote on the phone.
+    pub number: String,
+    /// Private: whoever has it can follow the request. Shown once, also sent by e-mail.
+    pub tracking_token: String,
+    pub tracking_url: String,
+}
+
+/// Sends a request: a ticket through intake (channel web, queue from the topic),
+/// its tracking token, and the acknowledgement with the link, in one transaction.
+pub async fn submit(
+    app: &App,
+    req: PublicRequest,
+    idempotency_key: Option<String>,
+) -> AppResult<Result<Submitted, Vec<FieldError>>> {
+    if req.website.as_deref().is_some_and(|w| !w.trim().is_empty()) {
+        return Err(AppError::BadRequest("the request was refused".into()));
+    }
+    let topics = public_topics(app).await?;
+    let errors = validate(app, &req, &topics);
+    if !errors.is_empty() {
+        return Ok(Err(errors));
+    }
+    let language = match req.language.as_deref() {
+        Some("en") => "en",
+        _ => "it",
+    }
+    .to_string();
+    let topic_id = req.topic_id.unwrap_or_default();
+    let (topic_name, subject_name) = app
+        .db
+        .read(move |c| {
+            let t = catalogue::topic(c, topic_id)?
+                .map(|t| t.name)
+                .unwrap_or_default();
+            let s = match req.subject_id {
+                Some(s) => catalogue::subject(c, s)?.map(|s| s.name),
+                None => None,
+            };
+            Ok((t, s))
+        })
+        .await?;
+    let subject = match &subject_name {
+        Some(s) => format!("{topic_name} – {s}"),
+        None => topic_name,
+    };
+    let token = new_token();
+    let token_hash = hash(&token);
+    let (config, templates) = (app.config.clone(), app.templates.clone());
+    let now = app.clock.now_db();
+    let lang = language.clone();
+    let link_base = app.config.public_url.clone();
+    let tok = token.clone();
+    let after: intake::After = Box::new(move |c, o| {
+        public::grant(c, o.ticket_id, &token_hash, &lang, now)?;
+        let ticket = tickets::find(c, o.ticket_id)?.ok_or_else(|| AppError::not_found("ticket"))?;
+        let url = format!("{link_base}/track/{}?t={tok}", ticket.number);
+        let out = Outgoing {
+            config: &config,
+            templates: &templates,
+            now,
+        };
+        outbound::to_customer(
+            c,
+            out,
+            outbound::kind::ACKNOWLEDGEMENT,
+            &ticket,
+            None,
+            json!({"tracking_url": url}),
+        )?;
+        Ok(())
+    });
+    let outcome = intake::submit_guarded(
+        app,
+        IntakeRequest {
+            channel: Channel::Web,
+            contact: ContactRef::Details(ContactDetails {
+                name: req.name.clone(),
+                email: req.email.clone(),
+                phone: req.phone.clone().filter(|p| !p.trim().is_empty()),
+                language: Some(language),
+                ..Default::default()
+            }),
+            topic_id: req.topic_id,
+            subject_id: req.subject_id,
+            queue_id: None,
+            subject,
+            body: req.text.clone().unwrap_or_default(),
+            priority: None,
+            attachments: req.attachments.clone(),
+            idempotency_key,
+            ticket_id: None,
+            author_agent_id: None,
+            article_kind: ArticleKind::Inbound,
+            public: true,
+            html: None,
+        },
+        None,
+        Some(after),
+    )
+    .await?;
+    if outcome.replayed {
+        return Err(AppError::conflict(
+            "already-sent",
+            "this request was already sent; its tracking link is in the e-mail",
+        ));
+    }
+    let number = app
+        .db
+        .read(move |c| {
+            Ok(tickets::find(c, outcome.ticket_id)?
+                .map(|t| t.number)
+                .unwrap_or_default())
+        })
+        .await?;
+    Ok(Ok(Submitted {
+        tracking_url: tracking_url(app, &number, &token),
+        number,
+        tracking_token: token,
+    }))
+}
+
+/// A citizen's view of their ticket: only what is public.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PublicTicket {
+    pub number: String,
+    pub subject: String,
+    /// `received`, `in_progress`, `waiting_for_you`, `resolved` or `closed`.
+    pub status: String,
+    pub created_at: DateTime<FixedOffset>,
+    pub messages: Vec<PublicMessage>,
+    pub callbacks: Vec<PublicCallback>,
+    /// 1 to 5, once rated.
+    pub rating: Option<i32>,
+    pub language: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PublicMessage {
+    /// `you` or `help_desk`.
+    pub from: String,
+    pub text: String,
+    pub attachments: Vec<String>,
+    pub at: DateTime<FixedOffset>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PublicCallback {
+    pub phone: String,
+    /// `now` or `later`.
+    pub mode: String,
+    pub preferred_at: Option<DateTime<FixedOffset>>,
+    /// `requested` until the phone channel handles it.
+    pub state: String,
+}
+
+/// The plain-words status a citizen sees.
+pub fn status_of(state: TicketState) -> &'static str {
+    match state {
+        TicketState::New => "received",
+        TicketState::PendingCustomer => "waiting_for_you",
+        TicketState::Resolved => "resolved",
+        TicketState::Closed | TicketState::Merged => "closed",
+        _ => "in_progress",
+    }
+}
+
+/// The ticket a number and tracking token open; 404 for any mismatch, so
+/// neither numbers nor tokens can be probed.
+fn open(
+    c: &mut DbConn,
+    number: &str,
+    token: &str,
+) -> AppResult<(crate::store::rows::TicketRow, String)> {
+    let not_found = || AppError::not_found("no request with this number and link");
+    let (ticket_id, language) = public::ticket_of_token(c, &hash(token))?.ok_or_else(not_found)?;
+    let ticket = tickets::find(c, ticket_id)?.ok_or_else(not_found)?;
+    if ticket.number != number.trim() {
+        return Err(not_found());
+    }
+    // A merged request is followed on the ticket it was merged into.
+    let ticket = match ticket.merged_into_id {
+        Some(t) => tickets::find(c, t)?.ok_or_else(not_found)?,
+        None => ticket,
+    };
+    Ok((ticket, language))
+}
+
+fn view_in(
+    c: &mut DbConn,
+    ticket: &crate::store::rows::TicketRow,
+    language: String,
+    tz: chrono_tz::Tz,
+) -> AppResult<PublicTicket> {
+    let articles = tickets::articles(c, ticket.id, true)?;
+    let ids: Vec<i64> = articles.iter().map(|a| a.id).collect();
+    let files = tickets::attachments_of(c, &ids)?;
+    let messages = articles
+        .iter()
+        .map(|a| PublicMessage {
+            from: if a.kind == "inbound" {
+                "you"
+            } else {
+                "help_desk"
+            }
+            .into(),
+            text: a.body.clone(),
+            attachments: files
+                .iter()
+                .filter(|f| f.article_id == a.id)
+                .map(|f| f.filename.clone())
+                .collect(),
+            at: local(a.created_at, tz),
+        })
+        .collect();
+    let callbacks = public::callbacks_of(c, ticket.id)?
+        .into_iter()
+        .map(|cb| PublicCallback {
+            phone: cb.phone,
+            mode: cb.mode,
+            preferred_at: cb.preferred_at.map(|p| local(p, tz)),
+            state: cb.state,
+        })
+        .collect();
+    let state = TicketState::parse(&ticket.state).unwrap_or(TicketState::Open);
+    Ok(PublicTicket {
+        number: ticket.number.clone(),
+        subject: ticket.subject.clone(),
+        status: status_of(state).into(),
+        created_at: local(ticket.created_at, tz),
+        messages,
+        callbacks,
+        rating: public::rating_of(c, ticket.id)?
+            .map(|r| r.score)
+            .filter(|s| *s > 0),
+        language,
+    })
+}
+
+pub async fn track(app: &App, number: &str, token: &str) -> AppResult<PublicTicket> {
+    let (number, token) = (number.to_string(), token.to_string());
+    let tz = app.config.time_zone;
+    app.db
+        .read(move |c| {
+            let (ticket, language) = open(c, &number, &token)?;
+            view_in(c, &ticket, language, tz)
+        })
+        .await
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PublicMessageRequest {
+    /// The tracking token (or the `X-Tracking-Token` header).
+    pub token: Option<String>,
+    pub text: String,
+    #[serde(skip)]
+    pub attachments: Vec<AttachmentInput>,
+}
+
+/// The citizen adds to their request (a resolved one is reopened).
+pub async fn add_message(
+    app: &App,
+    number: &str,
+    token: &str,
+    text: &str,
+    attachments: Vec<AttachmentInput>,
+) -> AppResult<PublicTicket> {
+    let body = text.trim().to_string();
+    if body.is_empty() {
+        return Err(AppError::invalid("text", "write a message"));
+    }
+    if body.chars().count() > 10_000 {
+        return Err(AppError::invalid(
+            "text",
+            "the message is longer than 10000 characters",
+        ));
+    }
+    if let Some(e) = check_files(app, &attachments).first() {
+        return Err(AppError::invalid(
+            &e.field,
+            format!("attachment refused: {}", e.code),
+        ));
+    }
+    let (n, t) = (number.to_string(), token.to_string());
+    let ticket = app
+        .db
+        .read(move |c| open(c, &n, &t).map(|(t, _)| t))
+        .await?;
+    if ticket.state == TicketState::Closed.as_str() {
+        return Err(AppError::conflict(
+            "closed",
+            "this request is closed; please send a new one",
+        ));
+    }
+    intake::submit(
+        app,
+        IntakeRequest {
+            channel: Channel::Web,
+            contact: ContactRef::Unknown,
+            topic_id: None,
+            subject_id: None,
+            queue_id: None,
+            subject: String::new(),
+            body,
+            priority: None,
+            attachments,
+            idempotency_key: None,
+            ticket_id: Some(ticket.id),
+            author_agent_id: None,
+            article_kind: ArticleKind::Inbound,
+            public: true,
+            html: None,
+        },
+    )
+    .await?;
+    track(app, number, token).await
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CallbackRequest {
+    pub token: Option<String>,
+    /// Any format; validated.
+    pub phone: String,
+    /// `now` (call me now) or `later` (call me back at `preferred_at`).
+    pub mode: String,
+    pub preferred_at: Option<DateTime<FixedOffset>>,
+    pub note: Option<String>,
+}
+
+/// Records a call-me-now / call-me-back request on the ticket.
+pub async fn request_callback(
+    app: &App,
+    number: &str,
+    token: &str,
+    req: CallbackRequest,
+) -> AppResult<PublicTicket> {
+    let phone =
+        phone::normalise(&req.phone).map_err(|e| AppError::invalid("phone", e.to_string()))?;
+    let now = app.clock.now_db();
+    let preferred: Option<NaiveDateTime> = match req.mode.as_str() {
+        "now" => None,
+        "later" => {
+            let at = req
+                .preferred_at
+                .ok_or_else(|| AppError::invalid("preferred_at", "say when to call back"))?;
+            let at = at.naive_utc();
+            if at <= now {
+                return Err(AppError::invalid(
+                    "preferred_at",
+                    "the time to call back is in the past",
+                ));
+            }
+            Some(at)
+        }
+        _ => return Err(AppError::invalid("mode", "mode is 'now' or 'later'")),
+    };
+    let note = crate::service::optional_text("note", req.note.as_deref(), 1000)?;
+    let (n, t) = (number.to_string(), token.to_string());
+    app.db
+        .write(move |c| {
+            let (ticket, _) = open(c, &n, &t)?;
+            let id = public::insert_callback(c, ticket.id, &phone, &req.mode, preferred, &note, now)?;
+            let data = json!({"callback_request": id, "phone": phone, "mode": req.mode, "preferred_at": preferred});
+            intake::event(c, ticket.id, EventKind::CallbackRequested, None, data, now)
+        })
+        .await?;
+    track(app, number, token).await
+}
+
+/// Mints a rating token for a resolved ticket with public access, for the
+/// resolution e-mail; `None` for tickets citizens cannot see.
+pub fn rating_link(
+    c: &mut DbConn,
+    base: &str,
+    ticket: &crate::store::rows::TicketRow,
+) -> AppResult<Option<String>> {
+    if public::language_of(c, ticket.id)?.is_none() {
+        return Ok(None);
+    }
+    let token = new_token();
+    public::set_rating_token(c, ticket.id, &hash(&token))?;
+    Ok(Some(format!("{base}/rate/{}?t={token}", ticket.number)))
+}
+
+/// Stores a rating (1–5) and an optional comment, by the rating link's token.
+pub async fn rate(
+    app: &App,
+    number: &str,
+    token: &str,
+    score: Option<i32>,
+    comment: Option<String>,
+) -> AppResult<(i32, String)> {
+    if let Some(s) = score {
+        if !(1..=5).contains(&s) {
+            return Err(AppError::invalid("score", "a rating is 1 to 5"));
+        }
+    }
+    let comment = comment
+        .map(|c| c.trim().to_string())
+        .filter(|c| !c.is_empty());
+    if comment.as_ref().is_some_and(|c| c.chars().count() > 2000) {
+        return Err(AppError::invalid(
+            "comment",
+            "the comment is longer than 2000 characters",
+        ));
+    }
+    let now = app.clock.now_db();
+    let (n, t) = (number.to_string(), hash(token));
+    app.db
+        .write(move |c| {
+            let not_found = || AppError::not_found("no request with this number and link");
+            let (ticket_id, language) =
+                public::ticket_of_rating_token(c, &t)?.ok_or_else(not_found)?;
+            let ticket = tickets::find(c, ticket_id)?.ok_or_else(not_found)?;
+            if ticket.number != n {
+                return Err(not_found());
+            }
+            public::rate(c, ticket_id, score, comment.as_deref(), now)?;
+            let stored = public::rating_of(c, ticket_id)?
+                .map(|r| r.score)
+                .unwrap_or(0);
+            intake::event(
+                c,
+                ticket_id,
+                EventKind::Rated,
+                None,
+                json!({"score": stored, "comment": comment}),
+                now,
+            )?;
+            Ok((stored, language))
+        })
+        .await
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RatingView {
+    pub ticket_id: i64,
+    pub number: String,
+    pub score: i32,
+    pub comment: Option<String>,
+    pub rated_at: DateTime<FixedOffset>,
+}
+
+/// Ratings for the staff API, newest first.
+pub async fn ratings(
+    app: &App,
+    tz: chrono_tz::Tz,
+    before: Option<i64>,
+    limit: i64,
+) -> AppResult<Vec<RatingView>> {
+    app.db
+        .read(move |c| {
+            let rows = public::ratings(c, before, limit)?;
+            let ids: Vec<i64> = rows.iter().map(|r| r.ticket_id).collect();
+            let numbers = tickets::find_many(c, &ids)?;
+            Ok(rows
+                .into_iter()
+                .filter(|r| r.score > 0)
+                .map(|r| RatingView {
+                    number: numbers
+                        .iter()
+                        .find(|t| t.id == r.ticket_id)
+                        .map(|t| t.number.clone())
+                        .unwrap_or_default(),
+                    ticket_id: r.ticket_id,
+                    score: r.score,
+                    comment: r.comment,
+                    rated_at: local(r.updated_at, tz),
+                })
+                .collect())
+        })
+        .await
+}
