@@ -42,8 +42,9 @@ pub struct Config {
     pub backoffice_ref_pattern: regex::Regex,
     /// Hours a delegation has before it is overdue, unless the agent says otherwise.
     pub delegation_due_hours: i64,
-    /// Where citizens reach Sportello (links in mail): `SPORTELLO_PUBLIC_URL`.
-    pub public_url: String,
+    /// Where citizens reach Sportello (links in mail): `SPORTELLO_PUBLIC_URL`;
+    /// `None` means `http://` + the bind address (see [`Config::public_url`]).
+    pub public_url_setting: Option<String>,
     /// Origins allowed to call the public API from a browser (CORS).
     pub cors_origins: Vec<String>,
     /// Public requests one address may send per minute (form, API, messages).
@@ -239,7 +240,6 @@ impl Config {
             .parse()
             .map_err(|_| ConfigError(format!("unknown time zone '{tz_name}'")))?;
         let bind = f.bind.clone().unwrap_or_else(|| "127.0.0.1:8080".into());
-        let bind_default = bind.clone();
         if bind.parse::<std::net::SocketAddr>().is_err() {
             return Err(ConfigError(format!(
                 "bind address '{bind}' is not HOST:PORT (e.g. 127.0.0.1:8080)"
@@ -274,12 +274,10 @@ impl Config {
             backoffice_address: f.backoffice_address.map(|a| a.trim().to_lowercase()),
             backoffice_ref_pattern,
             delegation_due_hours: f.delegation_due_hours.unwrap_or(48),
-            public_url: f
+            public_url_setting: f
                 .public_url
                 .clone()
-                .unwrap_or_else(|| format!("http://{}", bind_default))
-                .trim_end_matches('/')
-                .to_string(),
+                .map(|u| u.trim().trim_end_matches('/').to_string()),
             cors_origins: f
                 .cors_origins
                 .as_deref()
@@ -318,6 +316,15 @@ impl Config {
     }
 }
 
+impl Config {
+    /// The base of links to the public pages.
+    pub fn public_url(&self) -> String {
+        self.public_url_setting
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.bind))
+    }
+}
+
 impl std::fmt::Debug for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Config")
@@ -349,7 +356,7 @@ impl std::fmt::Debug for Config {
                 &self.backoffice_ref_pattern.as_str(),
             )
             .field("delegation_due_hours", &self.delegation_due_hours)
-            .field("public_url", &self.public_url)
+            .field("public_url", &self.public_url())
             .field("cors_origins", &self.cors_origins)
             .field("public_rate_per_minute", &self.public_rate_per_minute)
             .field("public_max_attachments", &self.public_max_attachments)

@@ -75,6 +75,11 @@ impl AppError {
         }
     }
 
+    /// The HTTP status of this error (for pages that show it their own way).
+    pub fn status_code_of(&self) -> actix_web::http::StatusCode {
+        ResponseError::status_code(self)
+    }
+
     /// The stable, machine-readable code of this error.
     pub fn code(&self) -> &'static str {
         match self {

@@ -158,6 +158,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, config: &crate::config::Config) {
             .configure(|c| public::routes(c, &origins))
             .default_service(web::to(not_found)),
     )
+    .configure(crate::channels::web::pages::routes)
     .default_service(web::to(not_found));
 }
 

@@ -981,7 +981,7 @@ pub async fn resolve(
                 now: w.now,
             };
             let rating_url =
-                crate::channels::web::service::rating_link(c, &config.public_url, &w.row)?;
+                crate::channels::web::service::rating_link(c, &config.public_url(), &w.row)?;
             outbound::to_customer(
                 c,
                 out,

@@ -90,9 +90,21 @@ pub struct Response {
     pub content_type: String,
     pub body: Value,
     pub raw: Vec<u8>,
+    pub headers: actix_web::http::header::HeaderMap,
 }
 
 impl Response {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.raw).into_owned()
+    }
+
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers
+            .get(name)
+            .and_then(|h| h.to_str().ok())
+            .map(str::to_string)
+    }
+
     pub fn is_problem(&self) -> bool {
         self.content_type.starts_with("application/problem+json")
     }
@@ -308,6 +320,7 @@ impl TestApp {
             .and_then(|h| h.to_str().ok())
             .unwrap_or("")
             .to_string();
+        let headers = res.headers().clone();
         let raw = res
             .into_body()
             .try_into_bytes()
@@ -315,6 +328,7 @@ impl TestApp {
             .unwrap_or_default();
         let body = serde_json::from_slice(&raw).unwrap_or(Value::Null);
         Response {
+            headers,
             status,
             content_type,
             body,

@@ -13,6 +13,7 @@ mod imap;
 mod intake;
 mod openapi;
 mod outbox;
+mod pages;
 mod permissions;
 mod public;
 mod search;

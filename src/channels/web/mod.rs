@@ -2,5 +2,7 @@
 //! the same as a JSON API for portals, private tracking, follow-up messages,
 //! callback requests and the satisfaction rating.
 
+pub mod i18n;
 pub mod limiter;
+pub mod pages;
 pub mod service;

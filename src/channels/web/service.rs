@@ -143,7 +143,7 @@ fn hash(token: &str) -> String {
 }
 
 pub fn tracking_url(app: &App, number: &str, token: &str) -> String {
-    format!("{}/track/{number}?t={token}", app.config.public_url)
+    format!("{}/track/{number}?t={token}", app.config.public_url())
 }
 
 /// Public topics and their active subjects, as (topic, subjects).
@@ -207,7 +207,7 @@ pub async fn submit(
     let (config, templates) = (app.config.clone(), app.templates.clone());
     let now = app.clock.now_db();
     let lang = language.clone();
-    let link_base = app.config.public_url.clone();
+    let link_base = app.config.public_url();
     let tok = token.clone();
     let after: intake::After = Box::new(move |c, o| {
         public::grant(c, o.ticket_id, &token_hash, &lang, now)?;
