@@ -2,7 +2,8 @@
 # Installs and checks what the test suite talks to on this machine:
 # - PostgreSQL on 127.0.0.1:5432 (trust auth, user postgres): started if installed but stopped;
 # - Dovecot (IMAP), from Debian's packages: the tests start their own instances on loopback;
-# - aiosmtpd (a real SMTP server), from PyPI: the tests start and stop their own instances.
+# - aiosmtpd (a real SMTP server), from PyPI: the tests start and stop their own instances;
+# - Chromium and ChromeDriver, from Debian's packages, for the browser tests.
 # Idempotent: what is there already is left alone.
 set -euo pipefail
 
@@ -41,3 +42,11 @@ if ! python3 -c 'import aiosmtpd' >/dev/null 2>&1; then
     python3 -m pip install -q --disable-pip-version-check aiosmtpd
 fi
 echo "services: aiosmtpd $(python3 -c 'import aiosmtpd; print(aiosmtpd.__version__)')"
+
+if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
+    echo "services: installing Chromium and ChromeDriver from Debian's packages"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq chromium chromium-driver >/dev/null
+fi
+echo "services: $(/usr/bin/chromium --version 2>/dev/null | head -n 1)"

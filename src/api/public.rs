@@ -2,6 +2,8 @@
 //! request. Rate-limited per address; CORS for the configured origins.
 
 use actix_cors::Cors;
+use actix_multipart::Multipart;
+use actix_web::guard::{self, GuardContext};
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
@@ -34,13 +36,33 @@ pub fn routes(cfg: &mut web::ServiceConfig, origins: &[String]) {
         web::scope("/public")
             .wrap(cors(origins))
             .route("/topics", web::get().to(topics))
+            .route(
+                "/requests",
+                web::post()
+                    .guard(guard::fn_guard(is_multipart))
+                    .to(submit_multipart),
+            )
             .route("/requests", web::post().to(submit))
             .route("/requests/{number}", web::get().to(track))
+            .route(
+                "/requests/{number}/messages",
+                web::post()
+                    .guard(guard::fn_guard(is_multipart))
+                    .to(message_multipart),
+            )
             .route("/requests/{number}/messages", web::post().to(message))
             .route("/requests/{number}/callbacks", web::post().to(callback))
             .route("/requests/{number}/rating", web::post().to(rate)),
     )
     .route("/ratings", web::get().to(ratings));
+}
+
+fn is_multipart(ctx: &GuardContext<'_>) -> bool {
+    ctx.head()
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().starts_with("multipart/form-data"))
 }
 
 fn limit(app: &App, req: &HttpRequest) -> Result<(), AppError> {
@@ -120,6 +142,87 @@ pub async fn submit(
             errors.into_iter().map(|e| (e.field, e.code)).collect(),
         )),
     }
+}
+
+/// The same request as multipart/form-data, with files in `attachments`.
+pub async fn submit_multipart(
+    app: web::Data<App>,
+    req: HttpRequest,
+    payload: Multipart,
+) -> Result<HttpResponse, AppError> {
+    limit(&app, &req)?;
+    let (fields, files) = crate::channels::web::pages::read_form(&app, payload).await?;
+    let known = [
+        "topic_id",
+        "subject_id",
+        "name",
+        "email",
+        "phone",
+        "text",
+        "consent",
+        "language",
+        "website",
+    ];
+    if let Some(unknown) = fields.keys().find(|k| !known.contains(&k.as_str())) {
+        return Err(AppError::invalid(
+            unknown,
+            format!("unknown field `{unknown}`"),
+        ));
+    }
+    let get = |k: &str| {
+        fields
+            .get(k)
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    };
+    let id = |k: &str| -> Result<Option<i64>, AppError> {
+        get(k)
+            .map(|v| {
+                v.parse()
+                    .map_err(|_| AppError::invalid(k, format!("{k} is a number")))
+            })
+            .transpose()
+    };
+    let request = PublicRequest {
+        topic_id: id("topic_id")?,
+        subject_id: id("subject_id")?,
+        name: get("name"),
+        email: get("email"),
+        phone: get("phone"),
+        text: fields.get("text").cloned(),
+        consent: Some(matches!(
+            get("consent").as_deref(),
+            Some("true" | "yes" | "on" | "1")
+        )),
+        language: get("language"),
+        website: get("website"),
+        attachments: files,
+    };
+    let key = req
+        .headers()
+        .get("Idempotency-Key")
+        .and_then(|h| h.to_str().ok())
+        .map(str::to_string);
+    match public::submit(&app, request, key).await? {
+        Ok(s) => Ok(HttpResponse::Created().json(s)),
+        Err(errors) => Err(AppError::Fields(
+            errors.into_iter().map(|e| (e.field, e.code)).collect(),
+        )),
+    }
+}
+
+/// A follow-up message as multipart/form-data (`token`, `text`, files in `attachments`).
+pub async fn message_multipart(
+    app: web::Data<App>,
+    req: HttpRequest,
+    number: web::Path<String>,
+    payload: Multipart,
+) -> Result<HttpResponse, AppError> {
+    limit(&app, &req)?;
+    let (fields, files) = crate::channels::web::pages::read_form(&app, payload).await?;
+    let token = token_of(&req, fields.get("token").map(String::as_str), None)?;
+    let text = fields.get("text").cloned().unwrap_or_default();
+    Ok(HttpResponse::Ok().json(public::add_message(&app, &number, &token, &text, files).await?))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

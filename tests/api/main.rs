@@ -5,6 +5,7 @@ mod harness;
 mod mailserver;
 
 mod bad_input;
+mod browser;
 mod catalogue;
 mod contacts;
 mod delegation;

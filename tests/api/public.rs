@@ -467,3 +467,81 @@ async fn the_rate_limit_answers_429_with_retry_after() {
     );
     assert_eq!(t.count("tickets").await, 4);
 }
+
+both!(multipart_requests_and_messages_with_files, |t| {
+    let (public, _, _) = catalogue(&t).await;
+    let boundary = "xyzBOUNDARY";
+    let part = |name: &str, value: &str| {
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+        )
+    };
+    let file = |name: &str, ctype: &str, data: &str| {
+        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"attachments\"; filename=\"{name}\"\r\nContent-Type: {ctype}\r\n\r\n{data}\r\n")
+    };
+    let body = [
+        part("topic_id", &public.to_string()),
+        part("name", "Jana Nováková"),
+        part("email", "jana@example.cz"),
+        part("text", "Přikládám účtenku."),
+        part("consent", "true"),
+        part("language", "en"),
+        file("účtenka.pdf", "application/pdf", "%PDF-1.4 test"),
+        format!("--{boundary}--\r\n"),
+    ]
+    .concat();
+    let req = TestRequest::post()
+        .uri("/api/v1/public/requests")
+        .insert_header((
+            "Content-Type",
+            format!("multipart/form-data; boundary={boundary}"),
+        ))
+        .set_payload(body);
+    let r = t.send(req).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let (n, tok) = (
+        r.body["number"].as_str().unwrap().to_string(),
+        r.body["tracking_token"].as_str().unwrap().to_string(),
+    );
+    let tk = t
+        .get(&format!("/api/v1/tickets/{n}"), &t.fx.operator.token)
+        .await
+        .body;
+    assert_eq!(
+        tk["articles"][0]["attachments"][0]["filename"],
+        "účtenka.pdf"
+    );
+    let body = [
+        part("token", &tok),
+        part("text", "Ještě jedna."),
+        file("foto.png", "image/png", "PNG"),
+        format!("--{boundary}--\r\n"),
+    ]
+    .concat();
+    let req = TestRequest::post()
+        .uri(&format!("/api/v1/public/requests/{n}/messages"))
+        .insert_header((
+            "Content-Type",
+            format!("multipart/form-data; boundary={boundary}"),
+        ))
+        .set_payload(body);
+    let r = t.send(req).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["messages"][1]["attachments"], json!(["foto.png"]));
+    let bad = [
+        part("topic_id", &public.to_string()),
+        part("colour", "red"),
+        format!("--{boundary}--\r\n"),
+    ]
+    .concat();
+    let req = TestRequest::post()
+        .uri("/api/v1/public/requests")
+        .insert_header((
+            "Content-Type",
+            format!("multipart/form-data; boundary={boundary}"),
+        ))
+        .set_payload(bad);
+    let r = t.send(req).await;
+    assert_eq!(r.status, 422);
+    assert_eq!(r.body["field"], "colour");
+});

@@ -168,7 +168,7 @@ impl Page {
 }
 
 /// Reads a multipart form: text fields and files, within the configured limits.
-async fn read_form(
+pub(crate) async fn read_form(
     app: &App,
     mut payload: Multipart,
 ) -> Result<(HashMap<String, String>, Vec<AttachmentInput>), AppError> {
