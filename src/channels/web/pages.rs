@@ -219,6 +219,29 @@ pub(crate) async fn read_form(
     Ok((fields, files))
 }
 
+type Form = (HashMap<String, String>, Vec<AttachmentInput>);
+
+/// What every form post goes through: the rate limit, reading the form within
+/// the size limits, and the CSRF check. `Err` is the page to answer with.
+async fn accept(
+    app: &App,
+    req: &HttpRequest,
+    page: &Page,
+    payload: Multipart,
+) -> Result<Form, HttpResponse> {
+    if app.public_limiter.check(ip_of(req)).is_err() {
+        return Err(page.message(app, req, StatusCode::TOO_MANY_REQUESTS, "too_many"));
+    }
+    let form = match read_form(app, payload).await {
+        Ok(f) => f,
+        Err(e) => return Err(page.message(app, req, e.status_code_of(), "error_title")),
+    };
+    if !page.check_csrf(req, &form.0) {
+        return Err(page.message(app, req, StatusCode::FORBIDDEN, "expired"));
+    }
+    Ok(form)
+}
+
 async fn topics_ctx(app: &App) -> Result<minijinja::Value, AppError> {
     let topics = crate::service::catalogue::list_topics(app, true).await?;
     let list: Vec<minijinja::Value> = topics
@@ -275,16 +298,10 @@ async fn send(
     payload: Multipart,
 ) -> Result<HttpResponse, AppError> {
     let page = Page::of(&req, &q);
-    if app.public_limiter.check(ip_of(&req)).is_err() {
-        return Ok(page.message(&app, &req, StatusCode::TOO_MANY_REQUESTS, "too_many"));
-    }
-    let (fields, files) = match read_form(&app, payload).await {
+    let (fields, files) = match accept(&app, &req, &page, payload).await {
         Ok(f) => f,
-        Err(e) => return Ok(page.message(&app, &req, e.status_code_of(), "error_title")),
+        Err(answer) => return Ok(answer),
     };
-    if !page.check_csrf(&req, &fields) {
-        return Ok(page.message(&app, &req, StatusCode::FORBIDDEN, "expired"));
-    }
     let get = |k: &str| {
         fields
             .get(k)
@@ -415,13 +432,10 @@ async fn message(
     payload: Multipart,
 ) -> Result<HttpResponse, AppError> {
     let page = Page::of(&req, &q);
-    if app.public_limiter.check(ip_of(&req)).is_err() {
-        return Ok(page.message(&app, &req, StatusCode::TOO_MANY_REQUESTS, "too_many"));
-    }
-    let (fields, files) = read_form(&app, payload).await?;
-    if !page.check_csrf(&req, &fields) {
-        return Ok(page.message(&app, &req, StatusCode::FORBIDDEN, "expired"));
-    }
+    let (fields, files) = match accept(&app, &req, &page, payload).await {
+        Ok(f) => f,
+        Err(answer) => return Ok(answer),
+    };
     let token = q.t.clone().unwrap_or_default();
     let text = fields.get("text").cloned().unwrap_or_default();
     match public::add_message(&app, &number, &token, &text, files).await {
@@ -447,13 +461,10 @@ async fn callback(
     payload: Multipart,
 ) -> Result<HttpResponse, AppError> {
     let page = Page::of(&req, &q);
-    if app.public_limiter.check(ip_of(&req)).is_err() {
-        return Ok(page.message(&app, &req, StatusCode::TOO_MANY_REQUESTS, "too_many"));
-    }
-    let (fields, _) = read_form(&app, payload).await?;
-    if !page.check_csrf(&req, &fields) {
-        return Ok(page.message(&app, &req, StatusCode::FORBIDDEN, "expired"));
-    }
+    let (fields, _) = match accept(&app, &req, &page, payload).await {
+        Ok(f) => f,
+        Err(answer) => return Ok(answer),
+    };
     let token = q.t.clone().unwrap_or_default();
     let tz = app.config.time_zone;
     let preferred_at = fields
@@ -514,10 +525,10 @@ async fn comment(
     payload: Multipart,
 ) -> Result<HttpResponse, AppError> {
     let page = Page::of(&req, &q);
-    let (fields, _) = read_form(&app, payload).await?;
-    if !page.check_csrf(&req, &fields) {
-        return Ok(page.message(&app, &req, StatusCode::FORBIDDEN, "expired"));
-    }
+    let (fields, _) = match accept(&app, &req, &page, payload).await {
+        Ok(f) => f,
+        Err(answer) => return Ok(answer),
+    };
     let token = q.t.clone().unwrap_or_default();
     match public::rate(&app, &number, &token, None, fields.get("comment").cloned()).await {
         Ok((score, _)) => Ok(page.render(
