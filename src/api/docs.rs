@@ -5,7 +5,7 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
-use super::{auth, catalogue, contacts, health, mail, public, queues, tickets};
+use super::{auth, catalogue, contacts, health, mail, phone, public, queues, tickets};
 
 struct BearerAuth;
 
@@ -47,6 +47,12 @@ impl Modify for BearerAuth {
         public::callback,
         public::rate,
         public::ratings,
+        phone::lines,
+        phone::create_line,
+        phone::cti_event,
+        phone::context,
+        phone::presence_all,
+        phone::presence_set,
     ),
     components(schemas(crate::error::Problem)),
     modifiers(&BearerAuth),

@@ -9,6 +9,7 @@ pub mod contacts;
 pub mod docs;
 pub mod health;
 pub mod mail;
+pub mod phone;
 pub mod public;
 pub mod queues;
 pub mod tickets;
@@ -156,6 +157,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, config: &crate::config::Config) {
             .configure(catalogue::routes)
             .configure(|c| mail::routes(c, max_message))
             .configure(|c| public::routes(c, &origins))
+            .configure(phone::routes)
             .default_service(web::to(not_found)),
     )
     .configure(crate::channels::web::pages::routes)

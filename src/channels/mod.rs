@@ -2,4 +2,5 @@
 //! into calls to `intake`; the staff API lives in `api`.
 
 pub mod email;
+pub mod phone;
 pub mod web;

@@ -7,6 +7,7 @@ pub mod kinds;
 pub mod mail;
 pub mod number;
 pub mod phone;
+pub mod presence;
 pub mod search;
 pub mod workflow;
 

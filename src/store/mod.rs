@@ -9,6 +9,7 @@ pub mod contacts;
 pub mod delegations;
 pub mod mail;
 pub mod outbox;
+pub mod phone;
 pub mod public;
 pub mod rows;
 pub mod schema;

@@ -367,6 +367,63 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    service_lines (id) {
+        id -> BigInt,
+        number -> Text,
+        service -> Text,
+        caller_kind -> Text,
+        privacy_notice -> Text,
+        queue_id -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    ivr_options (line_id, digit) {
+        line_id -> BigInt,
+        digit -> Text,
+        topic_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    calls (id) {
+        id -> BigInt,
+        external_id -> Text,
+        line_id -> Nullable<BigInt>,
+        called -> Text,
+        caller -> Text,
+        caller_e164 -> Nullable<Text>,
+        ivr_choice -> Nullable<Text>,
+        topic_id -> Nullable<BigInt>,
+        agent_id -> Nullable<BigInt>,
+        state -> Text,
+        offered_at -> Timestamp,
+        answered_at -> Nullable<Timestamp>,
+        ended_at -> Nullable<Timestamp>,
+        ticket_id -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    cti_events (event_id) {
+        event_id -> Text,
+        call_id -> BigInt,
+        kind -> Text,
+        received_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    agent_presence (agent_id) {
+        agent_id -> BigInt,
+        state -> Text,
+        since -> Timestamp,
+        wrap_up_until -> Nullable<Timestamp>,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     queues,
     agents,
@@ -394,4 +451,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     public_access,
     ratings,
     callback_requests,
+    service_lines,
+    ivr_options,
+    calls,
+    cti_events,
+    agent_presence,
 );

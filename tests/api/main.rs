@@ -16,6 +16,7 @@ mod openapi;
 mod outbox;
 mod pages;
 mod permissions;
+mod phone;
 mod public;
 mod search;
 mod transitions;
