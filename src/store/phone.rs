@@ -214,9 +214,10 @@ pub fn presence(
         .optional()?)
 }
 
-pub fn all_presence(
-    c: &mut DbConn,
-) -> AppResult<Vec<(i64, String, NaiveDateTime, Option<NaiveDateTime>)>> {
+/// (agent, state, since, wrap-up until).
+pub type PresenceRow = (i64, String, NaiveDateTime, Option<NaiveDateTime>);
+
+pub fn all_presence(c: &mut DbConn) -> AppResult<Vec<PresenceRow>> {
     Ok(agent_presence::table
         .select((
             agent_presence::agent_id,
