@@ -178,6 +178,15 @@ fn create_pg_database(base: &str) -> String {
     .get_result(&mut admin)
     .unwrap();
     if !exists {
+        // Templates of older migration sets are of no more use.
+        let stale: Vec<String> = diesel::dsl::sql::<diesel::sql_types::Text>(&format!(
+            "SELECT datname FROM pg_database WHERE datname LIKE 'sportello\\_tpl\\_%' AND datname <> '{tpl}'"
+        ))
+        .load(&mut admin)
+        .unwrap_or_default();
+        for old in stale {
+            let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {old}"));
+        }
         let building = format!("{tpl}_building");
         admin
             .batch_execute(&format!("DROP DATABASE IF EXISTS {building} WITH (FORCE)"))
