@@ -2,6 +2,8 @@
 //! Everything here is unit-tested in place; services and the store build on it.
 
 pub mod access;
+pub mod calendar;
+pub mod callback;
 pub mod contact;
 pub mod kinds;
 pub mod mail;
