@@ -57,6 +57,21 @@ pub struct Config {
     pub outbox_interval_secs: u64,
     /// A reply to a ticket closed longer ago than this opens a new, linked ticket.
     pub mail_reopen_days: i64,
+    /// Seconds of wrap-up after a call before an agent is available again.
+    pub wrap_up_secs: i64,
+    /// When the desk is open (callbacks are booked and dispatched within these hours).
+    pub business_hours: crate::domain::calendar::Week,
+    /// Italian national holidays are closed days.
+    pub italian_holidays: bool,
+    /// Other closed days.
+    pub closed_days: std::collections::BTreeSet<chrono::NaiveDate>,
+    pub callback_slot_minutes: i64,
+    pub callback_slot_capacity: i64,
+    pub callback_offer_secs: i64,
+    pub callback_max_attempts: i32,
+    pub callback_retry_minutes: Vec<i64>,
+    pub callback_sla_minutes: i64,
+    pub callback_dispatch_secs: u64,
 }
 
 /// The keys a TOML file may set; the same names as the environment variables
@@ -90,6 +105,17 @@ struct FileConfig {
     cors_origins: Option<String>,
     public_rate_per_minute: Option<u32>,
     public_max_attachments: Option<usize>,
+    wrap_up_secs: Option<i64>,
+    business_hours: Option<String>,
+    italian_holidays: Option<bool>,
+    closed_days: Option<String>,
+    callback_slot_minutes: Option<i64>,
+    callback_slot_capacity: Option<i64>,
+    callback_offer_secs: Option<i64>,
+    callback_max_attempts: Option<i32>,
+    callback_retry_minutes: Option<String>,
+    callback_sla_minutes: Option<i64>,
+    callback_dispatch_secs: Option<u64>,
 }
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://sportello.db";
@@ -219,6 +245,73 @@ impl Config {
         )?
         .or(f.mail_reopen_days);
 
+        macro_rules! numbers {
+            ($($field:ident),+) => {$(
+                let name = concat!("SPORTELLO_", stringify!($field)).to_uppercase();
+                f.$field = num(&name, get(&name))?.or(f.$field);
+            )+};
+        }
+        numbers!(
+            wrap_up_secs,
+            callback_slot_minutes,
+            callback_slot_capacity,
+            callback_offer_secs,
+            callback_max_attempts,
+            callback_sla_minutes,
+            callback_dispatch_secs
+        );
+        for (name, slot) in [
+            ("SPORTELLO_BUSINESS_HOURS", &mut f.business_hours),
+            ("SPORTELLO_CLOSED_DAYS", &mut f.closed_days),
+            (
+                "SPORTELLO_CALLBACK_RETRY_MINUTES",
+                &mut f.callback_retry_minutes,
+            ),
+        ] {
+            if let Some(v) = get(name) {
+                *slot = Some(v);
+            }
+        }
+        if let Some(v) = get("SPORTELLO_ITALIAN_HOLIDAYS") {
+            f.italian_holidays = Some(match v.trim() {
+                "true" | "1" | "yes" => true,
+                "false" | "0" | "no" => false,
+                _ => {
+                    return Err(ConfigError(format!(
+                        "SPORTELLO_ITALIAN_HOLIDAYS='{v}' is not true or false"
+                    )))
+                }
+            });
+        }
+        let business_hours = crate::domain::calendar::Week::parse(
+            f.business_hours.as_deref().unwrap_or("mon-fri 09:00-18:00"),
+        )
+        .map_err(|e| ConfigError(format!("business_hours: {e}")))?;
+        let closed_days = f
+            .closed_days
+            .as_deref()
+            .unwrap_or("")
+            .split(',')
+            .map(str::trim)
+            .filter(|d| !d.is_empty())
+            .map(|d| {
+                chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| {
+                    ConfigError(format!("closed_days: '{d}' is not a date like 2026-12-24"))
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        let callback_retry_minutes = f
+            .callback_retry_minutes
+            .as_deref()
+            .unwrap_or("15,60")
+            .split(',')
+            .map(|m| match m.trim().parse::<i64>() {
+                Ok(n) if n > 0 => Ok(n),
+                _ => Err(ConfigError(format!(
+                    "callback_retry_minutes: '{m}' is not a positive number of minutes"
+                ))),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         if let Some(from) = &f.mail_from {
             crate::domain::contact::normalise_email(from)
                 .map_err(|e| ConfigError(format!("SPORTELLO_MAIL_FROM: {e}")))?;
@@ -288,6 +381,17 @@ impl Config {
                 .collect(),
             public_rate_per_minute: f.public_rate_per_minute.unwrap_or(10),
             public_max_attachments: f.public_max_attachments.unwrap_or(3),
+            wrap_up_secs: f.wrap_up_secs.unwrap_or(60),
+            business_hours,
+            italian_holidays: f.italian_holidays.unwrap_or(true),
+            closed_days,
+            callback_slot_minutes: f.callback_slot_minutes.unwrap_or(30),
+            callback_slot_capacity: f.callback_slot_capacity.unwrap_or(4),
+            callback_offer_secs: f.callback_offer_secs.unwrap_or(60),
+            callback_max_attempts: f.callback_max_attempts.unwrap_or(3),
+            callback_retry_minutes,
+            callback_sla_minutes: f.callback_sla_minutes.unwrap_or(60),
+            callback_dispatch_secs: f.callback_dispatch_secs.unwrap_or(10),
         };
         let positive = [
             ("pool_size", cfg.pool_size as i64),
@@ -298,6 +402,12 @@ impl Config {
             ("poll_interval_secs", cfg.poll_interval_secs as i64),
             ("delegation_due_hours", cfg.delegation_due_hours),
             ("public_rate_per_minute", cfg.public_rate_per_minute as i64),
+            ("callback_slot_minutes", cfg.callback_slot_minutes),
+            ("callback_slot_capacity", cfg.callback_slot_capacity),
+            ("callback_offer_secs", cfg.callback_offer_secs),
+            ("callback_max_attempts", cfg.callback_max_attempts as i64),
+            ("callback_sla_minutes", cfg.callback_sla_minutes),
+            ("callback_dispatch_secs", cfg.callback_dispatch_secs as i64),
         ];
         if let Some((name, _)) = positive.iter().find(|(_, v)| *v <= 0) {
             return Err(ConfigError(format!("{name} must be positive")));
@@ -306,6 +416,9 @@ impl Config {
             return Err(ConfigError(
                 "max_body_bytes and max_message_bytes must be at least 1024".into(),
             ));
+        }
+        if cfg.wrap_up_secs < 0 {
+            return Err(ConfigError("wrap_up_secs cannot be negative".into()));
         }
         if cfg.mail_reopen_days < 0 || cfg.ack_limit_per_hour < 0 {
             return Err(ConfigError(
@@ -317,6 +430,16 @@ impl Config {
 }
 
 impl Config {
+    /// The desk's business calendar.
+    pub fn calendar(&self) -> crate::domain::calendar::Calendar {
+        crate::domain::calendar::Calendar {
+            tz: self.time_zone,
+            week: self.business_hours.clone(),
+            italian_holidays: self.italian_holidays,
+            closed: self.closed_days.clone(),
+        }
+    }
+
     /// The base of links to the public pages.
     pub fn public_url(&self) -> String {
         self.public_url_setting
@@ -360,6 +483,17 @@ impl std::fmt::Debug for Config {
             .field("cors_origins", &self.cors_origins)
             .field("public_rate_per_minute", &self.public_rate_per_minute)
             .field("public_max_attachments", &self.public_max_attachments)
+            .field("wrap_up_secs", &self.wrap_up_secs)
+            .field("business_hours", &self.business_hours.to_string())
+            .field("italian_holidays", &self.italian_holidays)
+            .field("closed_days", &self.closed_days)
+            .field("callback_slot_minutes", &self.callback_slot_minutes)
+            .field("callback_slot_capacity", &self.callback_slot_capacity)
+            .field("callback_offer_secs", &self.callback_offer_secs)
+            .field("callback_max_attempts", &self.callback_max_attempts)
+            .field("callback_retry_minutes", &self.callback_retry_minutes)
+            .field("callback_sla_minutes", &self.callback_sla_minutes)
+            .field("callback_dispatch_secs", &self.callback_dispatch_secs)
             .finish()
     }
 }

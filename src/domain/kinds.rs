@@ -44,6 +44,18 @@ text_enum! {
 }
 
 text_enum! {
+    /// How the operator closed a call's write-up.
+    CallOutcome {
+        /// Answered during the call: the ticket is resolved at once (first-contact resolution).
+        Resolved = "resolved",
+        /// Left open at first level.
+        Open = "open",
+        /// Escalated to second level or customer care.
+        Escalated = "escalated",
+    }
+}
+
+text_enum! {
     /// The level a queue (group) works at.
     QueueLevel {
         FirstLevel = "first_level",
@@ -113,6 +125,11 @@ text_enum! {
         Delegated = "delegated",
         DelegationAnswered = "delegation_answered",
         CallbackRequested = "callback_requested",
+        CallbackAttempted = "callback_attempted",
+        CallbackCompleted = "callback_completed",
+        CallbackFailed = "callback_failed",
+        CallbackCancelled = "callback_cancelled",
+        PhoneCall = "phone_call",
         Rated = "rated",
     }
 }

@@ -13,5 +13,5 @@ pub mod presence;
 pub mod search;
 pub mod workflow;
 
-pub use kinds::{ArticleKind, Channel, EventKind, Priority, QueueLevel, Role};
+pub use kinds::{ArticleKind, CallOutcome, Channel, EventKind, Priority, QueueLevel, Role};
 pub use workflow::TicketState;

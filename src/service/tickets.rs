@@ -13,6 +13,8 @@ use super::lookup::{agent_role, queue_level, ticket_state, Lookup};
 use super::views::*;
 use super::{required_text, App, Viewer};
 use crate::channels::email::outbound::{self, Outgoing};
+use crate::channels::email::templates::Templates;
+use crate::config::Config;
 use crate::domain::access::{role_fits_level, Actor};
 use crate::domain::workflow::{decide, Action};
 use crate::domain::{
@@ -793,11 +795,7 @@ pub async fn add_article(
     // Checked inside intake's transaction: intake (shared with the customer
     // channels) follows merges and knows nothing of roles, while staff writing
     // on a ticket they may not work, or on a merged one, is refused.
-    let guard: intake::Guard = Box::new(move |c| {
-        let w = Work::begin(c, &actor, &TicketKey::Id(id), now)?;
-        decide(w.state, action)?;
-        Ok(())
-    });
+    let guard = may_write(actor, id, now, action);
     let send = req.kind == WriteKind::Reply && req.email.unwrap_or(true);
     let (config, templates) = (app.config.clone(), app.templates.clone());
     let body = req.body.clone();
@@ -851,6 +849,20 @@ pub async fn add_article(
     get(app, viewer, TicketKey::Id(outcome.ticket_id)).await
 }
 
+/// An intake guard: the actor may work the ticket and `action` fits its state.
+pub(crate) fn may_write(
+    actor: Actor,
+    id: i64,
+    now: NaiveDateTime,
+    action: Action,
+) -> intake::Guard {
+    Box::new(move |c| {
+        let w = Work::begin(c, &actor, &TicketKey::Id(id), now)?;
+        decide(w.state, action)?;
+        Ok(())
+    })
+}
+
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StateRequest {
@@ -887,26 +899,55 @@ pub async fn escalate(
 ) -> AppResult<TicketDetail> {
     let reason = required_text("reason", &req.reason, 2000)?;
     operate(app, viewer, key, move |c, w| {
-        let target = catalogue::queue(c, req.queue_id)?
-            .ok_or_else(|| AppError::invalid("queue_id", format!("queue {} does not exist", req.queue_id)))?;
-        let level = queue_level(&target)?;
-        if !level.is_escalation_target() || !target.active {
-            return Err(AppError::invalid("queue_id", format!("'{}' is not an active second-level or customer-care queue", target.name)));
-        }
-        if target.id == w.row.queue_id {
-            return Err(AppError::conflict("already-there", format!("the ticket is already in '{}'", target.name)));
-        }
-        w.apply(Action::Escalate)?;
-        if w.level == QueueLevel::FirstLevel {
-            w.row.escalated_from_queue_id = Some(w.row.queue_id);
-        }
-        w.event(EventKind::Escalated, json!({"from_queue": w.row.queue_id, "to_queue": target.id, "level": level, "reason": reason}));
-        w.unassign();
-        w.row.queue_id = target.id;
-        w.row.escalation_reason = Some(reason);
-        Ok(())
+        escalate_work(c, w, req.queue_id, reason)
     })
     .await
+}
+
+/// Escalates a ticket inside the caller's transaction (e.g. a phone note).
+pub(crate) fn escalate_in(
+    c: &mut DbConn,
+    actor: &Actor,
+    id: i64,
+    now: NaiveDateTime,
+    queue_id: i64,
+    reason: String,
+) -> AppResult<()> {
+    let mut w = Work::begin(c, actor, &TicketKey::Id(id), now)?;
+    escalate_work(c, &mut w, queue_id, reason)?;
+    w.finish(c)?;
+    Ok(())
+}
+
+fn escalate_work(c: &mut DbConn, w: &mut Work, queue_id: i64, reason: String) -> AppResult<()> {
+    let target = catalogue::queue(c, queue_id)?.ok_or_else(|| {
+        AppError::invalid("queue_id", format!("queue {} does not exist", queue_id))
+    })?;
+    let level = queue_level(&target)?;
+    if !level.is_escalation_target() || !target.active {
+        return Err(AppError::invalid(
+            "queue_id",
+            format!(
+                "'{}' is not an active second-level or customer-care queue",
+                target.name
+            ),
+        ));
+    }
+    if target.id == w.row.queue_id {
+        return Err(AppError::conflict(
+            "already-there",
+            format!("the ticket is already in '{}'", target.name),
+        ));
+    }
+    w.apply(Action::Escalate)?;
+    if w.level == QueueLevel::FirstLevel {
+        w.row.escalated_from_queue_id = Some(w.row.queue_id);
+    }
+    w.event(EventKind::Escalated, json!({"from_queue": w.row.queue_id, "to_queue": target.id, "level": level, "reason": reason}));
+    w.unassign();
+    w.row.queue_id = target.id;
+    w.row.escalation_reason = Some(reason);
+    Ok(())
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -971,29 +1012,58 @@ pub async fn resolve(
     let notify = req.notify.unwrap_or(true);
     let (config, templates) = (app.config.clone(), app.templates.clone());
     operate(app, viewer, key, move |c, w| {
-        w.apply(Action::Resolve)?;
-        w.event(EventKind::Resolved, json!({"resolution": resolution}));
-        w.row.resolution = Some(resolution.clone());
-        if notify {
-            let out = Outgoing {
-                config: &config,
-                templates: &templates,
-                now: w.now,
-            };
-            let rating_url =
-                crate::channels::web::service::rating_link(c, &config.public_url(), &w.row)?;
-            outbound::to_customer(
-                c,
-                out,
-                outbound::kind::RESOLUTION,
-                &w.row,
-                None,
-                json!({"resolution": resolution, "rating_url": rating_url}),
-            )?;
-        }
-        Ok(())
+        resolve_work(c, w, resolution, notify, &config, &templates)
     })
     .await
+}
+
+/// Resolves a ticket inside the caller's transaction (e.g. a phone note).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn resolve_in(
+    c: &mut DbConn,
+    actor: &Actor,
+    id: i64,
+    now: NaiveDateTime,
+    resolution: String,
+    notify: bool,
+    config: &Config,
+    templates: &Templates,
+) -> AppResult<()> {
+    let mut w = Work::begin(c, actor, &TicketKey::Id(id), now)?;
+    resolve_work(c, &mut w, resolution, notify, config, templates)?;
+    w.finish(c)?;
+    Ok(())
+}
+
+fn resolve_work(
+    c: &mut DbConn,
+    w: &mut Work,
+    resolution: String,
+    notify: bool,
+    config: &Config,
+    templates: &Templates,
+) -> AppResult<()> {
+    w.apply(Action::Resolve)?;
+    w.event(EventKind::Resolved, json!({"resolution": resolution}));
+    w.row.resolution = Some(resolution.clone());
+    if notify {
+        let out = Outgoing {
+            config,
+            templates,
+            now: w.now,
+        };
+        let rating_url =
+            crate::channels::web::service::rating_link(c, &config.public_url(), &w.row)?;
+        outbound::to_customer(
+            c,
+            out,
+            outbound::kind::RESOLUTION,
+            &w.row,
+            None,
+            json!({"resolution": resolution, "rating_url": rating_url}),
+        )?;
+    }
+    Ok(())
 }
 
 pub async fn close(

@@ -4,6 +4,7 @@
 //! through [`Db::read`] or [`Db::write`] (one transaction).
 
 pub mod agents;
+pub mod callbacks;
 pub mod catalogue;
 pub mod contacts;
 pub mod delegations;
@@ -315,6 +316,31 @@ where
     Ok(done.iter().map(|v| v.to_string()).collect())
 }
 
+/// Serialises one kind of work across server instances for the rest of the
+/// transaction: a transaction-scoped advisory lock on PostgreSQL (`wait`
+/// false: `Ok(false)` when another instance holds it); SQLite write
+/// transactions already run one at a time.
+pub fn work_lock(conn: &mut DbConn, name: &str, wait: bool) -> AppResult<bool> {
+    use diesel::sql_types::{Bool, Text};
+    match conn {
+        DbConn::Postgresql(c) => {
+            let f = if wait {
+                "SELECT true AS held FROM (SELECT pg_advisory_xact_lock(hashtext($1))) AS l"
+            } else {
+                "SELECT pg_try_advisory_xact_lock(hashtext($1)) AS held"
+            };
+            #[derive(diesel::QueryableByName)]
+            struct Held {
+                #[diesel(sql_type = Bool)]
+                held: bool,
+            }
+            let r: Held = diesel::sql_query(f).bind::<Text, _>(name).get_result(c)?;
+            Ok(r.held)
+        }
+        DbConn::Sqlite(_) => Ok(true),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -343,3 +369,4 @@ mod tests {
         assert_eq!(redact("postgres://me@h/d"), "postgres://me@h/d");
     }
 }
+

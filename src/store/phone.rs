@@ -17,6 +17,7 @@ pub struct LineRow {
     pub privacy_notice: String,
     pub queue_id: i64,
     pub created_at: NaiveDateTime,
+    pub auto_callback: bool,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -27,6 +28,7 @@ pub fn insert_line(
     kind: &str,
     privacy: &str,
     queue: i64,
+    auto_callback: bool,
     now: NaiveDateTime,
 ) -> AppResult<i64> {
     Ok(diesel::insert_into(service_lines::table)
@@ -36,6 +38,7 @@ pub fn insert_line(
             service_lines::caller_kind.eq(kind),
             service_lines::privacy_notice.eq(privacy),
             service_lines::queue_id.eq(queue),
+            service_lines::auto_callback.eq(auto_callback),
             service_lines::created_at.eq(now),
         ))
         .returning(service_lines::id)
@@ -104,6 +107,10 @@ pub struct CallRow {
     pub answered_at: Option<NaiveDateTime>,
     pub ended_at: Option<NaiveDateTime>,
     pub ticket_id: Option<i64>,
+    pub outcome: Option<String>,
+    pub noted_at: Option<NaiveDateTime>,
+    pub acknowledged_at: Option<NaiveDateTime>,
+    pub acknowledged_by: Option<i64>,
 }
 
 #[derive(Debug, Insertable, AsChangeset)]
@@ -253,4 +260,132 @@ pub fn set_presence(
             .execute(c)?;
     }
     Ok(())
+}
+
+/// Links a call to the ticket its write-up went to, with the outcome.
+pub fn set_note(
+    c: &mut DbConn,
+    call: i64,
+    ticket: i64,
+    outcome: &str,
+    now: NaiveDateTime,
+) -> AppResult<()> {
+    diesel::update(calls::table.find(call))
+        .set((
+            calls::ticket_id.eq(ticket),
+            calls::outcome.eq(outcome),
+            calls::noted_at.eq(now),
+        ))
+        .execute(c)?;
+    Ok(())
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct CallFilter {
+    pub state: Option<String>,
+    pub acknowledged: Option<bool>,
+    pub line_id: Option<i64>,
+    pub from: Option<NaiveDateTime>,
+    pub to: Option<NaiveDateTime>,
+    pub before_id: Option<i64>,
+    pub limit: i64,
+}
+
+/// Calls, newest first.
+pub fn list_calls(c: &mut DbConn, f: &CallFilter) -> AppResult<Vec<CallRow>> {
+    let mut q = calls::table.select(CallRow::as_select()).into_boxed();
+    if let Some(s) = &f.state {
+        q = q.filter(calls::state.eq(s.clone()));
+    }
+    match f.acknowledged {
+        Some(true) => q = q.filter(calls::acknowledged_at.is_not_null()),
+        Some(false) => q = q.filter(calls::acknowledged_at.is_null()),
+        None => {}
+    }
+    if let Some(l) = f.line_id {
+        q = q.filter(calls::line_id.eq(l));
+    }
+    if let Some(t) = f.from {
+        q = q.filter(calls::offered_at.ge(t));
+    }
+    if let Some(t) = f.to {
+        q = q.filter(calls::offered_at.lt(t));
+    }
+    if let Some(b) = f.before_id {
+        q = q.filter(calls::id.lt(b));
+    }
+    Ok(q.order(calls::id.desc()).limit(f.limit).load(c)?)
+}
+
+/// Marks missed calls as seen by a supervisor; returns how many changed.
+pub fn acknowledge(
+    c: &mut DbConn,
+    ids: &[i64],
+    agent: i64,
+    now: NaiveDateTime,
+) -> AppResult<usize> {
+    Ok(diesel::update(
+        calls::table
+            .filter(calls::id.eq_any(ids))
+            .filter(calls::state.eq("missed"))
+            .filter(calls::acknowledged_at.is_null()),
+    )
+    .set((
+        calls::acknowledged_at.eq(now),
+        calls::acknowledged_by.eq(agent),
+    ))
+    .execute(c)?)
+}
+
+/// Counts of calls offered in a period: by state, by outcome, missed and acknowledged.
+pub struct CallCounts {
+    pub by_state: Vec<(String, i64)>,
+    pub by_outcome: Vec<(Option<String>, i64)>,
+    pub missed_acknowledged: i64,
+}
+
+pub fn call_counts(
+    c: &mut DbConn,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+) -> AppResult<CallCounts> {
+    let period = calls::offered_at.ge(from).and(calls::offered_at.lt(to));
+    let by_state = calls::table
+        .filter(period)
+        .group_by(calls::state)
+        .select((calls::state, diesel::dsl::count_star()))
+        .load(c)?;
+    let by_outcome = calls::table
+        .filter(period)
+        .group_by(calls::outcome)
+        .select((calls::outcome, diesel::dsl::count_star()))
+        .load(c)?;
+    let missed_acknowledged = calls::table
+        .filter(period)
+        .filter(calls::state.eq("missed"))
+        .filter(calls::acknowledged_at.is_not_null())
+        .count()
+        .get_result(c)?;
+    Ok(CallCounts {
+        by_state,
+        by_outcome,
+        missed_acknowledged,
+    })
+}
+
+/// Presence of the active members of a queue: (agent, state, since, wrap-up until).
+pub fn presence_in_queue(c: &mut DbConn, queue: i64) -> AppResult<Vec<PresenceRow>> {
+    use super::schema::{agents, queue_members};
+    Ok(agent_presence::table
+        .inner_join(queue_members::table.on(queue_members::agent_id.eq(agent_presence::agent_id)))
+        .inner_join(agents::table.on(agents::id.eq(agent_presence::agent_id)))
+        .filter(queue_members::queue_id.eq(queue))
+        .filter(agents::active.eq(true))
+        .select((
+            agent_presence::agent_id,
+            agent_presence::state,
+            agent_presence::since,
+            agent_presence::wrap_up_until,
+        ))
+        .load(c)?)
 }

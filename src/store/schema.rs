@@ -364,6 +364,44 @@ diesel::table! {
         note -> Text,
         state -> Text,
         created_at -> Timestamp,
+        queue_id -> Nullable<BigInt>,
+        topic_id -> Nullable<BigInt>,
+        source -> Text,
+        call_id -> Nullable<BigInt>,
+        slot_start -> Nullable<Timestamp>,
+        due_at -> Nullable<Timestamp>,
+        sla_start -> Nullable<Timestamp>,
+        first_attempt_at -> Nullable<Timestamp>,
+        attempts -> Integer,
+        offered_to -> Nullable<BigInt>,
+        offer_expires_at -> Nullable<Timestamp>,
+        agent_id -> Nullable<BigInt>,
+        closed_at -> Nullable<Timestamp>,
+        outcome -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    callback_offers (id) {
+        id -> BigInt,
+        callback_id -> BigInt,
+        agent_id -> BigInt,
+        round -> Integer,
+        offered_at -> Timestamp,
+        expires_at -> Timestamp,
+        answer -> Nullable<Text>,
+        answered_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    callback_attempts (id) {
+        id -> BigInt,
+        callback_id -> BigInt,
+        agent_id -> BigInt,
+        outcome -> Text,
+        note -> Text,
+        at -> Timestamp,
     }
 }
 
@@ -376,6 +414,7 @@ diesel::table! {
         privacy_notice -> Text,
         queue_id -> BigInt,
         created_at -> Timestamp,
+        auto_callback -> Bool,
     }
 }
 
@@ -403,6 +442,10 @@ diesel::table! {
         answered_at -> Nullable<Timestamp>,
         ended_at -> Nullable<Timestamp>,
         ticket_id -> Nullable<BigInt>,
+        outcome -> Nullable<Text>,
+        noted_at -> Nullable<Timestamp>,
+        acknowledged_at -> Nullable<Timestamp>,
+        acknowledged_by -> Nullable<BigInt>,
     }
 }
 
@@ -451,6 +494,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     public_access,
     ratings,
     callback_requests,
+    callback_offers,
+    callback_attempts,
     service_lines,
     ivr_options,
     calls,

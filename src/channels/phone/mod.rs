@@ -8,6 +8,8 @@ use chrono::{DateTime, Duration, FixedOffset};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+pub mod notes;
+
 use crate::domain::phone;
 use crate::domain::presence::{self, Presence, PresenceEvent};
 use crate::error::{AppError, AppResult};
@@ -16,9 +18,6 @@ use crate::service::{required_text, App, Viewer};
 use crate::store::phone::{self as store, CallFields, CallRow};
 use crate::store::tickets::TicketFilter;
 use crate::store::{catalogue, contacts, tickets, DbConn};
-
-/// Seconds of wrap-up after a call before an agent is available again.
-const WRAP_UP_SECONDS: i64 = 60;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -35,6 +34,8 @@ pub struct LineInput {
     /// IVR digit → topic.
     #[serde(default)]
     pub ivr: BTreeMap<String, i64>,
+    /// A missed call from a number with no open callback books one (default false).
+    pub auto_callback: Option<bool>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -46,6 +47,7 @@ pub struct LineView {
     pub privacy_notice: String,
     pub queue_id: i64,
     pub ivr: BTreeMap<String, i64>,
+    pub auto_callback: bool,
 }
 
 fn line_view(c: &mut DbConn, l: store::LineRow) -> AppResult<LineView> {
@@ -58,6 +60,7 @@ fn line_view(c: &mut DbConn, l: store::LineRow) -> AppResult<LineView> {
         privacy_notice: l.privacy_notice,
         queue_id: l.queue_id,
         ivr,
+        auto_callback: l.auto_callback,
     })
 }
 
@@ -102,6 +105,7 @@ pub async fn create_line(app: &App, viewer: &Viewer, input: LineInput) -> AppRes
                 input.caller_kind.as_deref().unwrap_or(""),
                 input.privacy_notice.as_deref().unwrap_or(""),
                 input.queue_id,
+                input.auto_callback.unwrap_or(false),
                 now,
             )?;
             store::set_ivr(c, id, &input.ivr.into_iter().collect::<Vec<_>>())?;
@@ -165,9 +169,15 @@ pub struct CallView {
     pub offered_at: DateTime<FixedOffset>,
     pub answered_at: Option<DateTime<FixedOffset>>,
     pub ended_at: Option<DateTime<FixedOffset>>,
+    /// The ticket the call was written up on.
+    pub ticket_id: Option<i64>,
+    /// `resolved`, `open` or `escalated`, once written up.
+    pub outcome: Option<String>,
+    /// Missed calls: when a supervisor acknowledged it.
+    pub acknowledged_at: Option<DateTime<FixedOffset>>,
 }
 
-fn call_view(c: &mut DbConn, r: &CallRow, tz: chrono_tz::Tz) -> AppResult<CallView> {
+pub(crate) fn call_view(c: &mut DbConn, r: &CallRow, tz: chrono_tz::Tz) -> AppResult<CallView> {
     let line = match r.line_id {
         Some(l) => store::line(c, l)?.map(|l| l.number),
         None => None,
@@ -184,6 +194,9 @@ fn call_view(c: &mut DbConn, r: &CallRow, tz: chrono_tz::Tz) -> AppResult<CallVi
         offered_at: local(r.offered_at, tz),
         answered_at: r.answered_at.map(|a| local(a, tz)),
         ended_at: r.ended_at.map(|a| local(a, tz)),
+        ticket_id: r.ticket_id,
+        outcome: r.outcome.clone(),
+        acknowledged_at: r.acknowledged_at.map(|a| local(a, tz)),
     })
 }
 
@@ -202,6 +215,7 @@ pub async fn apply_event(app: &App, viewer: &Viewer, ev: CtiEvent) -> AppResult<
     let external = required_text("call_id", &ev.call_id, 200)?;
     let now = app.clock.now_db();
     let tz = viewer.tz;
+    let wrap_up = Duration::seconds(app.config.wrap_up_secs);
     let (call_id, duplicate) = app
         .db
         .write(move |c| {
@@ -257,7 +271,7 @@ pub async fn apply_event(app: &App, viewer: &Viewer, ev: CtiEvent) -> AppResult<
                     row.agent_id = Some(agent);
                     row.state = "answered".into();
                     row.answered_at = Some(now);
-                    move_presence(c, agent, PresenceEvent::CallAnswered, now)?;
+                    move_presence(c, agent, PresenceEvent::CallAnswered, now, wrap_up)?;
                 }
                 CtiKind::Ended => {
                     row.state = if row.answered_at.is_some() {
@@ -267,7 +281,7 @@ pub async fn apply_event(app: &App, viewer: &Viewer, ev: CtiEvent) -> AppResult<
                     };
                     row.ended_at = Some(now);
                     if let Some(agent) = row.agent_id {
-                        move_presence(c, agent, PresenceEvent::CallEnded, now)?;
+                        move_presence(c, agent, PresenceEvent::CallEnded, now, wrap_up)?;
                     }
                 }
                 CtiKind::Missed => {
@@ -321,6 +335,7 @@ fn move_presence(
     agent: i64,
     event: PresenceEvent,
     now: chrono::NaiveDateTime,
+    wrap_up: Duration,
 ) -> AppResult<()> {
     let current = match store::presence(c, agent)? {
         Some((s, _, until)) => {
@@ -328,9 +343,7 @@ fn move_presence(
         }
         None => Presence::Offline,
     };
-    if let Some((next, until)) =
-        presence::next(current, event, now, Duration::seconds(WRAP_UP_SECONDS))
-    {
+    if let Some((next, until)) = presence::next(current, event, now, wrap_up) {
         store::set_presence(c, agent, next.as_str(), now, until)?;
     }
     Ok(())
@@ -436,6 +449,7 @@ pub async fn set_presence(
     let now = app.clock.now_db();
     let agent = viewer.actor.agent_id;
     let tz = viewer.tz;
+    let wrap_up = Duration::seconds(app.config.wrap_up_secs);
     app.db
         .write(move |c| {
             let current = match store::presence(c, agent)? {
@@ -446,18 +460,15 @@ pub async fn set_presence(
                 ),
                 None => Presence::Offline,
             };
-            let (next, until) = presence::next(
-                current,
-                PresenceEvent::Set(req.state),
-                now,
-                Duration::seconds(WRAP_UP_SECONDS),
-            )
-            .ok_or_else(|| {
-                AppError::conflict(
-                    "presence",
-                    format!("cannot go from {current} to {} by hand", req.state),
-                )
-            })?;
+            let (next, until) =
+                presence::next(current, PresenceEvent::Set(req.state), now, wrap_up).ok_or_else(
+                    || {
+                        AppError::conflict(
+                            "presence",
+                            format!("cannot go from {current} to {} by hand", req.state),
+                        )
+                    },
+                )?;
             store::set_presence(c, agent, next.as_str(), now, until)?;
             Ok(PresenceView {
                 agent_id: agent,
