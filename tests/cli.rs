@@ -136,7 +136,7 @@ fn demo_walkthrough(port: u16, database: &str) {
     }
     let (status, topics) = http(port, "GET", "/api/v1/topics", None, Some(token)).unwrap();
     assert_eq!(status, 200);
-    assert!(topics.contains("Reclami") && topics.contains("Chiamata non pertinente"));
+    assert!(topics.contains("Reclami") && topics.contains("Chiamata non target"));
 }
 
 #[test]
