@@ -1,4 +1,5 @@
-//! The command line: `serve`, `migrate`, `agent add`.
+//! The command line: `serve`, `migrate`, `agent add`, `mail import`,
+//! `catalogue seed-forms`.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -48,6 +49,19 @@ pub enum Command {
         #[command(subcommand)]
         command: MailCommand,
     },
+    /// The topic catalogue.
+    Catalogue {
+        #[command(subcommand)]
+        command: CatalogueCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CatalogueCommand {
+    /// Add the shipped call forms: the queues Direzione and Operatore senior and
+    /// the topics Chiamata non target and Reclamo qualità linea (those already
+    /// there, by name, are left as they are).
+    SeedForms,
 }
 
 #[derive(Debug, Subcommand)]
@@ -136,6 +150,40 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!(
                 "read {} message(s): {} new ticket(s), {} added to tickets, {} in review, {} already imported",
                 s.read, s.tickets_created, s.added_to_tickets, s.quarantined, s.duplicates
+            );
+            Ok(())
+        }
+        Command::Catalogue {
+            command: CatalogueCommand::SeedForms,
+        } => {
+            let cfg = config.clone();
+            let db = tokio::task::spawn_blocking(move || crate::server::open_and_migrate(&cfg))
+                .await??;
+            let app = crate::server::app(db, Arc::new(SystemClock), config)?;
+            // The command line acts with an administrator's authority.
+            let admin = crate::service::Viewer {
+                actor: crate::domain::access::Actor {
+                    agent_id: 0,
+                    role: Role::Admin,
+                    queues: vec![],
+                },
+                name: "sportello catalogue".into(),
+                email: String::new(),
+                tz: app.config.time_zone,
+                token_id: 0,
+            };
+            let i = crate::service::call_forms::install(&app, &admin).await?;
+            use crate::service::call_forms as f;
+            println!(
+                "queue {} (id {}), queue {} (id {}), topic {} (id {}), topic {} (id {})",
+                f::MANAGEMENT_QUEUE,
+                i.management_queue,
+                f::SENIOR_QUEUE,
+                i.senior_queue,
+                f::NON_TARGET_TOPIC,
+                i.non_target_topic,
+                f::LINE_QUALITY_TOPIC,
+                i.line_quality_topic
             );
             Ok(())
         }

@@ -12,6 +12,7 @@ use crate::domain::access::Actor;
 use crate::domain::{Channel, Priority, QueueLevel, Role};
 use crate::error::{AppError, AppResult};
 use crate::service::auth::{create_agent, NewAgentRequest};
+use crate::service::call_forms;
 use crate::service::catalogue::{
     create_queue, create_subject, create_topic, QueueInput, SubjectInput, TopicInput,
 };
@@ -177,26 +178,6 @@ pub async fn seed(app: &App) -> AppResult<&'static [Login]> {
         ),
     )
     .await?;
-    let management = create_queue(
-        &demo,
-        &admin,
-        q(
-            "Management",
-            QueueLevel::FirstLevel,
-            "Non-target calls recorded for management",
-        ),
-    )
-    .await?;
-    let senior = create_queue(
-        &demo,
-        &admin,
-        q(
-            "Senior operator",
-            QueueLevel::FirstLevel,
-            "Line-quality complaints",
-        ),
-    )
-    .await?;
     // Mailboxes with no IMAP server: mail reaches them through the mailgate or `mail import`.
     use crate::channels::email::mailboxes::{create as create_mailbox, MailboxInput};
     create_mailbox(
@@ -231,6 +212,8 @@ pub async fn seed(app: &App) -> AppResult<&'static [Login]> {
         info_script: Some(script.into()),
         public: Some(public),
         active: Some(true),
+        form: None,
+        in_statistics: None,
     };
     let subject = |name: &str, queue: Option<i64>, script: &str| SubjectInput {
         name: Some(name.into()),
@@ -314,17 +297,16 @@ pub async fn seed(app: &App) -> AppResult<&'static [Login]> {
     create_subject(&demo, &admin, it, subject("Hosting", Some(hosting), "")).await?;
     let complaints = create_topic(&demo, &admin, topic("Reclami", care,
         "I reclami vanno presentati per iscritto e devono riportare il numero di contratto. Il cliente viene informato dell'esito.", true)).await?;
-    let non_target = create_topic(&demo, &admin, topic("Chiamata non pertinente", management,
-        "Non fornire dati personali. Annotare città, organizzazione, ruolo e nome di chi chiama, telefono di contatto e scopo della chiamata, per la direzione.", false)).await?;
-    let line = create_topic(&demo, &admin, topic("Problemi di linea", senior,
-        "Annotare il numero che non funziona, dove è stato trovato, numero di contratto, indirizzo e telefono dell'abbonato; passare all'operatore senior.", false)).await?;
+    // The two call forms of the source documents, as a real installation gets them.
+    let forms = call_forms::install(&demo, &admin).await?;
+    let (non_target, line) = (forms.non_target_topic, forms.line_quality_topic);
 
     let mut ids = Vec::new();
     for l in LOGINS {
         let (name, queues) = match l.role {
             Role::Admin => ("Amministratore", vec![]),
             Role::Operator if l.email.starts_with("giulia") => ("Giulia Bianchi", vec![first]),
-            Role::Operator => ("Marco Esposito", vec![first, management, senior]),
+            Role::Operator => ("Marco Esposito", vec![first, forms.senior_queue]),
             Role::Specialist => ("Elena Ricci", vec![desktop, mobile, voip, hosting]),
             Role::Supervisor => ("Paolo Conti", vec![]),
             Role::CustomerCare => ("Chiara Russo", vec![care]),
@@ -370,6 +352,23 @@ pub async fn seed(app: &App) -> AppResult<&'static [Login]> {
         Req { subject: "Card lost abroad", body: "Hello, I lost my card while travelling in Spain. Can you block it and send a new one?", channel: Channel::Email, topic: card, subject_id: None, name: "John Smith", email: Some("john.smith@example.co.uk"), phone: None, language: "en", contract: None },
     ];
 
+    let form_values = |topic: i64| {
+        if topic == non_target {
+            Some(
+                serde_json::json!({"city": "Firenze", "organisation": "Agenzia Spot Srl",
+                "position": "Account manager", "name": "Luca Sarti",
+                "contact_phone": "055 987654", "purpose": "Proposta di campagna pubblicitaria"}),
+            )
+        } else if topic == line {
+            Some(
+                serde_json::json!({"failing_number": "800 123 456", "where_found": "sito",
+                "contract_number": "MPS-2021-7777", "address": "Via Roma 12, Siena",
+                "contact_phone": "0577 654321", "name": "Anna Bruni"}),
+            )
+        } else {
+            None
+        }
+    };
     let mut created = Vec::new();
     for round in 0..3 {
         for (i, r) in requests.iter().enumerate() {
@@ -406,6 +405,7 @@ pub async fn seed(app: &App) -> AppResult<&'static [Login]> {
                     }),
                     attachments: vec![],
                     idempotency_key: Some(format!("demo-{round}-{i}")),
+                    fields: form_values(r.topic),
                 },
                 None,
             )

@@ -245,6 +245,18 @@ impl From<Refusal> for AppError {
     }
 }
 
+/// Per-field errors from the domain (call forms) become one 422 naming each field.
+impl From<Vec<crate::domain::forms::FieldError>> for AppError {
+    fn from(errors: Vec<crate::domain::forms::FieldError>) -> Self {
+        AppError::Fields(
+            errors
+                .into_iter()
+                .map(|e| (e.field, e.code.to_string()))
+                .collect(),
+        )
+    }
+}
+
 impl From<diesel::r2d2::PoolError> for AppError {
     fn from(e: diesel::r2d2::PoolError) -> Self {
         AppError::Unavailable(e.to_string())

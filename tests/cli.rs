@@ -1,5 +1,5 @@
-//! The binary as a user runs it: `serve --demo`, `migrate`, `agent add`, and
-//! clear messages with a non-zero exit on bad input.
+//! The binary as a user runs it: `serve --demo`, `migrate`, `agent add`,
+//! `catalogue seed-forms`, and clear messages with a non-zero exit on bad input.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -136,7 +136,7 @@ fn demo_walkthrough(port: u16, database: &str) {
     }
     let (status, topics) = http(port, "GET", "/api/v1/topics", None, Some(token)).unwrap();
     assert_eq!(status, 200);
-    assert!(topics.contains("Reclami") && topics.contains("Chiamata non pertinente"));
+    assert!(topics.contains("Reclami") && topics.contains("Chiamata non target"));
 }
 
 #[test]
@@ -217,6 +217,19 @@ fn migrate_and_agent_add() {
     assert!(text(&o).contains("applied"));
     let o = run(sportello().env("DATABASE_URL", &url).arg("migrate"));
     assert!(text(&o).contains("up to date"));
+    // The shipped call forms, once however often it runs.
+    for _ in 0..2 {
+        let o = run(sportello()
+            .env("DATABASE_URL", &url)
+            .args(["catalogue", "seed-forms"]));
+        assert!(o.status.success(), "{}", text(&o));
+        assert!(
+            text(&o).contains("queue Direzione (id 2)")
+                && text(&o).contains("topic Reclamo qualità linea (id 2)"),
+            "{}",
+            text(&o)
+        );
+    }
 
     let add = |email: &str, role: &str, password: &str, queue: &str| {
         let mut c = sportello();

@@ -5,7 +5,7 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
-use super::{auth, catalogue, contacts, health, mail, phone, public, queues, tickets};
+use super::{auth, catalogue, contacts, health, mail, phone, public, queues, stats, tickets};
 
 struct BearerAuth;
 
@@ -57,6 +57,7 @@ impl Modify for BearerAuth {
         phone::calls,
         phone::acknowledge,
         phone::call_report,
+        stats::ticket_stats,
     ),
     components(schemas(crate::error::Problem)),
     modifiers(&BearerAuth),

@@ -12,6 +12,7 @@ pub mod mail;
 pub mod phone;
 pub mod public;
 pub mod queues;
+pub mod stats;
 pub mod tickets;
 
 use actix_web::dev::Payload;
@@ -158,6 +159,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, config: &crate::config::Config) {
             .configure(|c| mail::routes(c, max_message))
             .configure(|c| public::routes(c, &origins))
             .configure(phone::routes)
+            .configure(stats::routes)
             .default_service(web::to(not_found)),
     )
     .configure(crate::channels::web::pages::routes)

@@ -5,12 +5,14 @@ pub mod access;
 pub mod calendar;
 pub mod callback;
 pub mod contact;
+pub mod forms;
 pub mod kinds;
 pub mod mail;
 pub mod number;
 pub mod phone;
 pub mod presence;
 pub mod search;
+pub mod stats;
 pub mod workflow;
 
 pub use kinds::{ArticleKind, CallOutcome, Channel, EventKind, Priority, QueueLevel, Role};

@@ -9,12 +9,15 @@ use chrono_tz::Tz;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
+use crate::domain::forms::{self, FieldValue};
 use crate::domain::workflow::{decide, Action};
 use crate::domain::{number, ArticleKind, Channel, EventKind, Priority, TicketState};
 use crate::error::{is_unique_violation, AppError, AppResult};
 use crate::service::contacts::{check_details, match_or_create, CheckedDetails, ContactDetails};
 use crate::service::{required_text, App};
-use crate::store::rows::{NewArticle, NewAttachment, NewEvent, NewTicket, TicketRow};
+use crate::store::rows::{
+    NewArticle, NewAttachment, NewEvent, NewTicket, TicketFieldRow, TicketRow,
+};
 use crate::store::{catalogue, contacts, tickets, DbConn};
 
 /// Who the request is from.
@@ -52,6 +55,12 @@ pub struct IntakeRequest {
     pub public: bool,
     /// Sanitized HTML kept beside the text (e-mail).
     pub html: Option<String>,
+    /// Values of the topic's call form, a JSON object keyed by field name.
+    /// `None`: the channel has no form to fill (e-mail, web form) and nothing
+    /// is checked. `Some` (even `null`): checked against the topic's form,
+    /// required fields enforced on a new ticket; values for a topic without a
+    /// form are refused.
+    pub fields: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -197,6 +206,22 @@ pub fn apply(
             });
         }
     }
+    // Routing and the call form are checked before anything is written.
+    let routed = match req.ticket_id {
+        None => Some(route(conn, req)?),
+        Some(_) => None,
+    };
+    let field_values = match (&req.fields, routed) {
+        (None, _) => vec![],
+        (Some(v), Some((_, topic_id, _))) => form_values(conn, topic_id, v)?,
+        (Some(v), None) if no_values(v) => vec![],
+        (Some(_), None) => {
+            return Err(AppError::invalid(
+                "fields",
+                "call-form values are given when a ticket is opened",
+            ))
+        }
+    };
     let contact_id = match (&req.contact, &ch.contact) {
         (ContactRef::Existing(id), _) => {
             contacts::find(conn, *id)?.ok_or_else(|| {
@@ -207,10 +232,24 @@ pub fn apply(
         (ContactRef::Details(_), Some(d)) => match_or_create(conn, d, req.author_agent_id, now)?,
         _ => None,
     };
-    let (ticket_id, created) = match req.ticket_id {
-        Some(id) => (add_to_existing(conn, req, id, contact_id, now)?, false),
-        None => (open_ticket(conn, req, contact_id, now, tz)?, true),
+    let (ticket_id, created) = match (req.ticket_id, routed) {
+        (Some(id), _) => (add_to_existing(conn, req, id, contact_id, now)?, false),
+        (None, Some(routed)) => (open_ticket(conn, req, routed, contact_id, now, tz)?, true),
+        (None, None) => return Err(AppError::Internal("a new ticket was not routed".into())),
     };
+    let rows: Vec<TicketFieldRow> = field_values
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| TicketFieldRow {
+            ticket_id,
+            name: v.name,
+            seq: i as i32,
+            label: v.label,
+            kind: v.kind.as_str().into(),
+            value: v.value,
+        })
+        .collect();
+    tickets::insert_fields(conn, &rows)?;
     let article_id = tickets::insert_article(
         conn,
         &NewArticle {
@@ -281,6 +320,35 @@ pub fn event(
     )
 }
 
+fn no_values(v: &serde_json::Value) -> bool {
+    v.is_null() || v.as_object().is_some_and(|o| o.is_empty())
+}
+
+/// Checks the values of a new ticket's call form against its topic's form.
+fn form_values(
+    conn: &mut DbConn,
+    topic_id: Option<i64>,
+    values: &serde_json::Value,
+) -> AppResult<Vec<FieldValue>> {
+    let form = match topic_id {
+        Some(t) => match catalogue::topic(conn, t)? {
+            Some(topic) => crate::service::catalogue::form_of(&topic)?,
+            None => vec![],
+        },
+        None => vec![],
+    };
+    if form.is_empty() {
+        if no_values(values) {
+            return Ok(vec![]);
+        }
+        return Err(AppError::invalid(
+            "fields",
+            "the ticket's topic has no call form; leave fields out",
+        ));
+    }
+    Ok(forms::check_values(&form, values, true)?)
+}
+
 /// Where a new ticket goes: the explicit queue, else the subject's, else the
 /// topic's, else the default first-level queue.
 fn route(conn: &mut DbConn, req: &IntakeRequest) -> AppResult<(i64, Option<i64>, Option<i64>)> {
@@ -327,11 +395,11 @@ fn route(conn: &mut DbConn, req: &IntakeRequest) -> AppResult<(i64, Option<i64>,
 fn open_ticket(
     conn: &mut DbConn,
     req: &IntakeRequest,
+    (queue_id, topic_id, subject_id): (i64, Option<i64>, Option<i64>),
     contact_id: Option<i64>,
     now: NaiveDateTime,
     tz: Tz,
 ) -> AppResult<i64> {
-    let (queue_id, topic_id, subject_id) = route(conn, req)?;
     let year = now.and_utc().with_timezone(&tz).year();
     let seq = tickets::next_number(conn, year)?;
     let number = number::format(year, seq);

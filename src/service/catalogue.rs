@@ -6,6 +6,7 @@ use utoipa::ToSchema;
 use super::lookup::queue_level;
 use super::views::{QueueView, SubjectView, TopicView};
 use super::{optional_text, required_text, App, Viewer};
+use crate::domain::forms::{self, FormField};
 use crate::domain::QueueLevel;
 use crate::error::{is_unique_violation, AppError, AppResult};
 use crate::store::rows::{NewQueue, NewSubject, NewTopic, QueueRow, SubjectRow, TopicRow};
@@ -165,29 +166,43 @@ fn subject_view(s: SubjectRow) -> SubjectView {
     }
 }
 
+/// A topic's call form (empty when it has none).
+pub fn form_of(topic: &TopicRow) -> AppResult<Vec<FormField>> {
+    match &topic.form {
+        None => Ok(vec![]),
+        Some(json) => serde_json::from_str(json).map_err(|e| {
+            AppError::Internal(format!("the form of topic {} is unreadable: {e}", topic.id))
+        }),
+    }
+}
+
 /// The catalogue; `public_only` gives what the web form offers.
 pub async fn list_topics(app: &App, public_only: bool) -> AppResult<Vec<TopicView>> {
     app.db
         .read(move |c| {
             let subjects = catalogue::subjects(c)?;
-            Ok(catalogue::topics(c)?
+            catalogue::topics(c)?
                 .into_iter()
                 .filter(|t| !public_only || (t.public && t.active))
-                .map(|t| TopicView {
-                    subjects: subjects
-                        .iter()
-                        .filter(|s| s.topic_id == t.id && (!public_only || s.active))
-                        .cloned()
-                        .map(subject_view)
-                        .collect(),
-                    id: t.id,
-                    name: t.name,
-                    queue_id: t.queue_id,
-                    info_script: t.info_script,
-                    public: t.public,
-                    active: t.active,
+                .map(|t| {
+                    Ok(TopicView {
+                        form: form_of(&t)?,
+                        in_statistics: t.in_statistics,
+                        subjects: subjects
+                            .iter()
+                            .filter(|s| s.topic_id == t.id && (!public_only || s.active))
+                            .cloned()
+                            .map(subject_view)
+                            .collect(),
+                        id: t.id,
+                        name: t.name,
+                        queue_id: t.queue_id,
+                        info_script: t.info_script,
+                        public: t.public,
+                        active: t.active,
+                    })
                 })
-                .collect())
+                .collect()
         })
         .await
 }
@@ -201,6 +216,11 @@ pub struct TopicInput {
     pub info_script: Option<String>,
     pub public: Option<bool>,
     pub active: Option<bool>,
+    /// The call form operators fill in on tickets of this topic, in order;
+    /// `[]` removes it. Checked: unique slug names, options only for `choice`…
+    pub form: Option<Vec<FormField>>,
+    /// False keeps the topic's tickets out of the statistics (reported only as `excluded`).
+    pub in_statistics: Option<bool>,
 }
 
 fn existing_queue(c: &mut DbConn, field: &str, id: i64) -> AppResult<()> {
@@ -226,6 +246,20 @@ fn apply_topic(c: &mut DbConn, row: &mut TopicRow, input: &TopicInput) -> AppRes
     if let Some(a) = input.active {
         row.active = a;
     }
+    if let Some(form) = &input.form {
+        let form = forms::check_definition(form)?;
+        row.form = if form.is_empty() {
+            None
+        } else {
+            Some(
+                serde_json::to_string(&form)
+                    .map_err(|e| AppError::Internal(format!("form not serialisable: {e}")))?,
+            )
+        };
+    }
+    if let Some(s) = input.in_statistics {
+        row.in_statistics = s;
+    }
     Ok(())
 }
 
@@ -245,6 +279,8 @@ pub async fn create_topic(app: &App, viewer: &Viewer, input: TopicInput) -> AppR
                 public: true,
                 active: true,
                 created_at: now,
+                form: None,
+                in_statistics: true,
             };
             apply_topic(c, &mut row, &input)?;
             if row.name.is_empty() {
@@ -259,6 +295,8 @@ pub async fn create_topic(app: &App, viewer: &Viewer, input: TopicInput) -> AppR
                     public: row.public,
                     active: row.active,
                     created_at: now,
+                    form: row.form,
+                    in_statistics: row.in_statistics,
                 },
             )
         })

@@ -3,9 +3,11 @@
 //! one transaction, and return views. HTTP handlers only parse and call these.
 
 pub mod auth;
+pub mod call_forms;
 pub mod catalogue;
 pub mod contacts;
 pub mod lookup;
+pub mod stats;
 pub mod tickets;
 pub mod views;
 

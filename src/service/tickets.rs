@@ -16,6 +16,7 @@ use crate::channels::email::outbound::{self, Outgoing};
 use crate::channels::email::templates::Templates;
 use crate::config::Config;
 use crate::domain::access::{role_fits_level, Actor};
+use crate::domain::forms::{self, FieldType};
 use crate::domain::workflow::{decide, Action};
 use crate::domain::{
     number, search, ArticleKind, Channel, EventKind, Priority, QueueLevel, TicketState,
@@ -227,7 +228,21 @@ pub fn detail_in(c: &mut DbConn, id: i64, tz: chrono_tz::Tz) -> AppResult<Ticket
         Some(cid) => Some(super::contacts::view_in(c, cid, tz)?),
         None => None,
     };
+    let fields = tickets::fields_of(c, id)?
+        .into_iter()
+        .map(|f| {
+            let kind = FieldType::parse(&f.kind)
+                .ok_or_else(|| AppError::Internal(format!("unknown field type {}", f.kind)))?;
+            Ok(FieldView {
+                value: forms::json_value(kind, &f.value),
+                name: f.name,
+                label: f.label,
+                kind,
+            })
+        })
+        .collect::<AppResult<Vec<_>>>()?;
     Ok(TicketDetail {
+        fields,
         info_script: lookup.info_script(&row),
         ticket: lookup.summary(&row)?,
         contact_details,
@@ -493,6 +508,10 @@ pub struct CreateTicket {
     pub attachments: Vec<AttachmentUpload>,
     /// The same key twice gives the same ticket (also accepted as the `Idempotency-Key` header).
     pub idempotency_key: Option<String>,
+    /// The values of the topic's call form, keyed by field name
+    /// (`{"city": "Firenze", "contact_phone": "055 987654"}`); required ones must be there.
+    #[schema(value_type = Option<Object>)]
+    pub fields: Option<serde_json::Value>,
 }
 
 /// Opens a ticket on behalf of a customer. Returns the ticket and whether it is new.
@@ -536,6 +555,8 @@ pub async fn create(
             article_kind,
             public: article_kind == ArticleKind::Inbound,
             html: None,
+            // An operator fills the form in: always checked.
+            fields: Some(req.fields.unwrap_or(serde_json::Value::Null)),
         },
     )
     .await?;
@@ -841,6 +862,7 @@ pub async fn add_article(
             article_kind: kind,
             public,
             html: None,
+            fields: None,
         },
         Some(guard),
         Some(after),

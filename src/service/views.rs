@@ -5,6 +5,7 @@ use chrono_tz::Tz;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::domain::forms::{FieldType, FormField};
 use crate::domain::{ArticleKind, Channel, EventKind, Priority, QueueLevel, Role, TicketState};
 
 /// Shows a stored UTC instant in a time zone.
@@ -77,6 +78,10 @@ pub struct TopicView {
     /// Offered on the public web form.
     pub public: bool,
     pub active: bool,
+    /// The call form filled in on this topic's tickets (empty: none).
+    pub form: Vec<FormField>,
+    /// False: the topic's tickets are kept out of the statistics.
+    pub in_statistics: bool,
     pub subjects: Vec<SubjectView>,
 }
 
@@ -181,9 +186,24 @@ pub struct TicketDetail {
     pub contact_details: Option<ContactView>,
     /// The info scripts of the ticket's topic and subject.
     pub info_script: Option<String>,
+    /// The values of the topic's call form, in the form's order, with the
+    /// labels the form had when they were written.
+    pub fields: Vec<FieldView>,
     pub articles: Vec<ArticleView>,
     pub events: Vec<EventView>,
     pub links: Vec<LinkView>,
+}
+
+/// One value filled in on a call form.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FieldView {
+    pub name: String,
+    pub label: String,
+    #[serde(rename = "type")]
+    pub kind: FieldType,
+    /// Text (phones in E.164, dates `YYYY-MM-DD`), a number or a boolean.
+    #[schema(value_type = Object)]
+    pub value: serde_json::Value,
 }
 
 #[derive(Debug, Serialize, ToSchema)]

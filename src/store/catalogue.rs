@@ -117,6 +117,8 @@ pub fn update_topic(conn: &mut DbConn, row: &TopicRow) -> AppResult<()> {
             topics::info_script.eq(&row.info_script),
             topics::public.eq(row.public),
             topics::active.eq(row.active),
+            topics::form.eq(&row.form),
+            topics::in_statistics.eq(row.in_statistics),
         ))
         .execute(conn)?;
     Ok(())

@@ -14,6 +14,7 @@ pub mod phone;
 pub mod public;
 pub mod rows;
 pub mod schema;
+pub mod stats;
 pub mod tickets;
 
 use std::sync::{Arc, Mutex};
@@ -369,4 +370,3 @@ mod tests {
         assert_eq!(redact("postgres://me@h/d"), "postgres://me@h/d");
     }
 }
-

@@ -88,6 +88,10 @@ pub struct TopicRow {
     pub public: bool,
     pub active: bool,
     pub created_at: NaiveDateTime,
+    /// The call form: a JSON array of `domain::forms::FormField`; none when absent.
+    pub form: Option<String>,
+    /// False keeps the topic's tickets out of the statistics (non-target calls).
+    pub in_statistics: bool,
 }
 
 #[derive(Debug, Insertable)]
@@ -99,6 +103,21 @@ pub struct NewTopic {
     pub public: bool,
     pub active: bool,
     pub created_at: NaiveDateTime,
+    pub form: Option<String>,
+    pub in_statistics: bool,
+}
+
+/// A value filled in on a ticket's call form, with the label and place the
+/// field had in the form when it was written.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = ticket_fields)]
+pub struct TicketFieldRow {
+    pub ticket_id: i64,
+    pub name: String,
+    pub seq: i32,
+    pub label: String,
+    pub kind: String,
+    pub value: String,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]

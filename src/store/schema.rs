@@ -55,6 +55,8 @@ diesel::table! {
         public -> Bool,
         active -> Bool,
         created_at -> Timestamp,
+        form -> Nullable<Text>,
+        in_statistics -> Bool,
     }
 }
 
@@ -467,6 +469,17 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    ticket_fields (ticket_id, name) {
+        ticket_id -> BigInt,
+        name -> Text,
+        seq -> Integer,
+        label -> Text,
+        kind -> Text,
+        value -> Text,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     queues,
     agents,
@@ -501,4 +514,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     calls,
     cti_events,
     agent_presence,
+    ticket_fields,
 );

@@ -7,7 +7,8 @@ use diesel::sql_types::{Bool, Text};
 
 use super::rows::*;
 use super::schema::{
-    articles, attachments, intake_keys, ticket_counters, ticket_events, ticket_links, tickets,
+    articles, attachments, intake_keys, ticket_counters, ticket_events, ticket_fields,
+    ticket_links, tickets,
 };
 use super::DbConn;
 use crate::error::{is_unique_violation, AppResult};
@@ -384,4 +385,25 @@ pub fn list(conn: &mut DbConn, f: &TicketFilter) -> AppResult<Vec<TicketRow>> {
         q = q.order(tickets::id.desc());
     }
     Ok(q.limit(f.limit).load(conn)?)
+}
+
+/// Writes the values filled in on a ticket's call form.
+pub fn insert_fields(conn: &mut DbConn, rows: &[TicketFieldRow]) -> AppResult<()> {
+    // One statement per value: a form has a handful, and batch inserts are
+    // not available on every backend of the MultiConnection.
+    for row in rows {
+        diesel::insert_into(ticket_fields::table)
+            .values(row)
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// A ticket's call-form values in the form's order.
+pub fn fields_of(conn: &mut DbConn, ticket_id: i64) -> AppResult<Vec<TicketFieldRow>> {
+    Ok(ticket_fields::table
+        .filter(ticket_fields::ticket_id.eq(ticket_id))
+        .order(ticket_fields::seq)
+        .select(TicketFieldRow::as_select())
+        .load(conn)?)
 }

@@ -10,6 +10,7 @@ mod catalogue;
 mod contacts;
 mod delegation;
 mod email;
+mod forms;
 mod imap;
 mod intake;
 mod openapi;

@@ -445,3 +445,32 @@ mod wrap_up_is_configurable {
         assert_eq!(p[0]["state"], "available");
     }
 }
+
+both!(phone_notes_fill_the_topics_call_form, |t| {
+    line(&t).await;
+    let form = json!([
+        {"name": "city", "label": "Città", "type": "text"},
+        {"name": "contact_phone", "label": "Telefono di contatto", "type": "phone", "required": true},
+        {"name": "purpose", "label": "Scopo della chiamata", "type": "textarea", "required": true}
+    ]);
+    let topic = t
+        .post("/api/v1/topics", &t.fx.admin.token, json!({"name": "Chiamata non target", "queue_id": t.fx.first_level, "public": false, "form": form, "in_statistics": false}))
+        .await;
+    assert_eq!(topic.status, 201, "{}", topic.body);
+    let call = answered_call(&t, "F-1", "06 3333333").await;
+    let before = t.count("tickets").await;
+    let r = t
+        .post(&format!("/api/v1/calls/{call}/notes"), &t.fx.operator.token,
+            json!({"subject": "Ricerca di mercato", "body": "Chiede dati sui clienti.", "outcome": "open", "topic_id": topic.body["id"]}))
+        .await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert_eq!(t.count("tickets").await, before);
+    let r = t
+        .post(&format!("/api/v1/calls/{call}/notes"), &t.fx.operator.token,
+            json!({"subject": "Ricerca di mercato", "body": "Chiede dati sui clienti.", "outcome": "open", "topic_id": topic.body["id"],
+                   "fields": {"city": "Milano", "contact_phone": "02 1234567", "purpose": "Sondaggio"}}))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let fields = r.body["ticket"]["fields"].to_string();
+    assert!(fields.contains("+39021234567"), "{fields}");
+});

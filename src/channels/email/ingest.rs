@@ -591,6 +591,7 @@ impl Ctx<'_> {
             article_kind: ArticleKind::Inbound,
             public,
             html: mail.html.clone(),
+            fields: None,
         };
         let prepared = match intake::prepare(req.clone(), self.config.max_attachment_bytes) {
             Ok(p) => p,
@@ -643,6 +644,7 @@ impl Ctx<'_> {
                 article_kind: ArticleKind::Note,
                 public: false,
                 html: None,
+                fields: None,
             };
             intake::apply(
                 c,

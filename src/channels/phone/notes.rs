@@ -39,6 +39,8 @@ pub struct PhoneNote {
     pub contact_id: Option<i64>,
     /// … or details to find or create one.
     pub contact: Option<ContactDetails>,
+    /// New tickets: the topic's call form, filled in (`{"city": "Roma", …}`).
+    pub fields: Option<serde_json::Value>,
     /// `resolved`: the answer given (default: the write-up).
     pub resolution: Option<String>,
     /// `resolved`: e-mail the resolution to the customer (default true).
@@ -179,6 +181,12 @@ pub async fn write_up(
         article_kind: ArticleKind::Phone,
         public: false,
         html: None,
+        // New tickets go through the topic's call form (required fields enforced).
+        fields: if existing.is_some() {
+            note.fields
+        } else {
+            Some(note.fields.unwrap_or(serde_json::Value::Null))
+        },
     };
     let guard =
         existing.map(|id| ticket_ops::may_write(actor.clone(), id, now, Action::InternalNote));

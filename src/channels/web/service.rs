@@ -252,6 +252,7 @@ pub async fn submit(
             article_kind: ArticleKind::Inbound,
             public: true,
             html: None,
+            fields: None,
         },
         None,
         Some(after),
@@ -469,6 +470,7 @@ pub async fn add_message(
             article_kind: ArticleKind::Inbound,
             public: true,
             html: None,
+            fields: None,
         },
     )
     .await?;
