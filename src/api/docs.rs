@@ -5,7 +5,7 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
-use super::{auth, catalogue, contacts, health, mail, phone, public, queues, tickets};
+use super::{auth, catalogue, contacts, health, mail, phone, public, queues, registry, tickets};
 
 struct BearerAuth;
 
@@ -53,6 +53,12 @@ impl Modify for BearerAuth {
         phone::context,
         phone::presence_all,
         phone::presence_set,
+        registry::import_contacts,
+        registry::import_points,
+        registry::search,
+        registry::regions,
+        registry::get,
+        registry::send,
     ),
     components(schemas(crate::error::Problem)),
     modifiers(&BearerAuth),

@@ -12,6 +12,7 @@ pub mod mail;
 pub mod phone;
 pub mod public;
 pub mod queues;
+pub mod registry;
 pub mod tickets;
 
 use actix_web::dev::Payload;
@@ -153,6 +154,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, config: &crate::config::Config) {
             .configure(auth::routes)
             .configure(tickets::routes)
             .configure(queues::routes)
+            .configure(registry::routes)
             .configure(contacts::routes)
             .configure(catalogue::routes)
             .configure(|c| mail::routes(c, max_message))

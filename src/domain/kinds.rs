@@ -114,6 +114,7 @@ text_enum! {
         DelegationAnswered = "delegation_answered",
         CallbackRequested = "callback_requested",
         Rated = "rated",
+        ServicePointsSent = "service_points_sent",
     }
 }
 

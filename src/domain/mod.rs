@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod contact;
+pub mod feed;
 pub mod kinds;
 pub mod mail;
 pub mod number;

@@ -6,6 +6,8 @@ pub mod auth;
 pub mod catalogue;
 pub mod contacts;
 pub mod lookup;
+pub mod registry;
+pub mod service_points;
 pub mod tickets;
 pub mod views;
 

@@ -13,6 +13,7 @@ pub mod phone;
 pub mod public;
 pub mod rows;
 pub mod schema;
+pub mod service_points;
 pub mod tickets;
 
 use std::sync::{Arc, Mutex};

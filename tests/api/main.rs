@@ -18,6 +18,7 @@ mod pages;
 mod permissions;
 mod phone;
 mod public;
+mod registry;
 mod search;
 mod transitions;
 mod workflow;

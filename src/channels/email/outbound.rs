@@ -21,6 +21,7 @@ pub mod kind {
     pub const ACKNOWLEDGEMENT: &str = "acknowledgement";
     pub const REPLY: &str = "reply";
     pub const RESOLUTION: &str = "resolution";
+    pub const SERVICE_POINTS: &str = "service_points";
 }
 
 /// What the outbox needs from the application.

@@ -9,7 +9,13 @@ use serde::Serialize;
 
 use crate::error::{AppError, AppResult};
 
-pub const NAMES: &[&str] = &["acknowledgement", "reply", "resolution", "delegation"];
+pub const NAMES: &[&str] = &[
+    "acknowledgement",
+    "reply",
+    "resolution",
+    "delegation",
+    "service_points",
+];
 pub const LANGUAGES: &[&str] = &["it", "en"];
 
 fn builtin(name: &str, lang: &str) -> &'static str {
@@ -41,6 +47,28 @@ your request {{ number }} \"{{ subject }}\" has been resolved:\n\n{{ resolution 
 If the problem persists, reply to this message.\n\
 {% if rating_url %}\nHow did we do? One click is enough:\n\
 {% for n in [1, 2, 3, 4, 5] %}  {{ n }}/5: {{ rating_url }}&score={{ n }}\n{% endfor %}{% endif %}\n\
+Kind regards,\n{{ desk }}\n",
+        ("service_points", "it") => "I punti di servizio richiesti\n\n\
+Gentile {{ name or \"cliente\" }},\n\n\
+come d'accordo, ecco i riferimenti richiesti.\n\
+{% if note %}\n{{ note }}\n{% endif %}\
+{% for p in points %}\n{{ loop.index }}. {{ p.name }}{% if p.service %} – {{ p.service }}{% endif %}\n\
+\x20  {{ p.address }}{% if p.postcode or p.city %}, {{ p.postcode }} {{ p.city }}{% endif %}{% if p.province_code %} ({{ p.province_code }}){% elif p.province %} ({{ p.province }}){% endif %}\n\
+{% if p.opening_hours %}   Orari: {{ p.opening_hours }}\n{% endif %}\
+{% if p.phone %}   Telefono: {{ p.phone }}\n{% endif %}\
+{% endfor %}\n\
+Per altre informazioni risponda a questo messaggio (richiesta {{ number }}).\n\n\
+Cordiali saluti,\n{{ desk }}\n",
+        ("service_points", _) => "The points of service you asked for\n\n\
+Dear {{ name or \"customer\" }},\n\n\
+as agreed, here are the details you asked for.\n\
+{% if note %}\n{{ note }}\n{% endif %}\
+{% for p in points %}\n{{ loop.index }}. {{ p.name }}{% if p.service %} – {{ p.service }}{% endif %}\n\
+\x20  {{ p.address }}{% if p.postcode or p.city %}, {{ p.postcode }} {{ p.city }}{% endif %}{% if p.province_code %} ({{ p.province_code }}){% elif p.province %} ({{ p.province }}){% endif %}\n\
+{% if p.opening_hours %}   Opening hours: {{ p.opening_hours }}\n{% endif %}\
+{% if p.phone %}   Phone: {{ p.phone }}\n{% endif %}\
+{% endfor %}\n\
+For more information, reply to this message (request {{ number }}).\n\n\
 Kind regards,\n{{ desk }}\n",
         ("delegation", "it") => "Attività delegata: {{ subject }}\n\n\
 {{ body }}\n\n\
