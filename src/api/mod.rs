@@ -154,7 +154,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, config: &crate::config::Config) {
             .configure(auth::routes)
             .configure(tickets::routes)
             .configure(queues::routes)
-            .configure(registry::routes)
+            .configure(|c| registry::routes(c, max_message))
             .configure(contacts::routes)
             .configure(catalogue::routes)
             .configure(|c| mail::routes(c, max_message))

@@ -15,17 +15,26 @@ use crate::service::service_points::{
 use crate::service::tickets::TicketKey;
 use crate::service::App;
 
-/// Registered before the contact routes, so that `/contacts/import` is not taken for an id.
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/contacts/import", web::post().to(import_contacts))
-        .route("/service-points/import", web::post().to(import_points))
-        .route("/service-points/regions", web::get().to(regions))
-        .route("/service-points", web::get().to(search))
-        .route("/service-points/{id}", web::get().to(get))
-        .route(
-            "/tickets/{ticket}/service-points/send",
-            web::post().to(send),
-        );
+/// Registered before the contact routes, so that `/contacts/import` is not taken
+/// for an id. Feeds are bigger than JSON: they take the raw-message limit.
+pub fn routes(cfg: &mut web::ServiceConfig, max_feed: usize) {
+    cfg.service(
+        web::resource("/contacts/import")
+            .app_data(web::PayloadConfig::new(max_feed))
+            .route(web::post().to(import_contacts)),
+    )
+    .service(
+        web::resource("/service-points/import")
+            .app_data(web::PayloadConfig::new(max_feed))
+            .route(web::post().to(import_points)),
+    )
+    .route("/service-points/regions", web::get().to(regions))
+    .route("/service-points", web::get().to(search))
+    .route("/service-points/{id}", web::get().to(get))
+    .route(
+        "/tickets/{ticket}/service-points/send",
+        web::post().to(send),
+    );
 }
 
 /// Feeds come as `text/csv` (spreadsheets and browsers also say

@@ -275,12 +275,24 @@ fn import_contact(
             }),
             detail,
         },
+        e if is_unique_violation(&e) && violates(&e, "external_key") => AppError::Invalid {
+            field: cols.labels.get("external_key").cloned(),
+            detail: "another import created this key at the same moment; import the row again"
+                .into(),
+        },
         e if is_unique_violation(&e) => AppError::Invalid {
             field: cols.labels.get("emails").cloned(),
             detail: "an e-mail address in this row already belongs to another contact".into(),
         },
         other => other,
     })
+}
+
+/// True when a database error names this column (both backends' messages do).
+fn violates(e: &AppError, column: &str) -> bool {
+    matches!(e, AppError::Database(diesel::result::Error::DatabaseError(_, info))
+        if info.message().contains(column)
+            || info.constraint_name().is_some_and(|c| c.contains(column)))
 }
 
 /// Imports a contacts feed (`actor` None: the command line).

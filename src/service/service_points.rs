@@ -454,6 +454,12 @@ pub async fn send(
                 let p = rows.iter().find(|r| r.id == *id).cloned().ok_or_else(|| {
                     AppError::invalid("point_ids", format!("service point {id} does not exist"))
                 })?;
+                if !p.active {
+                    return Err(AppError::invalid(
+                        "point_ids",
+                        format!("service point {id} ({}) is no longer active", p.name),
+                    ));
+                }
                 points.push(p);
             }
             let contact = match ticket.contact_id {

@@ -438,10 +438,25 @@ both!(send_points_to_the_caller, |t| {
     assert!(last["body"].as_str().unwrap().contains("Opening hours:"));
 
     // Refusals.
+    let closed: i64 = t
+        .app
+        .db
+        .read(|c| {
+            use diesel::RunQueryDsl;
+            Ok(
+                diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
+                    "(SELECT id FROM service_points WHERE external_key = 'PV-NA-002')",
+                ))
+                .get_result::<i64>(c)?,
+            )
+        })
+        .await
+        .unwrap();
     let outbox = t.count("outbox").await;
     for (body, field) in [
         (json!({"point_ids": []}), "point_ids"),
         (json!({"point_ids": [ids[0], 99999]}), "point_ids"),
+        (json!({"point_ids": [closed]}), "point_ids"),
         (json!({"point_ids": [ids[0]], "language": "ru"}), "language"),
         (json!({"point_ids": [ids[0]], "to": "nobody"}), "to"),
     ] {
@@ -468,4 +483,22 @@ both!(send_points_to_the_caller, |t| {
         .await;
     assert_eq!(r.status, 403, "a specialist does not work first level");
     assert_eq!(t.count("outbox").await, outbox, "nothing was queued");
+});
+
+both!(a_large_feed_is_taken_in_chunks, |t| {
+    // Larger than the JSON body limit (256 KiB in the tests): feeds have the raw-message limit.
+    let mut csv = String::from("external_key;name;city;Tipo carta;Note\n");
+    for i in 0..1500 {
+        csv.push_str(&format!(
+            "L-{i:05};Cliente numero {i};Roma;Carta Oro;{}\n",
+            "x".repeat(150)
+        ));
+    }
+    csv.push_str("L-BAD;Cliente;Roma;Carta Oro;ok;extra cell\n");
+    assert!(csv.len() > 262_144);
+    let r = import_contacts(&t, csv).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["created"], 1500);
+    assert_eq!(r.body["rejected"][0]["line"], 1502);
+    assert_eq!(t.count("contacts").await, 1500);
 });
