@@ -53,7 +53,7 @@ Gentile {{ name or \"cliente\" }},\n\n\
 come d'accordo, ecco i riferimenti richiesti.\n\
 {% if note %}\n{{ note }}\n{% endif %}\
 {% for p in points %}\n{{ loop.index }}. {{ p.name }}{% if p.service %} – {{ p.service }}{% endif %}\n\
-\x20  {{ p.address }}{% if p.postcode or p.city %}, {{ p.postcode }} {{ p.city }}{% endif %}{% if p.province_code %} ({{ p.province_code }}){% elif p.province %} ({{ p.province }}){% endif %}\n\
+\x20  {{ p.address }}{% if p.postcode or p.city %}, {% if p.postcode %}{{ p.postcode }} {% endif %}{{ p.city }}{% endif %}{% if p.province_code %} ({{ p.province_code }}){% elif p.province %} ({{ p.province }}){% endif %}\n\
 {% if p.opening_hours %}   Orari: {{ p.opening_hours }}\n{% endif %}\
 {% if p.phone %}   Telefono: {{ p.phone }}\n{% endif %}\
 {% endfor %}\n\
@@ -64,7 +64,7 @@ Dear {{ name or \"customer\" }},\n\n\
 as agreed, here are the details you asked for.\n\
 {% if note %}\n{{ note }}\n{% endif %}\
 {% for p in points %}\n{{ loop.index }}. {{ p.name }}{% if p.service %} – {{ p.service }}{% endif %}\n\
-\x20  {{ p.address }}{% if p.postcode or p.city %}, {{ p.postcode }} {{ p.city }}{% endif %}{% if p.province_code %} ({{ p.province_code }}){% elif p.province %} ({{ p.province }}){% endif %}\n\
+\x20  {{ p.address }}{% if p.postcode or p.city %}, {% if p.postcode %}{{ p.postcode }} {% endif %}{{ p.city }}{% endif %}{% if p.province_code %} ({{ p.province_code }}){% elif p.province %} ({{ p.province }}){% endif %}\n\
 {% if p.opening_hours %}   Opening hours: {{ p.opening_hours }}\n{% endif %}\
 {% if p.phone %}   Phone: {{ p.phone }}\n{% endif %}\
 {% endfor %}\n\
@@ -138,6 +138,30 @@ impl Templates {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn service_points_list_each_point() {
+        let t = Templates::load(None).unwrap();
+        let ctx = json!({"name": "Maria", "number": "2026-000001", "desk": "Sportello", "note": "Ecco i punti.",
+        "points": [
+            {"name": "Trattoria Al Portico", "service": "Ristorazione", "address": "Via della Lungaretta 51",
+             "postcode": "00153", "city": "Roma", "province": "Roma", "province_code": "RM",
+             "opening_hours": "mar-dom 12:30-15:00", "phone": "+39065812260"},
+            {"name": "Libreria dei Colli", "service": "", "address": "Corso Italia 88", "postcode": "",
+             "city": "Viterbo", "province": "Viterbo", "province_code": "", "opening_hours": "", "phone": ""},
+        ]});
+        let it = t.render("service_points", "it", &ctx).unwrap();
+        assert_eq!(it.subject, "I punti di servizio richiesti");
+        assert!(
+            it.body.contains(
+                "Ecco i punti.\n\n1. Trattoria Al Portico – Ristorazione\n   Via della Lungaretta 51, 00153 Roma (RM)\n   Orari: mar-dom 12:30-15:00\n   Telefono: +39065812260\n\n2. Libreria dei Colli\n   Corso Italia 88, Viterbo (Viterbo)\n\nPer altre"
+            ),
+            "{}",
+            it.body
+        );
+        let en = t.render("service_points", "en", &ctx).unwrap();
+        assert!(en.body.contains("Opening hours: mar-dom") && en.body.starts_with("Dear Maria"));
+    }
 
     #[test]
     fn builtins_in_both_languages_and_overrides() {
