@@ -244,7 +244,11 @@ fn import_contact(
             None => vec![],
         };
         for (name, value) in given {
-            match attributes.iter_mut().find(|a| &a.name == name) {
+            // Matched as validation compares names: regardless of case.
+            match attributes
+                .iter_mut()
+                .find(|a| a.name.to_lowercase() == name.to_lowercase())
+            {
                 Some(a) => a.value = value.to_string(),
                 None => attributes.push(ContactAttribute {
                     name: name.clone(),

@@ -120,7 +120,7 @@ both!(contacts_import_creates_updates_and_reports_bad_rows, |t| {
     // new phones are added, attributes not in the file stay.
     let r = import_contacts(
         &t,
-        "external_key,name,phone,city,Saldo punti,Scadenza\nK-1001,,06 7654321,Frascati,1500,2027-12\nK-1004,Nuovo Cliente,,,10,\n",
+        "external_key,name,phone,city,SALDO PUNTI,Scadenza\nK-1001,,06 7654321,Frascati,1500,2027-12\nK-1004,Nuovo Cliente,,,10,\n",
     )
     .await;
     assert_eq!(r.status, 200, "{}", r.body);
