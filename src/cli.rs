@@ -1,7 +1,8 @@
 //! The command line: `serve`, `migrate`, `agent add`, `mail import`,
-//! `catalogue seed-forms`.
+//! `catalogue seed-forms`, `contacts import`, `service-points import`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
@@ -54,6 +55,16 @@ pub enum Command {
         #[command(subcommand)]
         command: CatalogueCommand,
     },
+    /// The registry (anagrafica).
+    Contacts {
+        #[command(subcommand)]
+        command: FeedCommand,
+    },
+    /// The directory of points of service.
+    ServicePoints {
+        #[command(subcommand)]
+        command: FeedCommand,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -62,6 +73,13 @@ pub enum CatalogueCommand {
     /// the topics Chiamata non target and Reclamo qualità linea (those already
     /// there, by name, are left as they are).
     SeedForms,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FeedCommand {
+    /// Create or update records from a CSV feed (UTF-8, `;` or `,`, header row with
+    /// `external_key`); exits with status 2 when some rows were rejected.
+    Import { file: PathBuf },
 }
 
 #[derive(Debug, Subcommand)]
@@ -102,8 +120,48 @@ fn parse_role(s: &str) -> Result<Role, String> {
     })
 }
 
+/// Imports a feed and prints the report; status 2 when rows were rejected.
+async fn import_feed(config: Config, file: &Path, points: bool) -> anyhow::Result<ExitCode> {
+    if !file.is_file() {
+        anyhow::bail!("{} does not exist or is not a file", file.display());
+    }
+    let bytes =
+        std::fs::read(file).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+    let cfg = config.clone();
+    let db = tokio::task::spawn_blocking(move || crate::server::open_and_migrate(&cfg)).await??;
+    let app = crate::server::app(db, Arc::new(SystemClock), config)?;
+    let report = if points {
+        crate::service::service_points::import(&app, bytes).await
+    } else {
+        crate::service::registry::import_contacts(&app, None, bytes).await
+    }
+    .map_err(|e| anyhow::anyhow!("{}: {}", file.display(), e.problem().detail))?;
+    println!(
+        "{}: {} created, {} updated, {} unchanged, {} rejected",
+        file.display(),
+        report.created,
+        report.updated,
+        report.unchanged,
+        report.rejected.len()
+    );
+    if !report.ignored_columns.is_empty() {
+        println!("ignored columns: {}", report.ignored_columns.join(", "));
+    }
+    for r in &report.rejected {
+        match &r.field {
+            Some(f) => println!("line {}: {f}: {}", r.line, r.message),
+            None => println!("line {}: {}", r.line, r.message),
+        }
+    }
+    Ok(if report.rejected.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(2)
+    })
+}
+
 /// Runs the command; errors become a message on stderr and a non-zero exit in `main`.
-pub async fn run(cli: Cli) -> anyhow::Result<()> {
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let mut config = Config::load(cli.config.as_deref())?;
     match cli.command {
         Command::Serve { bind, demo } => {
@@ -113,8 +171,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
                 config.bind = b;
             }
-            crate::server::serve(config, demo).await
+            crate::server::serve(config, demo).await?;
+            Ok(ExitCode::SUCCESS)
         }
+        Command::Contacts {
+            command: FeedCommand::Import { file },
+        } => import_feed(config, &file, false).await,
+        Command::ServicePoints {
+            command: FeedCommand::Import { file },
+        } => import_feed(config, &file, true).await,
         Command::Migrate => {
             let cfg = config.clone();
             let db =
@@ -130,7 +195,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     applied.join(", ")
                 );
             }
-            Ok(())
+            Ok(ExitCode::SUCCESS)
         }
         Command::Mail {
             command: MailCommand::Import { path, mailbox },
@@ -151,7 +216,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 "read {} message(s): {} new ticket(s), {} added to tickets, {} in review, {} already imported",
                 s.read, s.tickets_created, s.added_to_tickets, s.quarantined, s.duplicates
             );
-            Ok(())
+            Ok(ExitCode::SUCCESS)
         }
         Command::Catalogue {
             command: CatalogueCommand::SeedForms,
@@ -185,7 +250,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 f::LINE_QUALITY_TOPIC,
                 i.line_quality_topic
             );
-            Ok(())
+            Ok(ExitCode::SUCCESS)
         }
         Command::Agent {
             command:
@@ -236,7 +301,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 agent.email,
                 agent.id
             );
-            Ok(())
+            Ok(ExitCode::SUCCESS)
         }
     }
 }

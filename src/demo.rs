@@ -62,6 +62,26 @@ pub const LOGINS: &[Login] = &[
     },
 ];
 
+/// A registry feed as the card consortium sends it: `;`-separated, with the
+/// card's data as custom attributes.
+const DEMO_REGISTRY: &str = "\u{feff}external_key;name;email;phone;city;contract_number;language;Tipo carta;Servizi e benefit;Saldo punti
+TES-000101;Maria Rossi;maria.rossi@example.it;0577 123456;Siena;MPS-2024-0001;it;Carta Oro;Sconto 10% ristoranti convenzionati, assicurazione viaggio;1200
+TES-000102;Giuseppe Verdi;;+39 347 765 4321;Arezzo;;it;Carta Argento;Sconto 5% negozi convenzionati;350
+TES-000103;Lucia Ferri;lucia.ferri@example.it;;Arezzo;MPS-2023-4411;it;Carta Classic;Accumulo punti;80
+TES-000104;Andrea Galli;andrea.galli@example.it;;Grosseto;;it;Carta Oro;Sconto 10% ristoranti convenzionati, assicurazione viaggio;2040
+";
+
+/// Points of service in Lazio, Lombardia and Campania.
+const DEMO_POINTS: &str = "external_key;name;service;region;province;province_code;city;address;postcode;opening_hours;phone
+PV-RM-001;Trattoria Al Portico;Ristorazione;Lazio;Roma;RM;Roma;Via della Lungaretta 51;00153;mar-dom 12:30-15:00, 19:30-23:00;06 5812260
+PV-RM-002;Ottica Centrale;Ottica;Lazio;Roma;RM;Tivoli;Piazza Garibaldi 7;00019;lun-sab 9:00-13:00, 16:00-19:30;0774 331122
+PV-VT-001;Libreria dei Colli;Librerie;Lazio;Viterbo;VT;Viterbo;Corso Italia 88;01100;lun-sab 9:30-19:30;0761 223344
+PV-MI-001;Osteria del Naviglio;Ristorazione;Lombardia;Milano;MI;Milano;Ripa di Porta Ticinese 45;20143;tutti i giorni 12:00-23:00;02 8940 1234
+PV-BG-001;Farmacia San Marco;Farmacie;Lombardia;Bergamo;BG;Bergamo;Via XX Settembre 12;24122;lun-sab 8:30-19:30;035 241 567
+PV-NA-001;Pizzeria Il Vesuvio;Ristorazione;Campania;Napoli;NA;Napoli;Via dei Tribunali 120;80138;lun-sab 12:00-16:00, 19:00-24:00;081 446 1234
+PV-SA-001;Cinema Augusteo;Cinema;Campania;Salerno;SA;Salerno;Corso Vittorio Emanuele 22;84123;tutti i giorni 16:00-23:30;089 223 344
+";
+
 pub fn print_logins(logins: &[Login], bind: &str) {
     println!("Demo logins (POST http://{bind}/api/v1/auth/token):");
     for l in logins {
@@ -351,6 +371,28 @@ pub async fn seed(app: &App) -> AppResult<&'static [Login]> {
         Req { subject: "Il numero verde non risponde", body: "Il numero 800 123 456 trovato sul sito dà sempre occupato. Contratto MPS-2021-7777, via Roma 12, Siena, tel. 0577 654321.", channel: Channel::Phone, topic: line, subject_id: None, name: "Anna Bruni", email: None, phone: Some("0577 654321"), language: "it", contract: Some("MPS-2021-7777") },
         Req { subject: "Card lost abroad", body: "Hello, I lost my card while travelling in Spain. Can you block it and send a new one?", channel: Channel::Email, topic: card, subject_id: None, name: "John Smith", email: Some("john.smith@example.co.uk"), phone: None, language: "en", contract: None },
     ];
+
+    // The registry feed and the points-of-service directory come first, so
+    // that the demo tickets find their callers (with card data) by e-mail or phone.
+    for (what, report) in [
+        (
+            "registry",
+            crate::service::registry::import_contacts(
+                &demo,
+                None,
+                DEMO_REGISTRY.as_bytes().to_vec(),
+            )
+            .await?,
+        ),
+        (
+            "points of service",
+            crate::service::service_points::import(&demo, DEMO_POINTS.as_bytes().to_vec()).await?,
+        ),
+    ] {
+        if !report.rejected.is_empty() {
+            tracing::warn!(?report.rejected, "demo {what} feed: rows rejected");
+        }
+    }
 
     let form_values = |topic: i64| {
         if topic == non_target {

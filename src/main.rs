@@ -12,7 +12,7 @@ fn main() -> std::process::ExitCode {
     // actix-web's system runtime; blocking database work goes to spawn_blocking.
     let result = actix_web::rt::System::new().block_on(sportello::cli::run(cli));
     match result {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             eprintln!("sportello: {e}");
             std::process::ExitCode::FAILURE

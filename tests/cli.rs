@@ -407,3 +407,78 @@ fn mail_import_eml_mbox_and_maildir() {
     assert!(!o.status.success());
     assert!(text(&o).contains("no mailbox 'nowhere'"), "{}", text(&o));
 }
+
+#[test]
+fn contacts_and_service_points_import() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("r.db").display());
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/registry");
+    let import = |what: &str, path: &std::path::Path| {
+        run(sportello()
+            .env("DATABASE_URL", &url)
+            .args([what, "import"])
+            .arg(path))
+    };
+
+    // One bad row: the others are imported, the bad one printed, status 2.
+    let o = import("contacts", &fixtures.join("contacts.csv"));
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("2 created, 0 updated, 0 unchanged, 1 rejected"),
+        "{}",
+        text(&o)
+    );
+    assert!(
+        text(&o)
+            .contains("line 3: email: 'paola.neri@not-an-address' is not a valid e-mail address"),
+        "{}",
+        text(&o)
+    );
+    let o = import("contacts", &fixtures.join("contacts_semicolon_bom.csv"));
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("3 created, 0 updated, 0 unchanged, 0 rejected"),
+        "{}",
+        text(&o)
+    );
+
+    let o = import("service-points", &fixtures.join("service_points.csv"));
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("6 created"), "{}", text(&o));
+    assert!(
+        text(&o).contains("line 5: phone: 'not a phone' is not a valid phone number"),
+        "{}",
+        text(&o)
+    );
+    let fixed = dir.path().join("fix.csv");
+    std::fs::write(
+        &fixed,
+        "external_key;name;phone\nPV-MI-001;Osteria del Naviglio;02 8940 1234\n",
+    )
+    .unwrap();
+    let o = import("service-points", &fixed);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("1 created, 0 updated, 0 unchanged, 0 rejected"),
+        "{}",
+        text(&o)
+    );
+
+    // Files that cannot be imported at all are errors with a message.
+    let o = import("contacts", &dir.path().join("missing.csv"));
+    assert!(!o.status.success());
+    assert_ne!(o.status.code(), Some(2));
+    assert!(text(&o).contains("does not exist"), "{}", text(&o));
+    let nokey = dir.path().join("nokey.csv");
+    std::fs::write(&nokey, "name;city\nMario;Roma\n").unwrap();
+    let o = import("service-points", &nokey);
+    assert!(!o.status.success());
+    assert!(
+        text(&o).contains("no 'external_key' column"),
+        "{}",
+        text(&o)
+    );
+    let o = import("contacts", &fixtures.join("windows_1252.csv"));
+    assert!(!o.status.success());
+    assert!(text(&o).contains("not UTF-8"), "{}", text(&o));
+}

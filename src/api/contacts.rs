@@ -23,7 +23,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct SearchQuery {
-    /// Name, organisation, city, e-mail, contract number, or a phone number in any format.
+    /// Name, organisation, city, e-mail, contract number, external key, or a phone number in any format.
     pub q: String,
     /// 1 to 200, default 50.
     pub limit: Option<i64>,

@@ -5,7 +5,9 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
-use super::{auth, catalogue, contacts, health, mail, phone, public, queues, stats, tickets};
+use super::{
+    auth, catalogue, contacts, health, mail, phone, public, queues, registry, stats, tickets,
+};
 
 struct BearerAuth;
 
@@ -58,6 +60,12 @@ impl Modify for BearerAuth {
         phone::acknowledge,
         phone::call_report,
         stats::ticket_stats,
+        registry::import_contacts,
+        registry::import_points,
+        registry::search,
+        registry::regions,
+        registry::get,
+        registry::send,
     ),
     components(schemas(crate::error::Problem)),
     modifiers(&BearerAuth),

@@ -12,6 +12,7 @@ pub mod mail;
 pub mod phone;
 pub mod public;
 pub mod queues;
+pub mod registry;
 pub mod stats;
 pub mod tickets;
 
@@ -154,6 +155,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, config: &crate::config::Config) {
             .configure(auth::routes)
             .configure(tickets::routes)
             .configure(queues::routes)
+            .configure(|c| registry::routes(c, max_message))
             .configure(contacts::routes)
             .configure(catalogue::routes)
             .configure(|c| mail::routes(c, max_message))

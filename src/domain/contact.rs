@@ -36,6 +36,8 @@ pub struct SearchFields<'a> {
     pub city: &'a str,
     pub address: &'a str,
     pub contract_number: Option<&'a str>,
+    /// The key the client's registry feeds use.
+    pub external_key: Option<&'a str>,
     pub emails: &'a [String],
     pub phones: &'a [String],
 }
@@ -51,6 +53,9 @@ pub fn search_key(f: &SearchFields<'_>) -> String {
     ];
     if let Some(c) = f.contract_number {
         parts.push(c.to_string());
+    }
+    if let Some(k) = f.external_key {
+        parts.push(k.to_string());
     }
     parts.extend(f.emails.iter().cloned());
     for p in f.phones {
@@ -95,12 +100,14 @@ mod tests {
             city: "Roma",
             address: "Via Appia 1",
             contract_number: Some("CN-77"),
+            external_key: Some("TES-0042"),
             emails: &["i@x.ru".into()],
             phones: &["+39061234567".into()],
         });
         assert!(key.contains("ирина петрова"));
         assert!(key.contains("čez"));
         assert!(key.contains("cn-77"));
+        assert!(key.contains("tes-0042"));
         assert!(key.contains("via appia 1"));
         assert!(key.contains(" 061234567"));
     }

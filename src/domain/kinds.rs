@@ -131,6 +131,7 @@ text_enum! {
         CallbackCancelled = "callback_cancelled",
         PhoneCall = "phone_call",
         Rated = "rated",
+        ServicePointsSent = "service_points_sent",
     }
 }
 

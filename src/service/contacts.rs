@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::json;
 use utoipa::ToSchema;
 
-use super::views::{local, AuditView, ContactView, Ref};
+use super::views::{local, AuditView, ContactAttribute, ContactView, Ref};
 use super::{optional_text, App, Viewer};
 use crate::domain::contact::{is_known_language, normalise_email, search_key, SearchFields};
 use crate::domain::{phone, search};
@@ -32,6 +32,10 @@ pub struct ContactInput {
     pub emails: Option<Vec<String>>,
     /// Replaces the contact's phones; any format, stored as E.164.
     pub phones: Option<Vec<String>>,
+    /// The key the client's registry feeds know the contact by (unique; empty clears it).
+    pub external_key: Option<String>,
+    /// Replaces the custom attributes (card type, points balance…), in this order.
+    pub attributes: Option<Vec<ContactAttribute>>,
 }
 
 /// A contact as stored plus its addresses, the unit of validation and diffing.
@@ -46,6 +50,8 @@ struct Record {
     notes: String,
     emails: Vec<String>,
     phones: Vec<String>,
+    external_key: Option<String>,
+    attributes: Vec<(String, String)>,
 }
 
 impl Record {
@@ -60,6 +66,8 @@ impl Record {
             notes: String::new(),
             emails: vec![],
             phones: vec![],
+            external_key: None,
+            attributes: vec![],
         }
     }
 
@@ -74,6 +82,8 @@ impl Record {
             notes: row.notes.clone(),
             emails: contacts::emails(conn, row.id)?,
             phones: contacts::phones(conn, row.id)?,
+            external_key: row.external_key.clone(),
+            attributes: contacts::attributes(conn, row.id)?,
         })
     }
 
@@ -131,6 +141,28 @@ impl Record {
             }
             r.phones = out;
         }
+        if let Some(v) = &input.external_key {
+            let v = optional_text("external_key", Some(v), 100)?;
+            r.external_key = (!v.is_empty()).then_some(v);
+        }
+        if let Some(list) = &input.attributes {
+            let mut out: Vec<(String, String)> = Vec::new();
+            for a in list {
+                let name = crate::service::required_text("attributes", &a.name, 100)?;
+                let value = optional_text(&name, Some(&a.value), 2000)?;
+                if out
+                    .iter()
+                    .any(|(n, _)| n.to_lowercase() == name.to_lowercase())
+                {
+                    return Err(AppError::invalid(
+                        "attributes",
+                        format!("the attribute '{name}' is named twice"),
+                    ));
+                }
+                out.push((name, value));
+            }
+            r.attributes = out;
+        }
         Ok(r)
     }
 
@@ -149,10 +181,12 @@ impl Record {
                 city: &self.city,
                 address: &self.address,
                 contract_number: self.contract_number.as_deref(),
+                external_key: self.external_key.as_deref(),
                 emails: &self.emails,
                 phones: &self.phones,
             }),
             updated_at: now,
+            external_key: self.external_key.clone(),
         }
     }
 
@@ -167,6 +201,15 @@ impl Record {
             ("notes", json!(self.notes)),
             ("emails", json!(self.emails)),
             ("phones", json!(self.phones)),
+            ("external_key", json!(self.external_key)),
+            (
+                "attributes",
+                json!(self
+                    .attributes
+                    .iter()
+                    .map(|(n, v)| json!({"name": n, "value": v}))
+                    .collect::<Vec<_>>()),
+            ),
         ])
     }
 
@@ -186,7 +229,7 @@ fn email_taken(e: AppError) -> AppError {
     if is_unique_violation(&e) {
         AppError::Conflict {
             code: "email-taken",
-            detail: "one of these e-mail addresses already belongs to another contact".into(),
+            detail: "one of these e-mail addresses, or the external key, already belongs to another contact".into(),
         }
     } else {
         e
@@ -209,6 +252,7 @@ fn save_record(
     };
     contacts::set_emails(conn, id, &rec.emails)?;
     contacts::set_phones(conn, id, &rec.phones)?;
+    contacts::set_attributes(conn, id, &rec.attributes)?;
     Ok(id)
 }
 
@@ -240,17 +284,29 @@ pub fn create_in(
     actor: Option<i64>,
     now: NaiveDateTime,
 ) -> AppResult<i64> {
+    create_as(conn, input, actor, "created", now)
+}
+
+/// [`create_in`], recording the creation in the audit trail as `action`.
+pub fn create_as(
+    conn: &mut DbConn,
+    input: &ContactInput,
+    actor: Option<i64>,
+    action: &str,
+    now: NaiveDateTime,
+) -> AppResult<i64> {
     let rec = Record::empty("it").apply(input)?;
     let id = save_record(conn, None, &rec, now)?;
-    audit(
-        conn,
-        id,
-        "created",
-        actor,
-        Record::empty("").diff(&rec),
-        now,
-    )?;
+    audit(conn, id, action, actor, Record::empty("").diff(&rec), now)?;
     Ok(id)
+}
+
+/// The current attributes of a contact, as input (for merging a feed into them).
+pub fn attributes_in(conn: &mut DbConn, id: i64) -> AppResult<Vec<ContactAttribute>> {
+    Ok(contacts::attributes(conn, id)?
+        .into_iter()
+        .map(|(name, value)| ContactAttribute { name, value })
+        .collect())
 }
 
 /// Applies a change to a contact and records it (inside the caller's transaction).
@@ -290,6 +346,12 @@ pub fn view_in(conn: &mut DbConn, id: i64, tz: chrono_tz::Tz) -> AppResult<Conta
         notes: row.notes,
         emails: rec.emails,
         phones: rec.phones,
+        external_key: rec.external_key,
+        attributes: rec
+            .attributes
+            .into_iter()
+            .map(|(name, value)| ContactAttribute { name, value })
+            .collect(),
         created_at: local(row.created_at, tz),
         updated_at: local(row.updated_at, tz),
     })
@@ -329,8 +391,8 @@ pub async fn get(app: &App, viewer: &Viewer, id: i64) -> AppResult<ContactView> 
     app.db.read(move |c| view_in(c, id, tz)).await
 }
 
-/// Finds contacts by name, organisation, city, e-mail, contract number, or a
-/// phone number written in any format.
+/// Finds contacts by name, organisation, city, e-mail, contract number,
+/// external key, or a phone number written in any format.
 pub async fn search(
     app: &App,
     viewer: &Viewer,
@@ -358,10 +420,19 @@ pub async fn search(
             .collect()
     };
     let tz = viewer.tz;
+    let key = q.to_string();
     app.db
         .read(move |c| {
-            let rows = contacts::search(c, &patterns, limit)?;
-            rows.iter().map(|r| view_in(c, r.id, tz)).collect()
+            // An external key (often all digits, like a card number) is found
+            // as written, ahead of anything that merely contains the text.
+            let mut ids: Vec<i64> = contacts::by_external_key(c, &key)?.into_iter().collect();
+            for r in contacts::search(c, &patterns, limit)? {
+                if !ids.contains(&r.id) {
+                    ids.push(r.id);
+                }
+            }
+            ids.truncate(limit as usize);
+            ids.into_iter().map(|id| view_in(c, id, tz)).collect()
         })
         .await
 }
@@ -451,6 +522,8 @@ fn as_input(
         notes: None,
         emails: email,
         phones,
+        external_key: None,
+        attributes: None,
     }
 }
 

@@ -7,6 +7,8 @@ pub mod call_forms;
 pub mod catalogue;
 pub mod contacts;
 pub mod lookup;
+pub mod registry;
+pub mod service_points;
 pub mod stats;
 pub mod tickets;
 pub mod views;

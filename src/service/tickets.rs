@@ -145,6 +145,20 @@ impl Work {
     }
 }
 
+/// Refuses unless the actor may work the ticket and its state allows `action`
+/// (inside the caller's transaction, which it locks the ticket for).
+pub fn may_act(
+    c: &mut DbConn,
+    actor: &Actor,
+    ticket_id: i64,
+    action: Action,
+    now: NaiveDateTime,
+) -> AppResult<()> {
+    let w = Work::begin(c, actor, &TicketKey::Id(ticket_id), now)?;
+    decide(w.state, action)?;
+    Ok(())
+}
+
 /// Runs one operation in a transaction and returns the ticket as it is after it.
 async fn operate<F>(app: &App, viewer: &Viewer, key: TicketKey, op: F) -> AppResult<TicketDetail>
 where

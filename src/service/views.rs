@@ -98,8 +98,20 @@ pub struct ContactView {
     pub emails: Vec<String>,
     /// E.164.
     pub phones: Vec<String>,
+    /// The key the client's registry feeds know the contact by.
+    pub external_key: Option<String>,
+    /// Custom data from the feeds (card type, benefits, points balance…), in order.
+    pub attributes: Vec<ContactAttribute>,
     pub created_at: DateTime<FixedOffset>,
     pub updated_at: DateTime<FixedOffset>,
+}
+
+/// One custom attribute of a contact: a name and a text value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ContactAttribute {
+    pub name: String,
+    pub value: String,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -217,7 +229,7 @@ pub struct TicketPage {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct EmailView {
     pub id: i64,
-    /// `acknowledgement`, `reply`, `resolution`, `delegation`.
+    /// `acknowledgement`, `reply`, `resolution`, `delegation`, `service_points`.
     pub kind: String,
     pub to: String,
     pub subject: String,

@@ -3,7 +3,7 @@
 use diesel::prelude::*;
 
 use super::rows::{AuditRow, ContactFields, ContactRow, NewAudit};
-use super::schema::{audit_log, contact_emails, contact_phones, contacts};
+use super::schema::{audit_log, contact_attributes, contact_emails, contact_phones, contacts};
 use super::DbConn;
 use crate::error::AppResult;
 
@@ -95,6 +95,44 @@ pub fn set_phones(conn: &mut DbConn, contact_id: i64, phones: &[String]) -> AppR
             .execute(conn)?;
     }
     Ok(())
+}
+
+/// The custom attributes (name, value) of a contact, in their order.
+pub fn attributes(conn: &mut DbConn, contact_id: i64) -> AppResult<Vec<(String, String)>> {
+    Ok(contact_attributes::table
+        .filter(contact_attributes::contact_id.eq(contact_id))
+        .order((contact_attributes::position, contact_attributes::id))
+        .select((contact_attributes::name, contact_attributes::value))
+        .load(conn)?)
+}
+
+pub fn set_attributes(
+    conn: &mut DbConn,
+    contact_id: i64,
+    attributes: &[(String, String)],
+) -> AppResult<()> {
+    diesel::delete(contact_attributes::table.filter(contact_attributes::contact_id.eq(contact_id)))
+        .execute(conn)?;
+    for (position, (name, value)) in attributes.iter().enumerate() {
+        diesel::insert_into(contact_attributes::table)
+            .values((
+                contact_attributes::contact_id.eq(contact_id),
+                contact_attributes::position.eq(position as i32),
+                contact_attributes::name.eq(name),
+                contact_attributes::value.eq(value),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// The contact the client's feeds know by this key.
+pub fn by_external_key(conn: &mut DbConn, key: &str) -> AppResult<Option<i64>> {
+    Ok(contacts::table
+        .filter(contacts::external_key.eq(key))
+        .select(contacts::id)
+        .first(conn)
+        .optional()?)
 }
 
 /// The contact's first address that has not bounced.

@@ -14,6 +14,7 @@ pub mod phone;
 pub mod public;
 pub mod rows;
 pub mod schema;
+pub mod service_points;
 pub mod stats;
 pub mod tickets;
 

@@ -157,6 +157,7 @@ pub struct ContactRow {
     pub search_key: String,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub external_key: Option<String>,
 }
 
 #[derive(Debug, Insertable, AsChangeset)]
@@ -171,6 +172,7 @@ pub struct ContactFields {
     pub notes: String,
     pub search_key: String,
     pub updated_at: NaiveDateTime,
+    pub external_key: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]

@@ -85,6 +85,17 @@ diesel::table! {
         search_key -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        external_key -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    contact_attributes (id) {
+        id -> BigInt,
+        contact_id -> BigInt,
+        position -> Integer,
+        name -> Text,
+        value -> Text,
     }
 }
 
@@ -213,6 +224,7 @@ diesel::joinable!(topics -> queues (queue_id));
 diesel::joinable!(subjects -> topics (topic_id));
 diesel::joinable!(contact_emails -> contacts (contact_id));
 diesel::joinable!(contact_phones -> contacts (contact_id));
+diesel::joinable!(contact_attributes -> contacts (contact_id));
 diesel::joinable!(tickets -> contacts (contact_id));
 diesel::joinable!(articles -> tickets (ticket_id));
 diesel::joinable!(attachments -> articles (article_id));
@@ -480,6 +492,32 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    service_points (id) {
+        id -> BigInt,
+        external_key -> Text,
+        name -> Text,
+        service -> Text,
+        region -> Text,
+        province -> Text,
+        province_code -> Text,
+        city -> Text,
+        address -> Text,
+        postcode -> Text,
+        opening_hours -> Text,
+        phone -> Text,
+        email -> Text,
+        active -> Bool,
+        region_key -> Text,
+        province_key -> Text,
+        city_key -> Text,
+        service_key -> Text,
+        search_key -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     queues,
     agents,
@@ -515,4 +553,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     cti_events,
     agent_presence,
     ticket_fields,
+    contact_attributes,
+    service_points,
 );

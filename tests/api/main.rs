@@ -19,6 +19,7 @@ mod pages;
 mod permissions;
 mod phone;
 mod public;
+mod registry;
 mod search;
 mod transitions;
 mod workflow;

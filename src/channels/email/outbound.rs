@@ -21,6 +21,9 @@ pub mod kind {
     pub const ACKNOWLEDGEMENT: &str = "acknowledgement";
     pub const REPLY: &str = "reply";
     pub const RESOLUTION: &str = "resolution";
+    pub const SERVICE_POINTS: &str = "service_points";
+    pub const CALLBACK_BOOKED: &str = "callback_booked";
+    pub const CALLBACK_FAILED: &str = "callback_failed";
 }
 
 /// What the outbox needs from the application.

@@ -9,7 +9,15 @@ use serde::Serialize;
 
 use crate::error::{AppError, AppResult};
 
-pub const NAMES: &[&str] = &["acknowledgement", "reply", "resolution", "delegation"];
+pub const NAMES: &[&str] = &[
+    "acknowledgement",
+    "reply",
+    "resolution",
+    "delegation",
+    "service_points",
+    "callback_booked",
+    "callback_failed",
+];
 pub const LANGUAGES: &[&str] = &["it", "en"];
 
 fn builtin(name: &str, lang: &str) -> &'static str {
@@ -41,6 +49,54 @@ your request {{ number }} \"{{ subject }}\" has been resolved:\n\n{{ resolution 
 If the problem persists, reply to this message.\n\
 {% if rating_url %}\nHow did we do? One click is enough:\n\
 {% for n in [1, 2, 3, 4, 5] %}  {{ n }}/5: {{ rating_url }}&score={{ n }}\n{% endfor %}{% endif %}\n\
+Kind regards,\n{{ desk }}\n",
+        ("service_points", "it") => "I punti di servizio richiesti\n\n\
+Gentile {{ name or \"cliente\" }},\n\n\
+come d'accordo, ecco i riferimenti richiesti.\n\
+{% if note %}\n{{ note }}\n{% endif %}\
+{% for p in points %}\n{{ loop.index }}. {{ p.name }}{% if p.service %} – {{ p.service }}{% endif %}\n\
+\x20  {{ p.address }}{% if p.postcode or p.city %}, {% if p.postcode %}{{ p.postcode }} {% endif %}{{ p.city }}{% endif %}{% if p.province_code %} ({{ p.province_code }}){% elif p.province %} ({{ p.province }}){% endif %}\n\
+{% if p.opening_hours %}   Orari: {{ p.opening_hours }}\n{% endif %}\
+{% if p.phone %}   Telefono: {{ p.phone }}\n{% endif %}\
+{% endfor %}\n\
+Per altre informazioni risponda a questo messaggio (richiesta {{ number }}).\n\n\
+Cordiali saluti,\n{{ desk }}\n",
+        ("service_points", _) => "The points of service you asked for\n\n\
+Dear {{ name or \"customer\" }},\n\n\
+as agreed, here are the details you asked for.\n\
+{% if note %}\n{{ note }}\n{% endif %}\
+{% for p in points %}\n{{ loop.index }}. {{ p.name }}{% if p.service %} – {{ p.service }}{% endif %}\n\
+\x20  {{ p.address }}{% if p.postcode or p.city %}, {% if p.postcode %}{{ p.postcode }} {% endif %}{{ p.city }}{% endif %}{% if p.province_code %} ({{ p.province_code }}){% elif p.province %} ({{ p.province }}){% endif %}\n\
+{% if p.opening_hours %}   Opening hours: {{ p.opening_hours }}\n{% endif %}\
+{% if p.phone %}   Phone: {{ p.phone }}\n{% endif %}\
+{% endfor %}\n\
+For more information, reply to this message (request {{ number }}).\n\n\
+Kind regards,\n{{ desk }}\n",
+        ("callback_booked", "it") => "La richiameremo\n\n\
+Gentile {{ name or \"cliente\" }},\n\n\
+abbiamo registrato la sua richiesta di essere richiamato al numero {{ phone }} \
+{% if now %}appena possibile{% else %}il {{ when }}{% endif %} (richiesta {{ number }}).\n\
+{% if moved %}L'orario richiesto non era disponibile: la chiameremo alla prima fascia libera.\n{% endif %}\
+{% if tracking_url %}Può seguire la richiesta qui (link personale, non lo inoltri): {{ tracking_url }}\n{% endif %}\n\
+Cordiali saluti,\n{{ desk }}\n",
+        ("callback_booked", _) => "We will call you back\n\n\
+Dear {{ name or \"customer\" }},\n\n\
+we have booked your callback to {{ phone }} \
+{% if now %}as soon as possible{% else %}on {{ when }}{% endif %} (request {{ number }}).\n\
+{% if moved %}The time you asked for was not available: we will call you in the first free slot.\n{% endif %}\
+{% if tracking_url %}Follow your request here (a personal link, do not forward it): {{ tracking_url }}\n{% endif %}\n\
+Kind regards,\n{{ desk }}\n",
+        ("callback_failed", "it") => "Non siamo riusciti a contattarla\n\n\
+Gentile {{ name or \"cliente\" }},\n\n\
+abbiamo provato a richiamarla al numero {{ phone }} {{ attempts }} volte senza riuscirci \
+(richiesta {{ number }}).\n\
+Può rispondere a questo messaggio o chiederci una nuova richiamata.\n\n\
+Cordiali saluti,\n{{ desk }}\n",
+        ("callback_failed", _) => "We could not reach you\n\n\
+Dear {{ name or \"customer\" }},\n\n\
+we tried to call you back at {{ phone }} {{ attempts }} times without reaching you \
+(request {{ number }}).\n\
+You can reply to this message or ask for a new callback.\n\n\
 Kind regards,\n{{ desk }}\n",
         ("delegation", "it") => "Attività delegata: {{ subject }}\n\n\
 {{ body }}\n\n\
@@ -110,6 +166,30 @@ impl Templates {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn service_points_list_each_point() {
+        let t = Templates::load(None).unwrap();
+        let ctx = json!({"name": "Maria", "number": "2026-000001", "desk": "Sportello", "note": "Ecco i punti.",
+        "points": [
+            {"name": "Trattoria Al Portico", "service": "Ristorazione", "address": "Via della Lungaretta 51",
+             "postcode": "00153", "city": "Roma", "province": "Roma", "province_code": "RM",
+             "opening_hours": "mar-dom 12:30-15:00", "phone": "+39065812260"},
+            {"name": "Libreria dei Colli", "service": "", "address": "Corso Italia 88", "postcode": "",
+             "city": "Viterbo", "province": "Viterbo", "province_code": "", "opening_hours": "", "phone": ""},
+        ]});
+        let it = t.render("service_points", "it", &ctx).unwrap();
+        assert_eq!(it.subject, "I punti di servizio richiesti");
+        assert!(
+            it.body.contains(
+                "Ecco i punti.\n\n1. Trattoria Al Portico – Ristorazione\n   Via della Lungaretta 51, 00153 Roma (RM)\n   Orari: mar-dom 12:30-15:00\n   Telefono: +39065812260\n\n2. Libreria dei Colli\n   Corso Italia 88, Viterbo (Viterbo)\n\nPer altre"
+            ),
+            "{}",
+            it.body
+        );
+        let en = t.render("service_points", "en", &ctx).unwrap();
+        assert!(en.body.contains("Opening hours: mar-dom") && en.body.starts_with("Dear Maria"));
+    }
 
     #[test]
     fn builtins_in_both_languages_and_overrides() {
