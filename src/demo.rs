@@ -320,6 +320,26 @@ pub async fn seed(app: &App) -> AppResult<&'static [Login]> {
     // The two call forms of the source documents, as a real installation gets them.
     let forms = call_forms::install(&demo, &admin).await?;
     let (non_target, line) = (forms.non_target_topic, forms.line_quality_topic);
+    // The card holders' line: IVR 1 card services, 2 points, 3 points of sale;
+    // a missed call books a callback by itself.
+    crate::channels::phone::create_line(
+        &demo,
+        &admin,
+        crate::channels::phone::LineInput {
+            number: "+39 0577 123400".into(),
+            service: "Carta servizi – titolari".into(),
+            caller_kind: Some("titolari di carta".into()),
+            privacy_notice: Some(
+                "La chiamata può essere registrata per la qualità del servizio. I dati sono trattati secondo il GDPR.".into(),
+            ),
+            queue_id: first,
+            ivr: [("1".to_string(), card), ("2".to_string(), points), ("3".to_string(), shops)]
+                .into_iter()
+                .collect(),
+            auto_callback: Some(true),
+        },
+    )
+    .await?;
 
     let mut ids = Vec::new();
     for l in LOGINS {

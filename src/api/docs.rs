@@ -6,7 +6,8 @@ use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
 use super::{
-    auth, catalogue, contacts, health, mail, phone, public, queues, registry, stats, tickets,
+    auth, callbacks, catalogue, contacts, health, mail, phone, public, queues, registry, stats,
+    tickets,
 };
 
 struct BearerAuth;
@@ -59,6 +60,17 @@ impl Modify for BearerAuth {
         phone::calls,
         phone::acknowledge,
         phone::call_report,
+        callbacks::list,
+        callbacks::create,
+        callbacks::get,
+        callbacks::accept,
+        callbacks::decline,
+        callbacks::attempt,
+        callbacks::cancel,
+        callbacks::dispatch,
+        callbacks::report,
+        public::new_callback,
+        public::callback_slots,
         stats::ticket_stats,
         registry::import_contacts,
         registry::import_points,

@@ -4,6 +4,7 @@
 //! RFC 7807 problem+json.
 
 pub mod auth;
+pub mod callbacks;
 pub mod catalogue;
 pub mod contacts;
 pub mod docs;
@@ -161,6 +162,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, config: &crate::config::Config) {
             .configure(|c| mail::routes(c, max_message))
             .configure(|c| public::routes(c, &origins))
             .configure(phone::routes)
+            .configure(callbacks::routes)
             .configure(stats::routes)
             .default_service(web::to(not_found)),
     )

@@ -10,9 +10,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::Staff;
+use crate::channels::phone::callbacks::{self, FreeSlot, SlotQuery};
 use crate::channels::web::service::{
-    self as public, CallbackRequest, PublicMessageRequest, PublicRequest, PublicTicket, RatingView,
-    Submitted,
+    self as public, CallbackBooked, CallbackRequest, NewCallbackRequest, PublicMessageRequest,
+    PublicRequest, PublicTicket, RatingView, Submitted,
 };
 use crate::error::{AppError, Problem};
 use crate::service::App;
@@ -52,6 +53,8 @@ pub fn routes(cfg: &mut web::ServiceConfig, origins: &[String]) {
             )
             .route("/requests/{number}/messages", web::post().to(message))
             .route("/requests/{number}/callbacks", web::post().to(callback))
+            .route("/callbacks", web::post().to(new_callback))
+            .route("/callbacks/slots", web::get().to(callback_slots))
             .route("/requests/{number}/rating", web::post().to(rate)),
     )
     .route("/ratings", web::get().to(ratings));
@@ -324,4 +327,27 @@ pub async fn ratings(
         ));
     }
     Ok(HttpResponse::Ok().json(public::ratings(&app, v.tz, q.cursor, limit).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/public/callbacks", tag = "public", request_body = NewCallbackRequest,
+    responses((status = 201, description = "a new request, with the callback booked in the first free slot", body = CallbackBooked),
+        (status = 409, body = Problem), (status = 422, body = Problem), (status = 429, body = Problem)))]
+pub async fn new_callback(
+    app: web::Data<App>,
+    req: HttpRequest,
+    body: web::Json<NewCallbackRequest>,
+) -> Result<HttpResponse, AppError> {
+    limit(&app, &req)?;
+    Ok(super::created(
+        &public::request_new_callback(&app, body.into_inner()).await?,
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/public/callbacks/slots", tag = "public", params(SlotQuery),
+    responses((status = 200, description = "the next slots with room, in business hours", body = Vec<FreeSlot>), (status = 422, body = Problem)))]
+pub async fn callback_slots(
+    app: web::Data<App>,
+    q: web::Query<SlotQuery>,
+) -> Result<HttpResponse, AppError> {
+    Ok(HttpResponse::Ok().json(callbacks::free_slots(&app, q.into_inner()).await?))
 }

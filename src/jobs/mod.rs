@@ -9,6 +9,7 @@ use tokio_cron_scheduler::{Job, JobScheduler};
 
 use crate::channels::email::imap;
 use crate::channels::email::sender::{self, Mailer, SendReport};
+use crate::channels::phone::callbacks;
 use crate::error::{AppError, AppResult};
 use crate::service::App;
 
@@ -20,6 +21,7 @@ fn job_error(e: impl std::fmt::Display) -> AppError {
 pub async fn start(app: App) -> AppResult<JobScheduler> {
     let scheduler = JobScheduler::new().await.map_err(job_error)?;
     let app_for_poll = app.clone();
+    let dispatch_app = app.clone();
     let mailer = Arc::new(Mailer::from_config(&app.config)?);
     let every = Duration::from_secs(app.config.outbox_interval_secs);
     let job = Job::new_repeated_async(every, move |_id, _scheduler| {
@@ -49,6 +51,26 @@ pub async fn start(app: App) -> AppResult<JobScheduler> {
         Box::pin(async move {
             if let Err(e) = imap::poll_all(&app).await {
                 tracing::error!(error = %e, "mailbox polling failed");
+            }
+        })
+    })
+    .map_err(job_error)?;
+    scheduler.add(job).await.map_err(job_error)?;
+    let every = Duration::from_secs(dispatch_app.config.callback_dispatch_secs);
+    let job = Job::new_repeated_async(every, move |_id, _scheduler| {
+        let app = dispatch_app.clone();
+        Box::pin(async move {
+            match callbacks::dispatch(&app).await {
+                Ok(r) if r.offered > 0 || r.expired > 0 => {
+                    tracing::info!(
+                        offered = r.offered,
+                        expired = r.expired,
+                        waiting = r.waiting,
+                        "callback dispatcher"
+                    )
+                }
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, "callback dispatch failed"),
             }
         })
     })

@@ -1,9 +1,9 @@
-//! Citizen self-service: tracking tokens (hashed), ratings, callback requests.
+//! Citizen self-service: tracking tokens (hashed) and ratings.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::schema::{callback_requests, public_access, ratings};
+use super::schema::{public_access, ratings};
 use super::DbConn;
 use crate::error::AppResult;
 
@@ -127,48 +127,4 @@ pub fn ratings(conn: &mut DbConn, before: Option<i64>, limit: i64) -> AppResult<
         q = q.filter(ratings::id.lt(b));
     }
     Ok(q.order(ratings::id.desc()).limit(limit).load(conn)?)
-}
-
-#[derive(Debug, Clone, Queryable, Selectable)]
-#[diesel(table_name = callback_requests)]
-pub struct CallbackRow {
-    pub id: i64,
-    pub ticket_id: i64,
-    pub phone: String,
-    pub mode: String,
-    pub preferred_at: Option<NaiveDateTime>,
-    pub note: String,
-    pub state: String,
-    pub created_at: NaiveDateTime,
-}
-
-pub fn insert_callback(
-    conn: &mut DbConn,
-    ticket_id: i64,
-    phone: &str,
-    mode: &str,
-    preferred_at: Option<NaiveDateTime>,
-    note: &str,
-    now: NaiveDateTime,
-) -> AppResult<i64> {
-    Ok(diesel::insert_into(callback_requests::table)
-        .values((
-            callback_requests::ticket_id.eq(ticket_id),
-            callback_requests::phone.eq(phone),
-            callback_requests::mode.eq(mode),
-            callback_requests::preferred_at.eq(preferred_at),
-            callback_requests::note.eq(note),
-            callback_requests::state.eq("requested"),
-            callback_requests::created_at.eq(now),
-        ))
-        .returning(callback_requests::id)
-        .get_result(conn)?)
-}
-
-pub fn callbacks_of(conn: &mut DbConn, ticket_id: i64) -> AppResult<Vec<CallbackRow>> {
-    Ok(callback_requests::table
-        .filter(callback_requests::ticket_id.eq(ticket_id))
-        .order(callback_requests::id)
-        .select(CallbackRow::as_select())
-        .load(conn)?)
 }

@@ -6,6 +6,7 @@ mod mailserver;
 
 mod bad_input;
 mod browser;
+mod callbacks;
 mod catalogue;
 mod contacts;
 mod delegation;

@@ -297,7 +297,7 @@ both!(follow_up_messages_and_callbacks, |t| {
     .await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["callbacks"][0]["phone"], "+393471234567");
-    assert_eq!(r.body["callbacks"][0]["state"], "requested");
+    assert_eq!(r.body["callbacks"][0]["state"], "scheduled");
     for (body, field) in [
         (
             json!({"token": tok, "phone": "xyz", "mode": "now"}),

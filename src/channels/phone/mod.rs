@@ -8,11 +8,16 @@ use chrono::{DateTime, Duration, FixedOffset};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+pub mod callbacks;
 pub mod notes;
 
+use crate::domain::callback::CallbackMode;
 use crate::domain::phone;
 use crate::domain::presence::{self, Presence, PresenceEvent};
+use crate::domain::{ArticleKind, Channel};
 use crate::error::{AppError, AppResult};
+use crate::intake::{self, ContactRef, IntakeRequest};
+use crate::service::contacts::ContactDetails;
 use crate::service::views::{local, ContactView, TicketSummary};
 use crate::service::{required_text, App, Viewer};
 use crate::store::phone::{self as store, CallFields, CallRow};
@@ -207,6 +212,8 @@ pub struct CtiResult {
     pub duplicate: bool,
     /// The screen pop, with an answered event.
     pub context: Option<ScreenPop>,
+    /// A missed call on a line with automatic callbacks: the callback booked.
+    pub callback_id: Option<i64>,
 }
 
 /// Applies one CTI event: the call record, the agent's presence; idempotent per event id.
@@ -216,11 +223,12 @@ pub async fn apply_event(app: &App, viewer: &Viewer, ev: CtiEvent) -> AppResult<
     let now = app.clock.now_db();
     let tz = viewer.tz;
     let wrap_up = Duration::seconds(app.config.wrap_up_secs);
-    let (call_id, duplicate) = app
+    let (policy, mail) = (callbacks::Policy::of(&app.config), callbacks::Mail::of(app));
+    let (call_id, duplicate, callback_id) = app
         .db
         .write(move |c| {
             if let Some(call) = store::event_seen(c, &event_id)? {
-                return Ok((call, true));
+                return Ok((call, true, None));
             }
             let line = match &ev.line {
                 Some(l) => match phone::normalise(l) {
@@ -289,12 +297,12 @@ pub async fn apply_event(app: &App, viewer: &Viewer, ev: CtiEvent) -> AppResult<
                     row.ended_at = Some(now);
                 }
             }
-            let id = match store::call_by_external(c, &external)? {
+            let (id, was_missed) = match store::call_by_external(c, &external)? {
                 Some(existing) => {
                     store::save_call(c, existing.id, &row)?;
-                    existing.id
+                    (existing.id, existing.state == "missed")
                 }
-                None => store::insert_call(c, &row)?,
+                None => (store::insert_call(c, &row)?, false),
             };
             store::record_event(
                 c,
@@ -303,7 +311,12 @@ pub async fn apply_event(app: &App, viewer: &Viewer, ev: CtiEvent) -> AppResult<
                 &format!("{:?}", ev.kind).to_lowercase(),
                 now,
             )?;
-            Ok((id, false))
+            let callback = if row.state == "missed" && !was_missed {
+                missed_call_callback(c, &policy, &mail, id, now, tz)?
+            } else {
+                None
+            };
+            Ok((id, false, callback))
         })
         .await?;
     let answered = app
@@ -327,7 +340,81 @@ pub async fn apply_event(app: &App, viewer: &Viewer, ev: CtiEvent) -> AppResult<
         call,
         duplicate,
         context,
+        callback_id,
     })
+}
+
+/// A missed call on a line that asks for it becomes a callback request (on
+/// a new phone ticket for the caller) unless the number already has one open.
+fn missed_call_callback(
+    c: &mut DbConn,
+    policy: &callbacks::Policy,
+    mail: &callbacks::Mail,
+    call_id: i64,
+    now: chrono::NaiveDateTime,
+    tz: chrono_tz::Tz,
+) -> AppResult<Option<i64>> {
+    let call = store::call(c, call_id)?.ok_or_else(|| AppError::not_found("call"))?;
+    let Some(line) = (match call.line_id {
+        Some(l) => store::line(c, l)?,
+        None => None,
+    }) else {
+        return Ok(None);
+    };
+    let Some(phone) = call.caller_e164.clone() else {
+        return Ok(None);
+    };
+    if !line.auto_callback || crate::store::callbacks::open_for_phone(c, &phone)?.is_some() {
+        return Ok(None);
+    }
+    let when = local(call.offered_at, tz).format("%d/%m/%Y %H:%M");
+    let prepared = intake::prepare(
+        IntakeRequest {
+            channel: Channel::Phone,
+            contact: ContactRef::Details(ContactDetails {
+                phone: Some(phone.clone()),
+                ..Default::default()
+            }),
+            topic_id: call.topic_id,
+            subject_id: None,
+            queue_id: call.topic_id.is_none().then_some(line.queue_id),
+            subject: format!("Chiamata persa da {phone}"),
+            body: format!(
+                "Chiamata persa il {when} sulla linea {} ({}). Richiamata prenotata automaticamente.",
+                line.service, line.number
+            ),
+            priority: None,
+            attachments: vec![],
+            idempotency_key: None,
+            ticket_id: None,
+            author_agent_id: None,
+            article_kind: ArticleKind::Phone,
+            public: false,
+            html: None,
+            fields: None,
+        },
+        usize::MAX,
+    )?;
+    let outcome = intake::apply(c, &prepared, now, tz)?;
+    store::set_note(c, call_id, outcome.ticket_id, "callback", now)?;
+    let row = callbacks::book_in(
+        c,
+        policy,
+        mail,
+        callbacks::Booking {
+            ticket_id: outcome.ticket_id,
+            phone,
+            mode: CallbackMode::Now,
+            preferred_at: None,
+            topic_id: call.topic_id,
+            note: String::new(),
+            source: "cti",
+            call_id: Some(call_id),
+            tracking_url: None,
+        },
+        now,
+    )?;
+    Ok(Some(row.id))
 }
 
 fn move_presence(

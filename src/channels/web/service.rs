@@ -2,7 +2,7 @@
 //! portal calling the JSON API): send a request, follow it with a private
 //! token, add to it, ask to be called back, and rate the service.
 
-use chrono::{DateTime, FixedOffset, NaiveDateTime};
+use chrono::{DateTime, FixedOffset};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -10,6 +10,7 @@ use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
 use crate::channels::email::outbound::{self, Outgoing};
+use crate::channels::phone::callbacks;
 use crate::domain::contact::normalise_email;
 use crate::domain::{phone, ArticleKind, Channel, EventKind, TicketState};
 use crate::error::{AppError, AppResult};
@@ -309,8 +310,27 @@ pub struct PublicCallback {
     /// `now` or `later`.
     pub mode: String,
     pub preferred_at: Option<DateTime<FixedOffset>>,
-    /// `requested` until the phone channel handles it.
+    /// When we plan to call (the booked slot, or the next try).
+    pub scheduled_for: Option<DateTime<FixedOffset>>,
+    /// `scheduled`, `calling`, `completed`, `failed` or `cancelled`.
     pub state: String,
+}
+
+fn public_callback(cb: crate::store::callbacks::CallbackRow, tz: chrono_tz::Tz) -> PublicCallback {
+    let state = match cb.state.as_str() {
+        "offered" | "accepted" => "calling".to_string(),
+        other => other.to_string(),
+    };
+    PublicCallback {
+        phone: cb.phone,
+        mode: cb.mode,
+        preferred_at: cb.preferred_at.map(|p| local(p, tz)),
+        scheduled_for: cb
+            .due_at
+            .filter(|_| state == "scheduled" || state == "calling")
+            .map(|p| local(p, tz)),
+        state,
+    }
 }
 
 /// The plain-words status a citizen sees.
@@ -372,14 +392,9 @@ fn view_in(
             at: local(a.created_at, tz),
         })
         .collect();
-    let callbacks = public::callbacks_of(c, ticket.id)?
+    let callbacks = crate::store::callbacks::of_ticket(c, ticket.id)?
         .into_iter()
-        .map(|cb| PublicCallback {
-            phone: cb.phone,
-            mode: cb.mode,
-            preferred_at: cb.preferred_at.map(|p| local(p, tz)),
-            state: cb.state,
-        })
+        .map(|cb| public_callback(cb, tz))
         .collect();
     let state = TicketState::parse(&ticket.state).unwrap_or(TicketState::Open);
     Ok(PublicTicket {
@@ -489,44 +504,190 @@ pub struct CallbackRequest {
     pub note: Option<String>,
 }
 
-/// Records a call-me-now / call-me-back request on the ticket.
+/// Books a call-me-now / call-me-back on a tracked request.
 pub async fn request_callback(
     app: &App,
     number: &str,
     token: &str,
     req: CallbackRequest,
 ) -> AppResult<PublicTicket> {
-    let phone =
-        phone::normalise(&req.phone).map_err(|e| AppError::invalid("phone", e.to_string()))?;
     let now = app.clock.now_db();
-    let preferred: Option<NaiveDateTime> = match req.mode.as_str() {
-        "now" => None,
-        "later" => {
-            let at = req
-                .preferred_at
-                .ok_or_else(|| AppError::invalid("preferred_at", "say when to call back"))?;
-            let at = at.naive_utc();
-            if at <= now {
-                return Err(AppError::invalid(
-                    "preferred_at",
-                    "the time to call back is in the past",
-                ));
-            }
-            Some(at)
-        }
-        _ => return Err(AppError::invalid("mode", "mode is 'now' or 'later'")),
-    };
+    let (phone, mode, preferred) =
+        callbacks::check_request(&req.phone, &req.mode, req.preferred_at, now)?;
     let note = crate::service::optional_text("note", req.note.as_deref(), 1000)?;
     let (n, t) = (number.to_string(), token.to_string());
+    let (policy, mail) = (callbacks::Policy::of(&app.config), callbacks::Mail::of(app));
     app.db
         .write(move |c| {
             let (ticket, _) = open(c, &n, &t)?;
-            let id = public::insert_callback(c, ticket.id, &phone, &req.mode, preferred, &note, now)?;
-            let data = json!({"callback_request": id, "phone": phone, "mode": req.mode, "preferred_at": preferred});
-            intake::event(c, ticket.id, EventKind::CallbackRequested, None, data, now)
+            callbacks::book_in(
+                c,
+                &policy,
+                &mail,
+                callbacks::Booking {
+                    ticket_id: ticket.id,
+                    phone,
+                    mode,
+                    preferred_at: preferred,
+                    topic_id: None,
+                    note,
+                    source: "public",
+                    call_id: None,
+                    tracking_url: None,
+                },
+                now,
+            )
+            .map(|_| ())
         })
         .await?;
     track(app, number, token).await
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewCallbackRequest {
+    pub name: Option<String>,
+    /// For the confirmation (and the tracking link).
+    pub email: Option<String>,
+    /// Any format; validated.
+    pub phone: String,
+    /// `now` (call me now) or `later` (call me back at `preferred_at`).
+    pub mode: String,
+    pub preferred_at: Option<DateTime<FixedOffset>>,
+    /// A public topic (see `/api/v1/public/topics`).
+    pub topic_id: Option<i64>,
+    pub note: Option<String>,
+    /// `it` (default) or `en`.
+    pub language: Option<String>,
+    /// Leave empty (a trap for robots).
+    pub website: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CallbackBooked {
+    pub number: String,
+    /// Private: whoever has it can follow the request. Shown once, also sent by e-mail.
+    pub tracking_token: String,
+    pub tracking_url: String,
+    pub callback: PublicCallback,
+}
+
+/// A citizen asks to be called: a new request (channel callback) with its
+/// tracking link, and the callback booked into the first free slot.
+pub async fn request_new_callback(app: &App, req: NewCallbackRequest) -> AppResult<CallbackBooked> {
+    if req.website.as_deref().is_some_and(|w| !w.trim().is_empty()) {
+        return Err(AppError::BadRequest("the request was refused".into()));
+    }
+    let now = app.clock.now_db();
+    let (phone, mode, preferred) =
+        callbacks::check_request(&req.phone, &req.mode, req.preferred_at, now)?;
+    let note = crate::service::optional_text("note", req.note.as_deref(), 1000)?;
+    let language = match req.language.as_deref() {
+        None | Some("it") => "it",
+        Some("en") => "en",
+        Some(_) => return Err(AppError::invalid("language", "language is 'it' or 'en'")),
+    }
+    .to_string();
+    let topics = public_topics(app).await?;
+    let topic_name = match req.topic_id {
+        Some(id) => {
+            if !topics.iter().any(|(t, _)| *t == id) {
+                return Err(AppError::invalid("topic_id", "no such public topic"));
+            }
+            app.db
+                .read(move |c| Ok(catalogue::topic(c, id)?.map(|t| t.name)))
+                .await?
+        }
+        None => None,
+    };
+    let subject = match (&topic_name, language.as_str()) {
+        (Some(t), "en") => format!("{t} – callback request"),
+        (Some(t), _) => format!("{t} – richiesta di richiamata"),
+        (None, "en") => "Callback request".to_string(),
+        (None, _) => "Richiesta di richiamata".to_string(),
+    };
+    let body = if note.is_empty() {
+        match language.as_str() {
+            "en" => format!("Please call me back at {phone}."),
+            _ => format!("Vorrei essere richiamato al numero {phone}."),
+        }
+    } else {
+        note.clone()
+    };
+    let token = new_token();
+    let token_hash = hash(&token);
+    let (policy, mail) = (callbacks::Policy::of(&app.config), callbacks::Mail::of(app));
+    let lang = language.clone();
+    let link_base = app.config.public_url();
+    let tok = token.clone();
+    let booked_phone = phone.clone();
+    let booked = std::sync::Arc::new(std::sync::Mutex::new(None));
+    let out = booked.clone();
+    let after: intake::After = Box::new(move |c, o| {
+        public::grant(c, o.ticket_id, &token_hash, &lang, now)?;
+        let ticket = tickets::find(c, o.ticket_id)?.ok_or_else(|| AppError::not_found("ticket"))?;
+        let url = format!("{link_base}/track/{}?t={tok}", ticket.number);
+        let row = callbacks::book_in(
+            c,
+            &policy,
+            &mail,
+            callbacks::Booking {
+                ticket_id: o.ticket_id,
+                phone: booked_phone,
+                mode,
+                preferred_at: preferred,
+                topic_id: req.topic_id,
+                note,
+                source: "public",
+                call_id: None,
+                tracking_url: Some(url),
+            },
+            now,
+        )?;
+        *out.lock().expect("not poisoned") = Some((ticket.number, row));
+        Ok(())
+    });
+    intake::submit_guarded(
+        app,
+        IntakeRequest {
+            channel: Channel::Callback,
+            contact: ContactRef::Details(ContactDetails {
+                name: req.name.clone(),
+                email: req.email.clone().filter(|e| !e.trim().is_empty()),
+                phone: Some(phone),
+                language: Some(language),
+                ..Default::default()
+            }),
+            topic_id: req.topic_id,
+            subject_id: None,
+            queue_id: None,
+            subject,
+            body,
+            priority: None,
+            attachments: vec![],
+            idempotency_key: None,
+            ticket_id: None,
+            author_agent_id: None,
+            article_kind: ArticleKind::Inbound,
+            public: true,
+            html: None,
+            fields: None,
+        },
+        None,
+        Some(after),
+    )
+    .await?;
+    let (number, row) = booked
+        .lock()
+        .expect("not poisoned")
+        .take()
+        .ok_or_else(|| AppError::Internal("the callback was not booked".into()))?;
+    Ok(CallbackBooked {
+        tracking_url: tracking_url(app, &number, &token),
+        number,
+        tracking_token: token,
+        callback: public_callback(row, app.config.time_zone),
+    })
 }
 
 /// Mints a rating token for a resolved ticket with public access, for the
