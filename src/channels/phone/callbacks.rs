@@ -777,12 +777,11 @@ pub fn dispatch_in(
     let mut busy = store::busy_agents(c)?;
     let mut by_queue: HashMap<i64, Vec<Candidate>> = HashMap::new();
     for mut r in store::due(c, now, 200)? {
-        let Some(queue) = r.queue_id.or_else(|| {
-            tickets::find(c, r.ticket_id)
-                .ok()
-                .flatten()
-                .map(|t| t.queue_id)
-        }) else {
+        // Skill is membership of the queue the ticket is in now.
+        let Some(queue) = tickets::find(c, r.ticket_id)?
+            .map(|t| t.queue_id)
+            .or(r.queue_id)
+        else {
             continue;
         };
         if let std::collections::hash_map::Entry::Vacant(e) = by_queue.entry(queue) {
