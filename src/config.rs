@@ -72,6 +72,9 @@ pub struct Config {
     pub callback_retry_minutes: Vec<i64>,
     pub callback_sla_minutes: i64,
     pub callback_dispatch_secs: u64,
+    /// How long an instance holds the outbox rows it is sending; a crashed
+    /// instance's rows are sent by another after this.
+    pub outbox_lease_secs: i64,
 }
 
 /// The keys a TOML file may set; the same names as the environment variables
@@ -116,6 +119,7 @@ struct FileConfig {
     callback_retry_minutes: Option<String>,
     callback_sla_minutes: Option<i64>,
     callback_dispatch_secs: Option<u64>,
+    outbox_lease_secs: Option<i64>,
 }
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://sportello.db";
@@ -258,7 +262,8 @@ impl Config {
             callback_offer_secs,
             callback_max_attempts,
             callback_sla_minutes,
-            callback_dispatch_secs
+            callback_dispatch_secs,
+            outbox_lease_secs
         );
         for (name, slot) in [
             ("SPORTELLO_BUSINESS_HOURS", &mut f.business_hours),
@@ -392,6 +397,7 @@ impl Config {
             callback_retry_minutes,
             callback_sla_minutes: f.callback_sla_minutes.unwrap_or(60),
             callback_dispatch_secs: f.callback_dispatch_secs.unwrap_or(10),
+            outbox_lease_secs: f.outbox_lease_secs.unwrap_or(300),
         };
         let positive = [
             ("pool_size", cfg.pool_size as i64),
@@ -408,6 +414,7 @@ impl Config {
             ("callback_max_attempts", cfg.callback_max_attempts as i64),
             ("callback_sla_minutes", cfg.callback_sla_minutes),
             ("callback_dispatch_secs", cfg.callback_dispatch_secs as i64),
+            ("outbox_lease_secs", cfg.outbox_lease_secs),
         ];
         if let Some((name, _)) = positive.iter().find(|(_, v)| *v <= 0) {
             return Err(ConfigError(format!("{name} must be positive")));
@@ -494,6 +501,7 @@ impl std::fmt::Debug for Config {
             .field("callback_retry_minutes", &self.callback_retry_minutes)
             .field("callback_sla_minutes", &self.callback_sla_minutes)
             .field("callback_dispatch_secs", &self.callback_dispatch_secs)
+            .field("outbox_lease_secs", &self.outbox_lease_secs)
             .finish()
     }
 }

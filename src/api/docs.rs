@@ -6,8 +6,8 @@ use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
 use super::{
-    auth, callbacks, catalogue, contacts, health, mail, phone, public, queues, registry, stats,
-    tickets,
+    auth, callbacks, catalogue, contacts, health, jobs, mail, phone, public, queues, registry,
+    stats, tickets,
 };
 
 struct BearerAuth;
@@ -69,6 +69,7 @@ impl Modify for BearerAuth {
         callbacks::cancel,
         callbacks::dispatch,
         callbacks::report,
+        jobs::status,
         public::new_callback,
         public::callback_slots,
         stats::ticket_stats,

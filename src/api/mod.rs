@@ -9,6 +9,7 @@ pub mod catalogue;
 pub mod contacts;
 pub mod docs;
 pub mod health;
+pub mod jobs;
 pub mod mail;
 pub mod phone;
 pub mod public;
@@ -163,6 +164,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, config: &crate::config::Config) {
             .configure(|c| public::routes(c, &origins))
             .configure(phone::routes)
             .configure(callbacks::routes)
+            .configure(jobs::routes)
             .configure(stats::routes)
             .default_service(web::to(not_found)),
     )

@@ -518,7 +518,24 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    job_status (name) {
+        name -> Text,
+        instance -> Text,
+        last_started_at -> Timestamp,
+        last_finished_at -> Timestamp,
+        last_duration_ms -> BigInt,
+        last_outcome -> Text,
+        last_detail -> Text,
+        last_error -> Nullable<Text>,
+        last_error_at -> Nullable<Timestamp>,
+        runs -> BigInt,
+        failures -> BigInt,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
+    job_status,
     queues,
     agents,
     queue_members,

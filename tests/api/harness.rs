@@ -118,7 +118,7 @@ fn password_hash() -> String {
         .clone()
 }
 
-fn pg_base() -> Option<String> {
+pub fn pg_base() -> Option<String> {
     match std::env::var(PG_ENV) {
         Ok(url) if !url.trim().is_empty() => Some(url),
         _ => {
@@ -131,7 +131,7 @@ fn pg_base() -> Option<String> {
 }
 
 /// `postgres://…/dbname` → `postgres://…/other`.
-fn with_database(url: &str, db: &str) -> String {
+pub fn with_database(url: &str, db: &str) -> String {
     let (base, query) = match url.split_once('?') {
         Some((b, q)) => (b, Some(q)),
         None => (url, None),
@@ -163,7 +163,7 @@ fn template_name() -> String {
 static PG_CREATE: Mutex<()> = Mutex::new(());
 
 /// Creates a fresh, migrated database and returns its name.
-fn create_pg_database(base: &str) -> String {
+pub fn create_pg_database(base: &str) -> String {
     let _guard = PG_CREATE.lock().unwrap_or_else(|p| p.into_inner());
     let mut admin = diesel::PgConnection::establish(base)
         .unwrap_or_else(|e| panic!("cannot reach PostgreSQL at {PG_ENV}: {e}"));

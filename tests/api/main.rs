@@ -13,6 +13,7 @@ mod delegation;
 mod email;
 mod forms;
 mod imap;
+mod instances;
 mod intake;
 mod openapi;
 mod outbox;

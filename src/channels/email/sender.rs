@@ -19,8 +19,7 @@ use crate::service::App;
 use crate::store::outbox::{self, OutboxRow};
 use crate::store::tickets;
 
-/// How long a claimed entry is ours before another sender may take it.
-const LEASE_SECONDS: i64 = 300;
+/// Entries claimed per run (held for `outbox_lease_secs`).
 const BATCH: i64 = 50;
 
 pub enum Mailer {
@@ -146,7 +145,7 @@ pub struct SendReport {
 /// Sends what is due now; safe to run on several instances at once.
 pub async fn send_due(app: &App, mailer: &Mailer) -> AppResult<SendReport> {
     let now = app.clock.now_db();
-    let lease = now + Duration::seconds(LEASE_SECONDS);
+    let lease = now + Duration::seconds(app.config.outbox_lease_secs);
     let rows = app
         .db
         .write(move |c| outbox::claim_due(c, now, lease, BATCH))

@@ -1,0 +1,329 @@
+//! Two real `sportello serve` processes on one PostgreSQL database, with
+//! every background job running every second on both: mail polled from a real
+//! IMAP server and mail delivered twice to the mailgates becomes one ticket
+//! each; every outgoing e-mail is sent once, also after the instance holding
+//! some of them is killed mid-send (the other takes them over when the lease
+//! runs out); each due callback is offered to one agent at a time.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use diesel::{Connection, RunQueryDsl};
+use serde_json::{json, Value};
+
+use crate::harness::{create_pg_database, pg_base, with_database};
+use crate::mailserver::{free_port, MailServer, HELPDESK};
+
+struct Instance {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start(url: &str, mail_dir: &std::path::Path, smtp: Option<&str>, demo: bool) -> Instance {
+    let port = free_port();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_sportello"));
+    cmd.arg("serve")
+        .env("DATABASE_URL", url)
+        .env("SPORTELLO_BIND", format!("127.0.0.1:{port}"))
+        .env("SPORTELLO_MAIL_DIR", mail_dir)
+        .env("SPORTELLO_OUTBOX_INTERVAL_SECS", "1")
+        .env("SPORTELLO_OUTBOX_LEASE_SECS", "4")
+        .env("SPORTELLO_POLL_INTERVAL_SECS", "1")
+        .env("SPORTELLO_CALLBACK_DISPATCH_SECS", "1")
+        .env("SPORTELLO_BUSINESS_HOURS", "24/7")
+        .env("SPORTELLO_ITALIAN_HOLIDAYS", "false")
+        .env("SPORTELLO_PUBLIC_RATE_PER_MINUTE", "1000")
+        .env("SPORTELLO_ACK_LIMIT_PER_HOUR", "1000")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    if let Some(s) = smtp {
+        cmd.env("SPORTELLO_SMTP_URL", s);
+    }
+    if demo {
+        cmd.arg("--demo");
+    }
+    let child = cmd.spawn().expect("the sportello binary starts");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "instance on {port} did not start"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Instance { child, port }
+}
+
+/// A plain HTTP/1.1 call (the servers are real processes, not test services).
+fn http(
+    port: u16,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    ctype: &str,
+    body: &[u8],
+) -> (u16, Value) {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let mut head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    if let Some(t) = token {
+        head.push_str(&format!("Authorization: Bearer {t}\r\n"));
+    }
+    head.push_str("\r\n");
+    s.write_all(head.as_bytes()).unwrap();
+    s.write_all(body).unwrap();
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).unwrap();
+    let text = String::from_utf8_lossy(&out).to_string();
+    let status: u16 = text[9..12].parse().unwrap();
+    let (_, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    // Chunked answers: keep the JSON between the first '{'/'[' and the last '}'/']'.
+    let start = body.find(['{', '[']).unwrap_or(0);
+    let end = body.rfind(['}', ']']).map_or(body.len(), |e| e + 1);
+    let value = serde_json::from_str(&body[start..end.max(start)]).unwrap_or(Value::Null);
+    (status, value)
+}
+
+fn json_call(
+    port: u16,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Value,
+) -> (u16, Value) {
+    http(
+        port,
+        method,
+        path,
+        token,
+        "application/json",
+        body.to_string().as_bytes(),
+    )
+}
+
+fn login(port: u16, email: &str, password: &str) -> String {
+    let (status, body) = json_call(
+        port,
+        "POST",
+        "/api/v1/auth/token",
+        None,
+        json!({"email": email, "password": password}),
+    );
+    assert_eq!(status, 200, "{body}");
+    body["token"].as_str().unwrap().to_string()
+}
+
+fn scalar(url: &str, sql: &str) -> i64 {
+    #[derive(diesel::QueryableByName)]
+    struct N {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let mut c = diesel::PgConnection::establish(url).unwrap();
+    diesel::sql_query(sql).get_result::<N>(&mut c).unwrap().n
+}
+
+fn wait_until(what: &str, secs: u64, mut ok: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while !ok() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+fn message(i: usize) -> Vec<u8> {
+    format!(
+        "From: Cittadino {i} <cittadino{i}@example.it>\r\nTo: helpdesk@sportello.test\r\nSubject: Richiesta numero {i}\r\nMessage-ID: <twin-{i}@example.it>\r\nDate: Mon, 23 Nov 2026 09:00:00 +0100\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nBuongiorno, è la richiesta {i}.\r\n"
+    )
+    .into_bytes()
+}
+
+#[test]
+fn two_instances_do_each_piece_of_work_once() {
+    let Some(base) = pg_base() else {
+        eprintln!("skipped: needs PostgreSQL");
+        return;
+    };
+    let name = create_pg_database(&base);
+    let url = with_database(&base, &name);
+    let mail_dir = tempfile::tempdir().unwrap();
+    // Instance A sends through an SMTP server that accepts connections and never
+    // answers: it claims outgoing mail and hangs on it until it is killed.
+    let blackhole = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let smtp = format!(
+        "smtp://127.0.0.1:{}",
+        blackhole.local_addr().unwrap().port()
+    );
+    let held = std::thread::spawn(move || {
+        let mut open = Vec::new();
+        for s in blackhole.incoming().take(4).flatten() {
+            open.push(s);
+        }
+        std::thread::sleep(Duration::from_secs(120));
+    });
+    drop(held);
+    let a = start(&url, mail_dir.path(), Some(&smtp), true);
+    let b = start(&url, mail_dir.path(), None, false);
+    let admin = login(a.port, "admin@sportello.demo", "admin-demo-2026");
+
+    // Inbound: every message reaches both mailgates; one ticket each.
+    let before = scalar(&url, "SELECT COUNT(*) AS n FROM tickets");
+    for i in 0..12 {
+        for port in [a.port, b.port] {
+            let (status, body) = http(
+                port,
+                "POST",
+                "/api/v1/inbound/email",
+                Some(&admin),
+                "message/rfc822",
+                &message(i),
+            );
+            assert!(status == 200 || status == 201, "{status} {body}");
+        }
+    }
+    assert_eq!(
+        scalar(&url, "SELECT COUNT(*) AS n FROM tickets") - before,
+        12
+    );
+
+    // Polled from a real IMAP server by both instances at once.
+    let mut imap_tickets = 0;
+    if let Some(ms) = MailServer::start() {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        for i in 100..110 {
+            rt.block_on(ms.deliver(HELPDESK, &message(i)));
+        }
+        let (status, body) = json_call(
+            a.port,
+            "POST",
+            "/api/v1/mailboxes",
+            Some(&admin),
+            json!({
+            "name": "twin-imap", "address": "helpdesk@sportello.test", "queue_id": 1,
+            "imap_host": "127.0.0.1", "imap_port": ms.imap_port, "imap_tls": "none",
+            "imap_user": HELPDESK.0, "imap_password": HELPDESK.1}),
+        );
+        assert_eq!(status, 201, "{body}");
+        wait_until("both instances polling the mailbox", 60, || {
+            scalar(
+                &url,
+                "SELECT COUNT(*) AS n FROM tickets WHERE subject LIKE 'Richiesta numero 1__'",
+            ) >= 10
+        });
+        std::thread::sleep(Duration::from_secs(3));
+        imap_tickets = scalar(
+            &url,
+            "SELECT COUNT(*) AS n FROM tickets WHERE subject LIKE 'Richiesta numero 1__'",
+        );
+        assert_eq!(imap_tickets, 10, "each polled message is one ticket");
+        drop(ms);
+    } else if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("Dovecot is needed in CI (tests/services.sh installs it)");
+    }
+
+    // Outbound: instance A hangs on the mail it claimed; kill it mid-send.
+    std::thread::sleep(Duration::from_secs(3));
+    drop(a);
+    let total = scalar(&url, "SELECT COUNT(*) AS n FROM outbox");
+    assert!(
+        total >= 12 + imap_tickets,
+        "acknowledgements were queued: {total}"
+    );
+    wait_until(
+        "instance B to send everything, A's leased mail included",
+        60,
+        || {
+            scalar(
+                &url,
+                "SELECT COUNT(*) AS n FROM outbox WHERE state <> 'sent'",
+            ) == 0
+        },
+    );
+    let files = std::fs::read_dir(mail_dir.path()).unwrap().count() as i64;
+    assert_eq!(files, total, "each e-mail written exactly once");
+    let ids = scalar(&url, "SELECT COUNT(DISTINCT message_id) AS n FROM outbox");
+    assert_eq!(ids, total);
+
+    // Callbacks: two agents available, six callbacks due; a second instance
+    // dispatching at the same time never offers one twice.
+    let c = start(&url, mail_dir.path(), None, false);
+    for (email, password) in [
+        ("giulia.operatrice@sportello.demo", "operatore-demo-1"),
+        ("marco.operatore@sportello.demo", "operatore-demo-2"),
+    ] {
+        let token = login(b.port, email, password);
+        let (status, _) = json_call(
+            b.port,
+            "PUT",
+            "/api/v1/presence",
+            Some(&token),
+            json!({"state": "available"}),
+        );
+        assert_eq!(status, 200);
+    }
+    for i in 0..6 {
+        let port = if i % 2 == 0 { b.port } else { c.port };
+        let (status, body) = json_call(
+            port,
+            "POST",
+            "/api/v1/public/callbacks",
+            None,
+            json!({
+            "phone": format!("06 555 010{i}"), "mode": "now", "email": format!("richiamo{i}@example.it")}),
+        );
+        assert_eq!(status, 201, "{body}");
+    }
+    wait_until("two offers", 30, || {
+        scalar(
+            &url,
+            "SELECT COUNT(*) AS n FROM callback_requests WHERE state = 'offered'",
+        ) == 2
+    });
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(
+        scalar(&url, "SELECT COUNT(*) AS n FROM callback_offers"),
+        2,
+        "offered once each"
+    );
+    assert_eq!(
+        scalar(
+            &url,
+            "SELECT COUNT(DISTINCT offered_to) AS n FROM callback_requests WHERE state = 'offered'"
+        ),
+        2
+    );
+    // Both instances' runs are visible.
+    let sup = login(
+        b.port,
+        "paolo.supervisore@sportello.demo",
+        "supervisore-demo",
+    );
+    let (status, jobs) = json_call(c.port, "GET", "/api/v1/jobs", Some(&sup), Value::Null);
+    assert_eq!(status, 200, "{jobs}");
+    let names: Vec<&str> = jobs
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| j["name"].as_str().unwrap())
+        .collect();
+    for job in ["callback_dispatch", "mail_poll", "outbox"] {
+        assert!(names.contains(&job), "{jobs}");
+    }
+    drop((b, c));
+    if let Ok(mut admin_conn) = diesel::PgConnection::establish(&base) {
+        use diesel::connection::SimpleConnection;
+        let _ = admin_conn.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+    }
+}
