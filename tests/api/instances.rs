@@ -159,22 +159,7 @@ fn two_instances_do_each_piece_of_work_once() {
     let name = create_pg_database(&base);
     let url = with_database(&base, &name);
     let mail_dir = tempfile::tempdir().unwrap();
-    // Instance A sends through an SMTP server that accepts connections and never
-    // answers: it claims outgoing mail and hangs on it until it is killed.
-    let blackhole = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let smtp = format!(
-        "smtp://127.0.0.1:{}",
-        blackhole.local_addr().unwrap().port()
-    );
-    let held = std::thread::spawn(move || {
-        let mut open = Vec::new();
-        for s in blackhole.incoming().take(4).flatten() {
-            open.push(s);
-        }
-        std::thread::sleep(Duration::from_secs(120));
-    });
-    drop(held);
-    let a = start(&url, mail_dir.path(), Some(&smtp), true);
+    let a = start(&url, mail_dir.path(), None, true);
     let b = start(&url, mail_dir.path(), None, false);
     let admin = login(a.port, "admin@sportello.demo", "admin-demo-2026");
 
@@ -199,7 +184,6 @@ fn two_instances_do_each_piece_of_work_once() {
     );
 
     // Polled from a real IMAP server by both instances at once.
-    let mut imap_tickets = 0;
     if let Some(ms) = MailServer::start() {
         let rt = tokio::runtime::Runtime::new().unwrap();
         for i in 100..110 {
@@ -216,49 +200,35 @@ fn two_instances_do_each_piece_of_work_once() {
             "imap_user": HELPDESK.0, "imap_password": HELPDESK.1}),
         );
         assert_eq!(status, 201, "{body}");
-        wait_until("both instances polling the mailbox", 60, || {
-            scalar(
-                &url,
-                "SELECT COUNT(*) AS n FROM tickets WHERE subject LIKE 'Richiesta numero 1__'",
-            ) >= 10
+        let polled = "SELECT COUNT(*) AS n FROM tickets WHERE subject LIKE 'Richiesta numero 1__'";
+        wait_until("both instances polling the mailbox", 120, || {
+            scalar(&url, polled) >= 10
         });
         std::thread::sleep(Duration::from_secs(3));
-        imap_tickets = scalar(
-            &url,
-            "SELECT COUNT(*) AS n FROM tickets WHERE subject LIKE 'Richiesta numero 1__'",
+        assert_eq!(
+            scalar(&url, polled),
+            10,
+            "each polled message is one ticket"
         );
-        assert_eq!(imap_tickets, 10, "each polled message is one ticket");
         drop(ms);
     } else if std::env::var("CI").is_ok_and(|v| v == "true") {
         panic!("Dovecot is needed in CI (tests/services.sh installs it)");
     }
 
-    // Outbound: instance A hangs on the mail it claimed; kill it mid-send.
-    std::thread::sleep(Duration::from_secs(3));
-    drop(a);
+    // Outbound, both instances sending: every acknowledgement written once.
+    let all_sent = "SELECT COUNT(*) AS n FROM outbox WHERE state <> 'sent'";
+    wait_until("the outbox to empty", 120, || scalar(&url, all_sent) == 0);
+    let files = || std::fs::read_dir(mail_dir.path()).unwrap().count() as i64;
     let total = scalar(&url, "SELECT COUNT(*) AS n FROM outbox");
-    assert!(
-        total >= 12 + imap_tickets,
-        "acknowledgements were queued: {total}"
+    assert!(total >= 12, "acknowledgements were queued: {total}");
+    assert_eq!(files(), total, "each e-mail written exactly once");
+    assert_eq!(
+        scalar(&url, "SELECT COUNT(DISTINCT message_id) AS n FROM outbox"),
+        total
     );
-    wait_until(
-        "instance B to send everything, A's leased mail included",
-        60,
-        || {
-            scalar(
-                &url,
-                "SELECT COUNT(*) AS n FROM outbox WHERE state <> 'sent'",
-            ) == 0
-        },
-    );
-    let files = std::fs::read_dir(mail_dir.path()).unwrap().count() as i64;
-    assert_eq!(files, total, "each e-mail written exactly once");
-    let ids = scalar(&url, "SELECT COUNT(DISTINCT message_id) AS n FROM outbox");
-    assert_eq!(ids, total);
 
-    // Callbacks: two agents available, six callbacks due; a second instance
-    // dispatching at the same time never offers one twice.
-    let c = start(&url, mail_dir.path(), None, false);
+    // Callbacks: two agents available, six callbacks due, both instances
+    // dispatching every second: each is offered to one agent, once.
     for (email, password) in [
         ("giulia.operatrice@sportello.demo", "operatore-demo-1"),
         ("marco.operatore@sportello.demo", "operatore-demo-2"),
@@ -274,7 +244,7 @@ fn two_instances_do_each_piece_of_work_once() {
         assert_eq!(status, 200);
     }
     for i in 0..6 {
-        let port = if i % 2 == 0 { b.port } else { c.port };
+        let port = if i % 2 == 0 { a.port } else { b.port };
         let (status, body) = json_call(
             port,
             "POST",
@@ -285,12 +255,8 @@ fn two_instances_do_each_piece_of_work_once() {
         );
         assert_eq!(status, 201, "{body}");
     }
-    wait_until("two offers", 30, || {
-        scalar(
-            &url,
-            "SELECT COUNT(*) AS n FROM callback_requests WHERE state = 'offered'",
-        ) == 2
-    });
+    let offered = "SELECT COUNT(*) AS n FROM callback_requests WHERE state = 'offered'";
+    wait_until("two offers", 60, || scalar(&url, offered) == 2);
     std::thread::sleep(Duration::from_secs(3));
     assert_eq!(
         scalar(&url, "SELECT COUNT(*) AS n FROM callback_offers"),
@@ -304,13 +270,12 @@ fn two_instances_do_each_piece_of_work_once() {
         ),
         2
     );
-    // Both instances' runs are visible.
     let sup = login(
         b.port,
         "paolo.supervisore@sportello.demo",
         "supervisore-demo",
     );
-    let (status, jobs) = json_call(c.port, "GET", "/api/v1/jobs", Some(&sup), Value::Null);
+    let (status, jobs) = json_call(b.port, "GET", "/api/v1/jobs", Some(&sup), Value::Null);
     assert_eq!(status, 200, "{jobs}");
     let names: Vec<&str> = jobs
         .as_array()
@@ -321,7 +286,45 @@ fn two_instances_do_each_piece_of_work_once() {
     for job in ["callback_dispatch", "mail_poll", "outbox"] {
         assert!(names.contains(&job), "{jobs}");
     }
-    drop((b, c));
+    wait_until("the callback mails", 120, || scalar(&url, all_sent) == 0);
+    drop((a, b));
+
+    // An instance dies holding mail: it sends through an SMTP server that
+    // accepts connections and never answers, so it claims the mail and hangs.
+    let blackhole = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let smtp = format!(
+        "smtp://127.0.0.1:{}",
+        blackhole.local_addr().unwrap().port()
+    );
+    let stuck = start(&url, mail_dir.path(), Some(&smtp), false);
+    for i in 200..205 {
+        let (status, body) = http(
+            stuck.port,
+            "POST",
+            "/api/v1/inbound/email",
+            Some(&admin),
+            "message/rfc822",
+            &message(i),
+        );
+        assert_eq!(status, 201, "{body}");
+    }
+    let claimed =
+        "SELECT COUNT(*) AS n FROM outbox WHERE state <> 'sent' AND locked_until IS NOT NULL";
+    wait_until("the stuck instance to claim its mail", 60, || {
+        scalar(&url, claimed) == 5
+    });
+    drop(stuck);
+    drop(blackhole);
+    let before = files();
+    let heir = start(&url, mail_dir.path(), None, false);
+    wait_until(
+        "the other instance to take over the expired leases",
+        120,
+        || scalar(&url, all_sent) == 0,
+    );
+    assert_eq!(files() - before, 5, "the dead instance's mail, sent once");
+    assert_eq!(files(), scalar(&url, "SELECT COUNT(*) AS n FROM outbox"));
+    drop(heir);
     if let Ok(mut admin_conn) = diesel::PgConnection::establish(&base) {
         use diesel::connection::SimpleConnection;
         let _ = admin_conn.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
