@@ -6,8 +6,8 @@ use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
 use super::{
-    auth, callbacks, catalogue, contacts, health, mail, phone, public, queues, registry, stats,
-    tickets,
+    auth, callbacks, catalogue, contacts, health, mail, phone, public, queues, registry, sla,
+    stats, tickets,
 };
 
 struct BearerAuth;
@@ -78,6 +78,9 @@ impl Modify for BearerAuth {
         registry::regions,
         registry::get,
         registry::send,
+        sla::list,
+        sla::create,
+        sla::update,
     ),
     components(schemas(crate::error::Problem)),
     modifiers(&BearerAuth),

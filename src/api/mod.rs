@@ -14,6 +14,7 @@ pub mod phone;
 pub mod public;
 pub mod queues;
 pub mod registry;
+pub mod sla;
 pub mod stats;
 pub mod tickets;
 
@@ -164,6 +165,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, config: &crate::config::Config) {
             .configure(phone::routes)
             .configure(callbacks::routes)
             .configure(stats::routes)
+            .configure(sla::routes)
             .default_service(web::to(not_found)),
     )
     .configure(crate::channels::web::pages::routes)
