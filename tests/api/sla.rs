@@ -482,3 +482,107 @@ both!(policy_change_recomputes_live_clocks, |t| {
         [urgent, tk["id"].as_i64().unwrap()]
     );
 });
+
+both!(
+    phone_notes_restart_next_response_and_delegation_pauses_for_the_back_office,
+    |t| {
+        policy(
+            &t,
+            json!({"name": "Standard", "first_response_minutes": 60, "next_response_minutes": 30,
+               "resolution_minutes": 480}),
+        )
+        .await;
+        let tk = t.new_ticket("Pagamento", "Il bonifico non risulta").await;
+        let id = tk["id"].clone();
+        t.clock.advance(Duration::minutes(10));
+        write(&t, &id, "reply", "Verifichiamo").await;
+        // The caller phones again: the operator's phone note is the customer's message.
+        t.clock.advance(Duration::minutes(10));
+        write(&t, &id, "phone", "Richiama: il bonifico è del 3 marzo").await;
+        let now = detail(&t, &id).await;
+        let next = clock(&now, "next_response");
+        assert_eq!(next["state"], "running");
+        assert_eq!(next["due_at"], "2026-03-02T10:50:00+01:00");
+        // A second message while one is waiting for an answer starts no other clock.
+        write(&t, &id, "customer", "Mi ha scritto anche per e-mail").await;
+        let now = detail(&t, &id).await;
+        let count = |d: &Value| {
+            d["sla_clocks"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|c| c["kind"] == "next_response")
+                .count()
+        };
+        assert_eq!(count(&now), 1);
+        t.clock.advance(Duration::minutes(5));
+        write(
+            &t,
+            &id,
+            "reply",
+            "Ricevuto, controlliamo con l'amministrazione",
+        )
+        .await;
+        let now = detail(&t, &id).await;
+        assert_eq!(clock(&now, "next_response")["state"], "met");
+
+        // Delegated to the back office: the resolution clock waits for it.
+        let r = t
+        .post("/api/v1/mailboxes", &t.fx.admin.token, json!({"name": "backoffice", "address": "backoffice@sportello.test",
+            "purpose": "delegation", "queue_id": t.fx.back_office, "authorised_senders": ["specialist@test.it"]}))
+        .await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        let r = t
+            .post(
+                &format!("/api/v1/tickets/{id}/escalate"),
+                &t.fx.operator.token,
+                json!({"queue_id": t.fx.desktop, "reason": "verifica pagamento"}),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let r = t
+        .post(
+            &format!("/api/v1/tickets/{id}/delegations"),
+            &t.fx.specialist.token,
+            json!({"task": "Verificare il bonifico del 3 marzo.", "to": "contractor@example.it"}),
+        )
+        .await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        let now = detail(&t, &id).await;
+        assert_eq!(now["state"], "pending_third_party");
+        let res = clock(&now, "resolution");
+        assert_eq!(res["state"], "paused");
+        assert_eq!(history(res), ["started:created", "paused:back_office"]);
+        let reply_to = t
+            .app
+            .db
+            .read(|c| {
+                use diesel::prelude::*;
+                use sportello::store::schema::outbox::dsl::*;
+                Ok(outbox
+                    .filter(kind.eq("delegation"))
+                    .select(reply_to)
+                    .first::<Option<String>>(c)?)
+            })
+            .await
+            .unwrap()
+            .unwrap();
+        // The back office answers two business hours later: the clock resumes.
+        t.clock.advance(Duration::hours(2));
+        let raw = format!("From: contractor@example.it\r\nTo: {reply_to}\r\nSubject: Esito\r\nMessage-ID: <bo-sla@example.it>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nBonifico trovato.\r\n");
+        let r = mailgate(&t, raw.into_bytes(), Some("backoffice")).await;
+        assert_eq!(r.body["outcome"], "ticket", "{}", r.body);
+        let now = detail(&t, &id).await;
+        assert_eq!(now["state"], "open");
+        let res = clock(&now, "resolution");
+        assert_eq!(res["state"], "running");
+        assert_eq!(
+            history(res),
+            ["started:created", "paused:back_office", "resumed:open"]
+        );
+        // Paused 10:25–12:25: 8 business hours from 10:00 end at 18:00 + 2 h, Tuesday 11:00.
+        assert_eq!(res["due_at"], "2026-03-03T11:00:00+01:00");
+        // The back office's answer is not the customer's: no new next-response clock.
+        assert_eq!(count(&now), 1);
+    }
+);
