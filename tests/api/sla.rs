@@ -586,3 +586,44 @@ both!(
         assert_eq!(count(&now), 1);
     }
 );
+
+both!(closing_and_merging_stop_the_clocks, |t| {
+    policy(
+        &t,
+        json!({"name": "Standard", "first_response_minutes": 60, "resolution_minutes": 60}),
+    )
+    .await;
+    let a = t.new_ticket("Doppione", "Stessa richiesta").await;
+    let b = t.new_ticket("Originale", "La richiesta").await;
+    t.clock.advance(Duration::minutes(20));
+    let r = t
+        .post(
+            &format!("/api/v1/tickets/{}/merge", a["id"]),
+            &t.fx.operator.token,
+            json!({"into": b["number"]}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let merged = detail(&t, &a["id"]).await;
+    for kind in ["first_response", "resolution"] {
+        let c = clock(&merged, kind);
+        assert_eq!(c["state"], "met", "{kind}: {c}");
+        assert_eq!(history(c).last().unwrap(), "stopped:merged");
+    }
+    // Closed after its due time without an answer: breached, and it says why.
+    t.clock.advance(Duration::minutes(50));
+    let r = t
+        .post(
+            &format!("/api/v1/tickets/{}/close", b["id"]),
+            &t.fx.operator.token,
+            json!({"reason": "duplicato risolto altrove"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let fr = clock(&r.body, "first_response");
+    assert_eq!(fr["state"], "breached");
+    assert_eq!(fr["met"], false);
+    assert_eq!(fr["business_minutes_left"], -10);
+    assert_eq!(history(fr), ["started:created", "stopped:closed"]);
+    assert_eq!(r.body["sla"], Value::Null);
+});
