@@ -17,9 +17,19 @@ async fn policy(t: &TestApp, body: Value) -> Value {
     r.body
 }
 
+/// A ticket's id or number as it goes in a path.
+fn key(id: &Value) -> String {
+    id.as_str()
+        .map(str::to_string)
+        .unwrap_or_else(|| id.to_string())
+}
+
 async fn detail(t: &TestApp, id: &Value) -> Value {
     let r = t
-        .get(&format!("/api/v1/tickets/{id}"), &t.fx.operator.token)
+        .get(
+            &format!("/api/v1/tickets/{}", key(id)),
+            &t.fx.operator.token,
+        )
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
     r.body
@@ -51,7 +61,7 @@ fn history(clock: &Value) -> Vec<String> {
 async fn write(t: &TestApp, id: &Value, kind: &str, body: &str) {
     let r = t
         .post(
-            &format!("/api/v1/tickets/{id}/articles"),
+            &format!("/api/v1/tickets/{}/articles", key(id)),
             &t.fx.operator.token,
             json!({"kind": kind, "body": body}),
         )
@@ -626,4 +636,68 @@ both!(closing_and_merging_stop_the_clocks, |t| {
     assert_eq!(fr["business_minutes_left"], -10);
     assert_eq!(history(fr), ["started:created", "stopped:closed"]);
     assert_eq!(r.body["sla"], Value::Null);
+});
+
+both!(a_topic_policy_and_a_message_on_the_tracking_page, |t| {
+    let r = t
+        .post(
+            "/api/v1/topics",
+            &t.fx.admin.token,
+            json!({"name": "Punti accumulati", "queue_id": t.fx.first_level}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let topic = r.body["id"].as_i64().unwrap();
+    policy(&t, json!({"name": "Standard", "resolution_minutes": 480})).await;
+    policy(
+        &t,
+        json!({"name": "Punti", "topic_id": topic, "first_response_minutes": 30,
+               "next_response_minutes": 60}),
+    )
+    .await;
+    let r = t
+        .call(
+            actix_web::http::Method::POST,
+            "/api/v1/public/requests",
+            None,
+            Some(json!({"topic_id": topic, "name": "Maria Rossi", "email": "maria@example.it",
+                "text": "Non vedo i punti dell'ultimo acquisto.", "consent": true, "language": "it"})),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let number = r.body["number"].as_str().unwrap().to_string();
+    let token = r.body["tracking_token"].as_str().unwrap().to_string();
+    let tk = detail(&t, &json!(number)).await;
+    // The topic's policy is the more specific; it sets no resolution target.
+    let fr = clock(&tk, "first_response");
+    assert_eq!(fr["policy"]["name"], "Punti");
+    assert_eq!(fr["due_at"], "2026-03-02T10:30:00+01:00");
+    assert_eq!(tk["sla_clocks"].as_array().unwrap().len(), 1);
+
+    t.clock.advance(Duration::minutes(10));
+    write(&t, &json!(number), "reply", "Verifichiamo il saldo").await;
+    let r = t
+        .post(
+            &format!("/api/v1/tickets/{number}/state"),
+            &t.fx.operator.token,
+            json!({"state": "pending_customer"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    t.clock.advance(Duration::hours(1));
+    let r = t
+        .call(
+            actix_web::http::Method::POST,
+            &format!("/api/v1/public/requests/{number}/messages"),
+            None,
+            Some(json!({"token": token, "text": "Lo scontrino è del 28 febbraio"})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let now = detail(&t, &json!(number)).await;
+    assert_eq!(now["state"], "open");
+    let next = clock(&now, "next_response");
+    assert_eq!(next["state"], "running");
+    assert_eq!(next["due_at"], "2026-03-02T12:10:00+01:00");
+    assert_eq!(now["sla"]["kind"], "next_response");
 });
