@@ -6,7 +6,7 @@ use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
 use super::{
-    auth, callbacks, catalogue, contacts, health, jobs, mail, phone, public, queues, registry,
+    auth, callbacks, catalogue, contacts, health, jobs, mail, phone, public, queues, registry, sla,
     stats, tickets,
 };
 
@@ -79,6 +79,9 @@ impl Modify for BearerAuth {
         registry::regions,
         registry::get,
         registry::send,
+        sla::list,
+        sla::create,
+        sla::update,
     ),
     components(schemas(crate::error::Problem)),
     modifiers(&BearerAuth),

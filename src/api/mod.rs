@@ -15,6 +15,7 @@ pub mod phone;
 pub mod public;
 pub mod queues;
 pub mod registry;
+pub mod sla;
 pub mod stats;
 pub mod tickets;
 
@@ -166,6 +167,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, config: &crate::config::Config) {
             .configure(callbacks::routes)
             .configure(jobs::routes)
             .configure(stats::routes)
+            .configure(sla::routes)
             .default_service(web::to(not_found)),
     )
     .configure(crate::channels::web::pages::routes)

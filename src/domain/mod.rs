@@ -13,6 +13,7 @@ pub mod number;
 pub mod phone;
 pub mod presence;
 pub mod search;
+pub mod sla;
 pub mod stats;
 pub mod workflow;
 

@@ -9,12 +9,13 @@ use chrono_tz::Tz;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
+use crate::domain::calendar::Calendar;
 use crate::domain::forms::{self, FieldValue};
 use crate::domain::workflow::{decide, Action};
 use crate::domain::{number, ArticleKind, Channel, EventKind, Priority, TicketState};
 use crate::error::{is_unique_violation, AppError, AppResult};
 use crate::service::contacts::{check_details, match_or_create, CheckedDetails, ContactDetails};
-use crate::service::{required_text, App};
+use crate::service::{required_text, sla, App};
 use crate::store::rows::{
     NewArticle, NewAttachment, NewEvent, NewTicket, TicketFieldRow, TicketRow,
 };
@@ -151,7 +152,7 @@ pub async fn submit_guarded(
 ) -> AppResult<IntakeOutcome> {
     let checked = std::sync::Arc::new(prepare(req, app.config.max_attachment_bytes)?);
     let now = app.clock.now_db();
-    let tz = app.config.time_zone;
+    let calendar = app.config.calendar();
     let c2 = checked.clone();
     let result = app
         .db
@@ -159,7 +160,7 @@ pub async fn submit_guarded(
             if let Some(g) = guard {
                 g(c)?;
             }
-            let outcome = apply(c, &c2, now, tz)?;
+            let outcome = apply(c, &c2, now, &calendar)?;
             if let (Some(a), false) = (after, outcome.replayed) {
                 a(c, &outcome)?;
             }
@@ -188,14 +189,17 @@ pub async fn submit_guarded(
     }
 }
 
-/// Applies a prepared request inside the caller's transaction.
+/// Applies a prepared request inside the caller's transaction. The desk's
+/// calendar gives the time zone ticket numbers take their year in and the
+/// business hours the service-level clocks count.
 pub fn apply(
     conn: &mut DbConn,
     ch: &Prepared,
     now: NaiveDateTime,
-    tz: Tz,
+    calendar: &Calendar,
 ) -> AppResult<IntakeOutcome> {
     let req = &ch.req;
+    let tz = calendar.tz;
     if let Some(key) = &ch.key {
         if let Some((ticket_id, article_id)) = tickets::find_intake_key(conn, key)? {
             return Ok(IntakeOutcome {
@@ -232,11 +236,15 @@ pub fn apply(
         (ContactRef::Details(_), Some(d)) => match_or_create(conn, d, req.author_agent_id, now)?,
         _ => None,
     };
-    let (ticket_id, created) = match (req.ticket_id, routed) {
-        (Some(id), _) => (add_to_existing(conn, req, id, contact_id, now)?, false),
-        (None, Some(routed)) => (open_ticket(conn, req, routed, contact_id, now, tz)?, true),
+    let (ticket_id, before) = match (req.ticket_id, routed) {
+        (Some(id), _) => {
+            let (id, before) = add_to_existing(conn, req, id, contact_id, now)?;
+            (id, Some(before))
+        }
+        (None, Some(routed)) => (open_ticket(conn, req, routed, contact_id, now, tz)?, None),
         (None, None) => return Err(AppError::Internal("a new ticket was not routed".into())),
     };
+    let created = before.is_none();
     let rows: Vec<TicketFieldRow> = field_values
         .into_iter()
         .enumerate()
@@ -292,6 +300,15 @@ pub fn apply(
     if let Some(key) = &ch.key {
         tickets::insert_intake_key(conn, key, ticket_id, article_id, now)?;
     }
+    // A phone note is the caller speaking (the issue lists it among customer
+    // messages); only a public outgoing article answers the customer.
+    let message = match (req.article_kind, req.public) {
+        (ArticleKind::Outbound, true) => sla::Message::AgentReply,
+        (ArticleKind::Inbound, true) | (ArticleKind::Phone, _) => sla::Message::Customer,
+        _ => sla::Message::None,
+    };
+    let ticket = tickets::find(conn, ticket_id)?.ok_or_else(|| AppError::not_found("ticket"))?;
+    sla::track(conn, calendar, &ticket, before, message, None, now)?;
     Ok(IntakeOutcome {
         ticket_id,
         article_id,
@@ -455,13 +472,14 @@ fn survivor(conn: &mut DbConn, id: i64) -> AppResult<TicketRow> {
     )))
 }
 
+/// Adds to a ticket (the survivor of merges); returns its id and its state before.
 fn add_to_existing(
     conn: &mut DbConn,
     req: &IntakeRequest,
     id: i64,
     contact_id: Option<i64>,
     now: NaiveDateTime,
-) -> AppResult<i64> {
+) -> AppResult<(i64, TicketState)> {
     let mut row = survivor(conn, id)?;
     let state =
         TicketState::parse(&row.state).ok_or_else(|| AppError::Internal("bad state".into()))?;
@@ -504,5 +522,5 @@ fn add_to_existing(
     }
     row.updated_at = now;
     tickets::save(conn, row.id, &row.changes())?;
-    Ok(row.id)
+    Ok((row.id, state))
 }

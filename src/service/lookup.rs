@@ -18,6 +18,7 @@ pub struct Lookup {
     subjects: HashMap<i64, SubjectRow>,
     contacts: HashMap<i64, String>,
     numbers: HashMap<i64, String>,
+    sla: HashMap<i64, super::sla::SlaSummary>,
     pub tz: Tz,
 }
 
@@ -37,8 +38,14 @@ pub fn agent_role(row: &AgentRow) -> AppResult<Role> {
 }
 
 impl Lookup {
-    /// Loads the names needed to show `rows` (and any extra contacts).
-    pub fn load(conn: &mut DbConn, rows: &[TicketRow], tz: Tz) -> AppResult<Lookup> {
+    /// Loads the names needed to show `rows` (and any extra contacts), and
+    /// their service levels as they stand at `now`.
+    pub fn load(
+        conn: &mut DbConn,
+        rows: &[TicketRow],
+        tz: Tz,
+        now: chrono::NaiveDateTime,
+    ) -> AppResult<Lookup> {
         let queues = catalogue::queues(conn)?
             .into_iter()
             .map(|q| (q.id, q))
@@ -66,6 +73,8 @@ impl Lookup {
                 .map(|t| (t.id, t.number))
                 .collect()
         };
+        let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+        let sla = super::sla::summaries_in(conn, &ids, now, tz)?;
         Ok(Lookup {
             queues,
             agents,
@@ -73,6 +82,7 @@ impl Lookup {
             subjects,
             contacts,
             numbers,
+            sla,
             tz,
         })
     }
@@ -151,6 +161,7 @@ impl Lookup {
             first_response_at: local_opt(row.first_response_at, tz),
             resolved_at: local_opt(row.resolved_at, tz),
             closed_at: local_opt(row.closed_at, tz),
+            sla: self.sla.get(&row.id).cloned(),
         })
     }
 

@@ -9,6 +9,7 @@ pub mod contacts;
 pub mod lookup;
 pub mod registry;
 pub mod service_points;
+pub mod sla;
 pub mod stats;
 pub mod tickets;
 pub mod views;

@@ -11,11 +11,12 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::lookup::{agent_role, queue_level, ticket_state, Lookup};
 use super::views::*;
-use super::{required_text, App, Viewer};
+use super::{required_text, sla, App, Viewer};
 use crate::channels::email::outbound::{self, Outgoing};
 use crate::channels::email::templates::Templates;
 use crate::config::Config;
 use crate::domain::access::{role_fits_level, Actor};
+use crate::domain::calendar::Calendar;
 use crate::domain::forms::{self, FieldType};
 use crate::domain::workflow::{decide, Action};
 use crate::domain::{
@@ -66,6 +67,8 @@ impl std::fmt::Display for TicketKey {
 struct Work {
     row: TicketRow,
     state: TicketState,
+    /// The state when the operation began (the service-level clocks follow the change).
+    initial: TicketState,
     level: QueueLevel,
     actor: Option<i64>,
     now: NaiveDateTime,
@@ -92,8 +95,10 @@ impl Work {
                 actor.role, queue.name
             )));
         }
+        let state = ticket_state(&row)?;
         Ok(Work {
-            state: ticket_state(&row)?,
+            state,
+            initial: state,
             row,
             level,
             actor: Some(actor.agent_id),
@@ -135,11 +140,24 @@ impl Work {
         Ok(())
     }
 
-    fn finish(mut self, c: &mut DbConn) -> AppResult<i64> {
+    /// Writes the ticket and its events, and moves its service-level clocks
+    /// along with a change of state (pause, resume, stop, restart).
+    fn finish(mut self, c: &mut DbConn, calendar: &Calendar) -> AppResult<i64> {
         self.row.updated_at = self.now;
         tickets::save(c, self.row.id, &self.row.changes())?;
         for (kind, data) in self.events {
             event(c, self.row.id, kind, self.actor, data, self.now)?;
+        }
+        if self.state != self.initial {
+            sla::track(
+                c,
+                calendar,
+                &self.row,
+                Some(self.initial),
+                sla::Message::None,
+                None,
+                self.now,
+            )?;
         }
         Ok(self.row.id)
     }
@@ -166,20 +184,27 @@ where
 {
     let now = app.clock.now_db();
     let actor = viewer.actor.clone();
+    let calendar = app.config.calendar();
     let id = app
         .db
         .write(move |c| {
             let mut work = Work::begin(c, &actor, &key, now)?;
             op(c, &mut work)?;
-            work.finish(c)
+            work.finish(c, &calendar)
         })
         .await?;
     get(app, viewer, TicketKey::Id(id)).await
 }
 
-pub fn detail_in(c: &mut DbConn, id: i64, tz: chrono_tz::Tz) -> AppResult<TicketDetail> {
+pub fn detail_in(
+    c: &mut DbConn,
+    id: i64,
+    tz: chrono_tz::Tz,
+    calendar: &Calendar,
+    now: NaiveDateTime,
+) -> AppResult<TicketDetail> {
     let row = tickets::find(c, id)?.ok_or_else(|| AppError::not_found(format!("ticket {id}")))?;
-    let lookup = Lookup::load(c, std::slice::from_ref(&row), tz)?;
+    let lookup = Lookup::load(c, std::slice::from_ref(&row), tz, now)?;
     let articles = tickets::articles(c, id, false)?;
     let ids: Vec<i64> = articles.iter().map(|a| a.id).collect();
     let atts = tickets::attachments_of(c, &ids)?;
@@ -263,6 +288,7 @@ pub fn detail_in(c: &mut DbConn, id: i64, tz: chrono_tz::Tz) -> AppResult<Ticket
         articles,
         events,
         links,
+        sla_clocks: sla::clocks_in(c, calendar, id, now, tz)?,
     })
 }
 
@@ -278,10 +304,11 @@ fn attachment_view(m: &AttachmentMeta) -> AttachmentView {
 
 pub async fn get(app: &App, viewer: &Viewer, key: TicketKey) -> AppResult<TicketDetail> {
     let tz = viewer.tz;
+    let (calendar, now) = (app.config.calendar(), app.clock.now_db());
     app.db
         .read(move |c| {
             let id = key.resolve(c)?;
-            detail_in(c, id, tz)
+            detail_in(c, id, tz, &calendar, now)
         })
         .await
 }
@@ -351,6 +378,26 @@ pub struct ListQuery {
     pub cursor: Option<String>,
     /// 1 to 200, default 50.
     pub limit: Option<i64>,
+    /// `at_risk`: a running service-level clock past its warning time, not yet due;
+    /// `breached`: a running clock past its due time, or one stopped late.
+    pub sla: Option<SlaCondition>,
+}
+
+/// The service-level condition the ticket list filters by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SlaCondition {
+    AtRisk,
+    Breached,
+}
+
+impl From<SlaCondition> for crate::store::sla::SlaFilter {
+    fn from(c: SlaCondition) -> Self {
+        match c {
+            SlaCondition::AtRisk => crate::store::sla::SlaFilter::AtRisk,
+            SlaCondition::Breached => crate::store::sla::SlaFilter::Breached,
+        }
+    }
 }
 
 fn id_list(field: &str, text: &str) -> AppResult<Vec<i64>> {
@@ -450,14 +497,18 @@ fn filter_from(q: &ListQuery, viewer: &Viewer) -> AppResult<TicketFilter> {
 }
 
 pub async fn list(app: &App, viewer: &Viewer, q: ListQuery) -> AppResult<TicketPage> {
-    let f = filter_from(&q, viewer)?;
+    let now = app.clock.now_db();
+    let mut f = filter_from(&q, viewer)?;
+    if let Some(which) = q.sla {
+        f.sla = Some((which.into(), now));
+    }
     let tz = viewer.tz;
     app.db
         .read(move |c| {
             let mut rows = tickets::list(c, &f)?;
             let has_more = rows.len() as i64 > f.limit - 1;
             rows.truncate((f.limit - 1) as usize);
-            let lookup = Lookup::load(c, &rows, tz)?;
+            let lookup = Lookup::load(c, &rows, tz, now)?;
             Ok(TicketPage {
                 next_cursor: if has_more {
                     rows.last().map(|r| r.id.to_string())
@@ -755,6 +806,7 @@ pub async fn claim_next(
 ) -> AppResult<Option<TicketDetail>> {
     let now = app.clock.now_db();
     let actor = viewer.actor.clone();
+    let calendar = app.config.calendar();
     let claimed = app
         .db
         .write(move |c| {
@@ -777,7 +829,7 @@ pub async fn claim_next(
                 json!({"from": null, "to": actor.agent_id, "claimed": true}),
             );
             w.row.assignee_id = Some(actor.agent_id);
-            w.finish(c).map(Some)
+            w.finish(c, &calendar).map(Some)
         })
         .await?;
     match claimed {
@@ -948,10 +1000,11 @@ pub(crate) fn escalate_in(
     now: NaiveDateTime,
     queue_id: i64,
     reason: String,
+    calendar: &Calendar,
 ) -> AppResult<()> {
     let mut w = Work::begin(c, actor, &TicketKey::Id(id), now)?;
     escalate_work(c, &mut w, queue_id, reason)?;
-    w.finish(c)?;
+    w.finish(c, calendar)?;
     Ok(())
 }
 
@@ -1067,7 +1120,7 @@ pub(crate) fn resolve_in(
 ) -> AppResult<()> {
     let mut w = Work::begin(c, actor, &TicketKey::Id(id), now)?;
     resolve_work(c, &mut w, resolution, notify, config, templates)?;
-    w.finish(c)?;
+    w.finish(c, &config.calendar())?;
     Ok(())
 }
 
@@ -1151,6 +1204,7 @@ pub async fn merge(
         .map_err(|_| AppError::invalid("into", format!("'{}' is not a ticket", req.into)))?;
     let now = app.clock.now_db();
     let actor = viewer.actor.clone();
+    let calendar = app.config.calendar();
     let survivor = app
         .db
         .write(move |c| {
@@ -1180,8 +1234,8 @@ pub async fn merge(
                 json!({"from": src_id, "number": src_number}),
             );
             tickets::insert_link(c, src_id, target_id, "merged", now)?;
-            source.finish(c)?;
-            target.finish(c)
+            source.finish(c, &calendar)?;
+            target.finish(c, &calendar)
         })
         .await?;
     get(app, viewer, TicketKey::Id(survivor)).await

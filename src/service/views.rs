@@ -147,6 +147,8 @@ pub struct TicketSummary {
     pub first_response_at: Option<DateTime<FixedOffset>>,
     pub resolved_at: Option<DateTime<FixedOffset>>,
     pub closed_at: Option<DateTime<FixedOffset>>,
+    /// The service-level clock due first (running before paused); null when none is live.
+    pub sla: Option<super::sla::SlaSummary>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -204,6 +206,8 @@ pub struct TicketDetail {
     pub articles: Vec<ArticleView>,
     pub events: Vec<EventView>,
     pub links: Vec<LinkView>,
+    /// Every service-level clock the ticket has run, with its history.
+    pub sla_clocks: Vec<super::sla::SlaClockView>,
 }
 
 /// One value filled in on a call form.

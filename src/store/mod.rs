@@ -16,6 +16,7 @@ pub mod public;
 pub mod rows;
 pub mod schema;
 pub mod service_points;
+pub mod sla;
 pub mod stats;
 pub mod tickets;
 

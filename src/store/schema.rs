@@ -534,6 +534,51 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    sla_policies (id) {
+        id -> BigInt,
+        name -> Text,
+        queue_id -> Nullable<BigInt>,
+        priority -> Nullable<Integer>,
+        topic_id -> Nullable<BigInt>,
+        first_response_minutes -> Nullable<Integer>,
+        next_response_minutes -> Nullable<Integer>,
+        resolution_minutes -> Nullable<Integer>,
+        warning_percent -> Integer,
+        active -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    sla_clocks (id) {
+        id -> BigInt,
+        ticket_id -> BigInt,
+        policy_id -> BigInt,
+        kind -> Text,
+        target_minutes -> Integer,
+        warning_percent -> Integer,
+        state -> Text,
+        started_at -> Timestamp,
+        due_at -> Nullable<Timestamp>,
+        warn_at -> Nullable<Timestamp>,
+        stopped_at -> Nullable<Timestamp>,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    sla_clock_events (id) {
+        id -> BigInt,
+        clock_id -> BigInt,
+        kind -> Text,
+        reason -> Nullable<Text>,
+        due_at -> Nullable<Timestamp>,
+        at -> Timestamp,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     job_status,
     queues,
@@ -572,4 +617,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     ticket_fields,
     contact_attributes,
     service_points,
+    sla_policies,
+    sla_clocks,
+    sla_clock_events,
 );

@@ -7,7 +7,7 @@ use diesel::sql_types::{Bool, Text};
 
 use super::rows::*;
 use super::schema::{
-    articles, attachments, intake_keys, ticket_counters, ticket_events, ticket_fields,
+    articles, attachments, intake_keys, sla_clocks, ticket_counters, ticket_events, ticket_fields,
     ticket_links, tickets,
 };
 use super::DbConn;
@@ -298,6 +298,8 @@ pub struct TicketFilter {
     pub text: Option<TextSearch>,
     pub priority: Option<i32>,
     pub number: Option<String>,
+    /// Tickets in a service-level condition at an instant.
+    pub sla: Option<(super::sla::SlaFilter, NaiveDateTime)>,
     /// Keyset: only tickets past this id in the listing order.
     pub after_id: Option<i64>,
     pub oldest_first: bool,
@@ -350,6 +352,35 @@ pub fn list(conn: &mut DbConn, f: &TicketFilter) -> AppResult<Vec<TicketRow>> {
     }
     if let Some(to) = f.created_to {
         q = q.filter(tickets::created_at.lt(to));
+    }
+    match f.sla {
+        // Live clocks carry their due and warning times: plain comparisons.
+        Some((super::sla::SlaFilter::AtRisk, now)) => {
+            q = q.filter(
+                tickets::id.eq_any(
+                    sla_clocks::table
+                        .filter(sla_clocks::state.eq("running"))
+                        .filter(sla_clocks::warn_at.le(now))
+                        .filter(sla_clocks::due_at.ge(now))
+                        .select(sla_clocks::ticket_id),
+                ),
+            )
+        }
+        Some((super::sla::SlaFilter::Breached, now)) => {
+            q = q.filter(
+                tickets::id.eq_any(
+                    sla_clocks::table
+                        .filter(
+                            sla_clocks::state
+                                .eq("running")
+                                .and(sla_clocks::due_at.lt(now))
+                                .or(sla_clocks::state.eq("breached")),
+                        )
+                        .select(sla_clocks::ticket_id),
+                ),
+            )
+        }
+        None => {}
     }
     if let Some(t) = &f.text {
         q = match conn {

@@ -23,5 +23,6 @@ mod phone;
 mod public;
 mod registry;
 mod search;
+mod sla;
 mod transitions;
 mod workflow;

@@ -194,6 +194,15 @@ pub async fn delegate(
                 ticket.state = next.as_str().into();
                 ticket.updated_at = now;
                 tickets::save(c, id, &ticket.changes())?;
+                crate::service::sla::track(
+                    c,
+                    &config.calendar(),
+                    &ticket,
+                    Some(state),
+                    crate::service::sla::Message::None,
+                    Some(crate::domain::sla::PauseReason::BackOffice),
+                    now,
+                )?;
             }
             Ok(view(DelegationRow { id: delegation_id, ..row }, now, tz))
         })

@@ -479,6 +479,15 @@ impl Ctx<'_> {
         }
         ticket.updated_at = self.now;
         tickets::save(c, ticket.id, &ticket.changes())?;
+        crate::service::sla::track(
+            c,
+            &self.config.calendar(),
+            &ticket,
+            Some(state),
+            crate::service::sla::Message::None,
+            None,
+            self.now,
+        )?;
         delegations::answered(
             c,
             d.id,
@@ -607,7 +616,7 @@ impl Ctx<'_> {
             }
             Err(e) => return Err(e),
         };
-        intake::apply(c, &prepared, self.now, self.config.time_zone)
+        intake::apply(c, &prepared, self.now, &self.config.calendar())
     }
 
     fn bounce(&self, c: &mut DbConn, mail: &ParsedMail, b: &parse::Bounce) -> AppResult<Outcome> {
@@ -650,7 +659,7 @@ impl Ctx<'_> {
                 c,
                 &intake::prepare(note, self.config.max_attachment_bytes)?,
                 self.now,
-                self.config.time_zone,
+                &self.config.calendar(),
             )?;
         }
         self.quarantine(c, cause::BOUNCE, &detail, ticket, Some(mail))

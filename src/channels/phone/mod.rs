@@ -395,7 +395,7 @@ fn missed_call_callback(
         },
         usize::MAX,
     )?;
-    let outcome = intake::apply(c, &prepared, now, tz)?;
+    let outcome = intake::apply(c, &prepared, now, &policy.calendar)?;
     store::set_note(c, call_id, outcome.ticket_id, "callback", now)?;
     let row = callbacks::book_in(
         c,
@@ -458,6 +458,7 @@ pub struct ScreenPop {
 /// Everything the operator needs while the phone rings.
 pub async fn screen_pop(app: &App, viewer: &Viewer, call_id: i64) -> AppResult<ScreenPop> {
     let tz = viewer.tz;
+    let now = app.clock.now_db();
     app.db
         .read(move |c| {
             let call = store::call(c, call_id)?
@@ -482,7 +483,7 @@ pub async fn screen_pop(app: &App, viewer: &Viewer, call_id: i64) -> AppResult<S
                             ..Default::default()
                         },
                     )?;
-                    let lookup = crate::service::lookup::Lookup::load(c, &rows, tz)?;
+                    let lookup = crate::service::lookup::Lookup::load(c, &rows, tz, now)?;
                     let (open, done): (Vec<_>, Vec<_>) = rows.iter().partition(|r| {
                         crate::domain::TicketState::parse(&r.state).is_some_and(|s| s.is_active())
                     });

@@ -234,6 +234,7 @@ pub async fn write_up(
                 now,
                 escalate_to.unwrap_or_default(),
                 reason.unwrap_or_default(),
+                &config.calendar(),
             ),
             CallOutcome::Open => Ok(()),
         }

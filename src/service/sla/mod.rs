@@ -1,0 +1,395 @@
+//! Service levels: the policies admins configure, and the clocks every ticket
+//! runs. [`track`] is called in the transaction of each change to a ticket
+//! (intake, the workflow's `Work::finish`, delegation) and starts, pauses,
+//! resumes and stops its clocks, writing each step to the clock's history.
+
+mod policies;
+mod views;
+
+pub use policies::*;
+pub use views::*;
+
+use chrono::{Duration, NaiveDateTime};
+
+use crate::domain::calendar::Calendar;
+use crate::domain::sla::{
+    self as rules, ClockEventKind, ClockKind, ClockState, Matcher, Pause, PauseReason,
+};
+use crate::domain::TicketState;
+use crate::error::AppResult;
+use crate::store::rows::TicketRow;
+use crate::store::sla::{
+    self as store, ClockChanges, ClockEventRow, ClockRow, NewClock, PolicyRow,
+};
+use crate::store::DbConn;
+
+fn matcher(r: &PolicyRow) -> Matcher {
+    Matcher {
+        queue_id: r.queue_id,
+        priority: r.priority,
+        topic_id: r.topic_id,
+    }
+}
+
+/// What a change to a ticket said to the customer, if anything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Message {
+    None,
+    /// A public answer from the help desk (reply, outgoing mail).
+    AgentReply,
+    /// The customer wrote or called (e-mail, web tracking page, phone note).
+    Customer,
+}
+
+/// Keeps a ticket's clocks in step with a change, inside its transaction.
+/// `from` is the state before the change (`None`: the ticket was just
+/// opened); `reason` overrides the pause reason the new state implies (a
+/// delegation to the back office).
+pub(crate) fn track(
+    c: &mut DbConn,
+    cal: &Calendar,
+    ticket: &TicketRow,
+    from: Option<TicketState>,
+    message: Message,
+    reason: Option<PauseReason>,
+    now: NaiveDateTime,
+) -> AppResult<()> {
+    let to = crate::service::lookup::ticket_state(ticket)?;
+    let pause = reason.or(rules::pause_reason(to));
+    let mut live = store::live_clocks_of(c, &[ticket.id])?;
+    let mut policies: Option<Vec<PolicyRow>> = None;
+    match from {
+        None => {
+            for kind in [ClockKind::FirstResponse, ClockKind::Resolution] {
+                start(
+                    c,
+                    cal,
+                    &mut policies,
+                    &mut live,
+                    ticket,
+                    kind,
+                    "created",
+                    pause,
+                    now,
+                )?;
+            }
+        }
+        Some(from) if from != to => {
+            if !to.is_active() {
+                for clock in live.iter_mut() {
+                    stop(c, cal, clock, to.as_str(), now)?;
+                }
+                live.clear();
+            } else {
+                for clock in live.iter_mut() {
+                    let paused = clock.state == ClockState::Paused.as_str();
+                    match (paused, pause) {
+                        (false, Some(r)) => pause_clock(c, cal, clock, r, now)?,
+                        (true, Some(r))
+                            if reason.is_some() || rules::pause_reason(from) != Some(r) =>
+                        {
+                            resume(c, cal, clock, to.as_str(), now)?;
+                            pause_clock(c, cal, clock, r, now)?;
+                        }
+                        (true, None) => resume(c, cal, clock, to.as_str(), now)?,
+                        _ => {}
+                    }
+                }
+                if !from.is_active() {
+                    start(
+                        c,
+                        cal,
+                        &mut policies,
+                        &mut live,
+                        ticket,
+                        ClockKind::Resolution,
+                        "reopened",
+                        pause,
+                        now,
+                    )?;
+                }
+            }
+        }
+        Some(_) => {}
+    }
+    let is_response =
+        |k: &str| k == ClockKind::FirstResponse.as_str() || k == ClockKind::NextResponse.as_str();
+    match message {
+        Message::AgentReply => {
+            for clock in live.iter_mut().filter(|k| is_response(&k.kind)) {
+                stop(c, cal, clock, "reply", now)?;
+            }
+        }
+        Message::Customer if to.is_active() && !live.iter().any(|k| is_response(&k.kind)) => {
+            start(
+                c,
+                cal,
+                &mut policies,
+                &mut live,
+                ticket,
+                ClockKind::NextResponse,
+                "customer_message",
+                pause,
+                now,
+            )?;
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Starts a clock of `kind` under the policy that fits the ticket now (none
+/// when no policy fits or it sets no such target); paused at once when the
+/// ticket waits on someone.
+#[allow(clippy::too_many_arguments)]
+fn start(
+    c: &mut DbConn,
+    cal: &Calendar,
+    policies: &mut Option<Vec<PolicyRow>>,
+    live: &mut Vec<ClockRow>,
+    ticket: &TicketRow,
+    kind: ClockKind,
+    why: &str,
+    pause: Option<PauseReason>,
+    now: NaiveDateTime,
+) -> AppResult<()> {
+    if policies.is_none() {
+        *policies = Some(store::active_policies(c)?);
+    }
+    let policies = policies.as_deref().unwrap_or_default();
+    let matchers: Vec<(i64, Matcher)> = policies.iter().map(|p| (p.id, matcher(p))).collect();
+    let Some(policy) = rules::choose(&matchers, ticket.queue_id, ticket.priority, ticket.topic_id)
+        .and_then(|id| policies.iter().find(|p| p.id == id))
+    else {
+        return Ok(());
+    };
+    let Some(target) = target_of(policy, kind) else {
+        return Ok(());
+    };
+    let mut clock = ClockRow {
+        id: 0,
+        ticket_id: ticket.id,
+        policy_id: policy.id,
+        kind: kind.as_str().into(),
+        target_minutes: target,
+        warning_percent: policy.warning_percent,
+        state: ClockState::Running.as_str().into(),
+        started_at: now,
+        due_at: None,
+        warn_at: None,
+        stopped_at: None,
+        updated_at: now,
+    };
+    let status = rules::status(cal, &domain_clock(&clock, &[]), now);
+    clock.due_at = status.due_at;
+    clock.warn_at = status.warn_at;
+    clock.id = store::insert_clock(
+        c,
+        &NewClock {
+            ticket_id: clock.ticket_id,
+            policy_id: clock.policy_id,
+            kind: clock.kind.clone(),
+            target_minutes: clock.target_minutes,
+            warning_percent: clock.warning_percent,
+            state: clock.state.clone(),
+            started_at: now,
+            due_at: clock.due_at,
+            warn_at: clock.warn_at,
+            updated_at: now,
+        },
+    )?;
+    record(c, &clock, ClockEventKind::Started, Some(why), now)?;
+    if let Some(r) = pause {
+        pause_clock(c, cal, &mut clock, r, now)?;
+    }
+    live.push(clock);
+    Ok(())
+}
+
+fn target_of(policy: &PolicyRow, kind: ClockKind) -> Option<i32> {
+    match kind {
+        ClockKind::FirstResponse => policy.first_response_minutes,
+        ClockKind::NextResponse => policy.next_response_minutes,
+        ClockKind::Resolution => policy.resolution_minutes,
+    }
+}
+
+fn record(
+    c: &mut DbConn,
+    clock: &ClockRow,
+    kind: ClockEventKind,
+    reason: Option<&str>,
+    now: NaiveDateTime,
+) -> AppResult<()> {
+    store::insert_event(
+        c,
+        &ClockEventRow {
+            id: 0,
+            clock_id: clock.id,
+            kind: kind.as_str().into(),
+            reason: reason.map(str::to_string),
+            due_at: clock.due_at,
+            at: now,
+        },
+    )
+}
+
+/// The clock as its history tells it, for the domain's arithmetic.
+fn domain_clock(row: &ClockRow, events: &[ClockEventRow]) -> rules::Clock {
+    let mut pauses: Vec<Pause> = Vec::new();
+    for e in events.iter().filter(|e| e.clock_id == row.id) {
+        match ClockEventKind::parse(&e.kind) {
+            Some(ClockEventKind::Paused) => pauses.push(Pause {
+                from: e.at,
+                to: None,
+            }),
+            Some(ClockEventKind::Resumed) => {
+                if let Some(p) = pauses.last_mut().filter(|p| p.to.is_none()) {
+                    p.to = Some(e.at);
+                }
+            }
+            _ => {}
+        }
+    }
+    rules::Clock {
+        started_at: row.started_at,
+        target: Duration::minutes(row.target_minutes.into()),
+        warning_percent: row.warning_percent,
+        pauses,
+        stopped_at: row.stopped_at,
+        cancelled: row.state == ClockState::Cancelled.as_str(),
+    }
+}
+
+/// Adds one step to a clock's history and writes the clock as the whole
+/// history (this step included) makes it: due and warning times, and the
+/// verdict once stopped. The step records the due time it leaves.
+fn step(
+    c: &mut DbConn,
+    cal: &Calendar,
+    clock: &mut ClockRow,
+    kind: ClockEventKind,
+    reason: Option<&str>,
+    now: NaiveDateTime,
+) -> AppResult<()> {
+    let mut event = ClockEventRow {
+        id: 0,
+        clock_id: clock.id,
+        kind: kind.as_str().into(),
+        reason: reason.map(str::to_string),
+        due_at: None,
+        at: now,
+    };
+    let mut events = store::events_of(c, &[clock.id])?;
+    events.push(event.clone());
+    let status = rules::status(cal, &domain_clock(clock, &events), now);
+    clock.due_at = status.due_at;
+    clock.warn_at = status.warn_at;
+    clock.updated_at = now;
+    if clock.state != ClockState::Cancelled.as_str() {
+        clock.state = match status.state {
+            // A running clock past due stays running until it stops.
+            ClockState::Breached if clock.stopped_at.is_none() => ClockState::Running,
+            s => s,
+        }
+        .as_str()
+        .into();
+    }
+    store::update_clock(
+        c,
+        clock.id,
+        &ClockChanges {
+            target_minutes: clock.target_minutes,
+            warning_percent: clock.warning_percent,
+            state: clock.state.clone(),
+            due_at: clock.due_at,
+            warn_at: clock.warn_at,
+            stopped_at: clock.stopped_at,
+            updated_at: now,
+        },
+    )?;
+    event.due_at = clock.due_at;
+    store::insert_event(c, &event)
+}
+
+fn pause_clock(
+    c: &mut DbConn,
+    cal: &Calendar,
+    clock: &mut ClockRow,
+    reason: PauseReason,
+    now: NaiveDateTime,
+) -> AppResult<()> {
+    step(
+        c,
+        cal,
+        clock,
+        ClockEventKind::Paused,
+        Some(reason.as_str()),
+        now,
+    )
+}
+
+fn resume(
+    c: &mut DbConn,
+    cal: &Calendar,
+    clock: &mut ClockRow,
+    why: &str,
+    now: NaiveDateTime,
+) -> AppResult<()> {
+    step(c, cal, clock, ClockEventKind::Resumed, Some(why), now)
+}
+
+fn stop(
+    c: &mut DbConn,
+    cal: &Calendar,
+    clock: &mut ClockRow,
+    why: &str,
+    now: NaiveDateTime,
+) -> AppResult<()> {
+    // A paused clock's pause ends where the clock stops.
+    if clock.state == ClockState::Paused.as_str() {
+        resume(c, cal, clock, why, now)?;
+    }
+    clock.stopped_at = Some(now);
+    step(c, cal, clock, ClockEventKind::Stopped, Some(why), now)
+}
+
+/// Gives a live clock its policy's current target and warning threshold.
+fn retarget(
+    c: &mut DbConn,
+    cal: &Calendar,
+    clock: &mut ClockRow,
+    policy: &PolicyRow,
+    now: NaiveDateTime,
+) -> AppResult<()> {
+    let Some(kind) = ClockKind::parse(&clock.kind) else {
+        return Ok(());
+    };
+    match target_of(policy, kind) {
+        None => {
+            clock.state = ClockState::Cancelled.as_str().into();
+            clock.stopped_at = Some(now);
+            step(
+                c,
+                cal,
+                clock,
+                ClockEventKind::Stopped,
+                Some("target_removed"),
+                now,
+            )
+        }
+        Some(t) if t != clock.target_minutes || policy.warning_percent != clock.warning_percent => {
+            clock.target_minutes = t;
+            clock.warning_percent = policy.warning_percent;
+            step(
+                c,
+                cal,
+                clock,
+                ClockEventKind::Recomputed,
+                Some("policy_changed"),
+                now,
+            )
+        }
+        Some(_) => Ok(()),
+    }
+}

@@ -1,0 +1,167 @@
+//! What the API shows of a ticket's clocks: every clock with its history on
+//! the ticket, and the clock due first in lists.
+
+use chrono::{DateTime, Duration, FixedOffset, NaiveDateTime};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::domain_clock;
+use crate::domain::calendar::Calendar;
+use crate::domain::sla::{self as rules, ClockEventKind, ClockKind, ClockState};
+use crate::error::{AppError, AppResult};
+use crate::service::views::{local, local_opt, Ref};
+use crate::store::sla as store;
+use crate::store::DbConn;
+
+/// One entry of a clock's history.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SlaEventView {
+    pub kind: ClockEventKind,
+    /// Paused: `customer`, `back_office` or `third_party`; started: `created`,
+    /// `customer_message`, `reopened`; resumed: the ticket's new state;
+    /// stopped: `reply`, `resolved`, `closed`, `merged`, `target_removed`;
+    /// recomputed: `policy_changed`.
+    pub reason: Option<String>,
+    pub at: DateTime<FixedOffset>,
+    /// The due time after this step.
+    pub due_at: Option<DateTime<FixedOffset>>,
+}
+
+/// One service-level clock of a ticket.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SlaClockView {
+    pub id: i64,
+    pub kind: ClockKind,
+    pub policy: Ref,
+    pub target_minutes: i32,
+    pub warning_percent: i32,
+    pub started_at: DateTime<FixedOffset>,
+    /// For a paused clock: the earliest it can be (were it resumed now).
+    pub due_at: Option<DateTime<FixedOffset>>,
+    pub warn_at: Option<DateTime<FixedOffset>>,
+    pub stopped_at: Option<DateTime<FixedOffset>>,
+    /// `running`, `paused`, `met`, `breached` (running past due, or stopped late), `cancelled`.
+    pub state: ClockState,
+    /// Running, past the warning threshold, not yet due.
+    pub at_risk: bool,
+    /// Once stopped: whether the target was met.
+    pub met: Option<bool>,
+    /// Past its due time, stopped or not.
+    pub breached: bool,
+    /// Target minus the business time counted so far (negative once breached).
+    pub business_minutes_left: i64,
+    pub history: Vec<SlaEventView>,
+}
+
+/// The compact service level of a ticket in lists: its live clock due first.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SlaSummary {
+    pub kind: ClockKind,
+    /// `running`, `paused` or `breached`.
+    pub state: ClockState,
+    pub due_at: Option<DateTime<FixedOffset>>,
+    pub at_risk: bool,
+}
+
+/// The clocks of a ticket with their history, as they stand at `now`.
+pub fn clocks_in(
+    c: &mut DbConn,
+    cal: &Calendar,
+    ticket_id: i64,
+    now: NaiveDateTime,
+    tz: chrono_tz::Tz,
+) -> AppResult<Vec<SlaClockView>> {
+    let clocks = store::clocks_of(c, ticket_id)?;
+    if clocks.is_empty() {
+        return Ok(vec![]);
+    }
+    let ids: Vec<i64> = clocks.iter().map(|k| k.id).collect();
+    let events = store::events_of(c, &ids)?;
+    let names: std::collections::HashMap<i64, String> = store::policies(c)?
+        .into_iter()
+        .map(|p| (p.id, p.name))
+        .collect();
+    clocks
+        .iter()
+        .map(|row| {
+            let status = rules::status(cal, &domain_clock(row, &events), now);
+            let kind = ClockKind::parse(&row.kind)
+                .ok_or_else(|| AppError::Internal(format!("clock kind {}", row.kind)))?;
+            let breached = status.state == ClockState::Breached
+                || (status.state == ClockState::Paused && status.left < Duration::zero());
+            Ok(SlaClockView {
+                id: row.id,
+                kind,
+                policy: Ref {
+                    id: row.policy_id,
+                    name: names.get(&row.policy_id).cloned().unwrap_or_default(),
+                },
+                target_minutes: row.target_minutes,
+                warning_percent: row.warning_percent,
+                started_at: local(row.started_at, tz),
+                due_at: local_opt(status.due_at, tz),
+                warn_at: local_opt(status.warn_at, tz),
+                stopped_at: local_opt(row.stopped_at, tz),
+                state: status.state,
+                at_risk: status.at_risk,
+                met: status.met,
+                breached,
+                business_minutes_left: status.left.num_minutes(),
+                history: events
+                    .iter()
+                    .filter(|e| e.clock_id == row.id)
+                    .filter_map(|e| {
+                        Some(SlaEventView {
+                            kind: ClockEventKind::parse(&e.kind)?,
+                            reason: e.reason.clone(),
+                            at: local(e.at, tz),
+                            due_at: local_opt(e.due_at, tz),
+                        })
+                    })
+                    .collect(),
+            })
+        })
+        .collect()
+}
+
+/// The compact service level of each ticket, from the stored times of its live clocks.
+pub fn summaries_in(
+    c: &mut DbConn,
+    ticket_ids: &[i64],
+    now: NaiveDateTime,
+    tz: chrono_tz::Tz,
+) -> AppResult<std::collections::HashMap<i64, SlaSummary>> {
+    let mut out: std::collections::HashMap<i64, (bool, Option<NaiveDateTime>, SlaSummary)> =
+        std::collections::HashMap::new();
+    if ticket_ids.is_empty() {
+        return Ok(Default::default());
+    }
+    for row in store::live_clocks_of(c, ticket_ids)? {
+        let Some(kind) = ClockKind::parse(&row.kind) else {
+            continue;
+        };
+        let paused = row.state == ClockState::Paused.as_str();
+        let late = !paused && row.due_at.is_some_and(|d| d < now);
+        let summary = SlaSummary {
+            kind,
+            state: if paused {
+                ClockState::Paused
+            } else if late {
+                ClockState::Breached
+            } else {
+                ClockState::Running
+            },
+            due_at: local_opt(row.due_at, tz),
+            at_risk: !paused && !late && row.warn_at.is_some_and(|w| w <= now),
+        };
+        // Running clocks first, then the one due soonest.
+        let key = (paused, row.due_at);
+        match out.get(&row.ticket_id) {
+            Some((p, d, _)) if (*p, *d) <= key => {}
+            _ => {
+                out.insert(row.ticket_id, (paused, row.due_at, summary));
+            }
+        }
+    }
+    Ok(out.into_iter().map(|(k, (_, _, s))| (k, s)).collect())
+}

@@ -1,0 +1,190 @@
+//! Service-level policies, the clocks of each ticket and their history.
+//! Due and warning times are stored beside each live clock so the ticket
+//! list can filter at-risk and breached tickets by plain comparisons.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::{sla_clock_events, sla_clocks, sla_policies};
+use super::DbConn;
+use crate::error::AppResult;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = sla_policies, treat_none_as_null = true)]
+pub struct PolicyRow {
+    #[diesel(skip_insertion)]
+    pub id: i64,
+    pub name: String,
+    pub queue_id: Option<i64>,
+    pub priority: Option<i32>,
+    pub topic_id: Option<i64>,
+    pub first_response_minutes: Option<i32>,
+    pub next_response_minutes: Option<i32>,
+    pub resolution_minutes: Option<i32>,
+    pub warning_percent: i32,
+    pub active: bool,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = sla_clocks)]
+pub struct ClockRow {
+    pub id: i64,
+    pub ticket_id: i64,
+    pub policy_id: i64,
+    pub kind: String,
+    pub target_minutes: i32,
+    pub warning_percent: i32,
+    pub state: String,
+    pub started_at: NaiveDateTime,
+    pub due_at: Option<NaiveDateTime>,
+    pub warn_at: Option<NaiveDateTime>,
+    pub stopped_at: Option<NaiveDateTime>,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = sla_clocks)]
+pub struct NewClock {
+    pub ticket_id: i64,
+    pub policy_id: i64,
+    pub kind: String,
+    pub target_minutes: i32,
+    pub warning_percent: i32,
+    pub state: String,
+    pub started_at: NaiveDateTime,
+    pub due_at: Option<NaiveDateTime>,
+    pub warn_at: Option<NaiveDateTime>,
+    pub updated_at: NaiveDateTime,
+}
+
+/// What changes on a clock as it runs.
+#[derive(Debug, AsChangeset)]
+#[diesel(table_name = sla_clocks, treat_none_as_null = true)]
+pub struct ClockChanges {
+    pub target_minutes: i32,
+    pub warning_percent: i32,
+    pub state: String,
+    pub due_at: Option<NaiveDateTime>,
+    pub warn_at: Option<NaiveDateTime>,
+    pub stopped_at: Option<NaiveDateTime>,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = sla_clock_events)]
+pub struct ClockEventRow {
+    #[diesel(skip_insertion)]
+    pub id: i64,
+    pub clock_id: i64,
+    pub kind: String,
+    pub reason: Option<String>,
+    pub due_at: Option<NaiveDateTime>,
+    pub at: NaiveDateTime,
+}
+
+pub fn policies(conn: &mut DbConn) -> AppResult<Vec<PolicyRow>> {
+    Ok(sla_policies::table
+        .order(sla_policies::id)
+        .select(PolicyRow::as_select())
+        .load(conn)?)
+}
+
+pub fn active_policies(conn: &mut DbConn) -> AppResult<Vec<PolicyRow>> {
+    Ok(sla_policies::table
+        .filter(sla_policies::active.eq(true))
+        .order(sla_policies::id)
+        .select(PolicyRow::as_select())
+        .load(conn)?)
+}
+
+pub fn policy(conn: &mut DbConn, id: i64) -> AppResult<Option<PolicyRow>> {
+    Ok(sla_policies::table
+        .find(id)
+        .select(PolicyRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn insert_policy(conn: &mut DbConn, row: &PolicyRow) -> AppResult<i64> {
+    Ok(diesel::insert_into(sla_policies::table)
+        .values(row)
+        .returning(sla_policies::id)
+        .get_result(conn)?)
+}
+
+pub fn update_policy(conn: &mut DbConn, row: &PolicyRow) -> AppResult<()> {
+    diesel::update(sla_policies::table.find(row.id))
+        .set(row)
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn insert_clock(conn: &mut DbConn, new: &NewClock) -> AppResult<i64> {
+    Ok(diesel::insert_into(sla_clocks::table)
+        .values(new)
+        .returning(sla_clocks::id)
+        .get_result(conn)?)
+}
+
+pub fn update_clock(conn: &mut DbConn, id: i64, changes: &ClockChanges) -> AppResult<()> {
+    diesel::update(sla_clocks::table.find(id))
+        .set(changes)
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn insert_event(conn: &mut DbConn, row: &ClockEventRow) -> AppResult<()> {
+    diesel::insert_into(sla_clock_events::table)
+        .values(row)
+        .execute(conn)?;
+    Ok(())
+}
+
+/// A ticket's clocks, oldest first.
+pub fn clocks_of(conn: &mut DbConn, ticket_id: i64) -> AppResult<Vec<ClockRow>> {
+    Ok(sla_clocks::table
+        .filter(sla_clocks::ticket_id.eq(ticket_id))
+        .order(sla_clocks::id)
+        .select(ClockRow::as_select())
+        .load(conn)?)
+}
+
+/// The running or paused clocks of some tickets.
+pub fn live_clocks_of(conn: &mut DbConn, ticket_ids: &[i64]) -> AppResult<Vec<ClockRow>> {
+    Ok(sla_clocks::table
+        .filter(sla_clocks::ticket_id.eq_any(ticket_ids))
+        .filter(sla_clocks::stopped_at.is_null())
+        .order(sla_clocks::id)
+        .select(ClockRow::as_select())
+        .load(conn)?)
+}
+
+/// The clocks not yet stopped that a policy governs.
+pub fn live_clocks_of_policy(conn: &mut DbConn, policy_id: i64) -> AppResult<Vec<ClockRow>> {
+    Ok(sla_clocks::table
+        .filter(sla_clocks::policy_id.eq(policy_id))
+        .filter(sla_clocks::stopped_at.is_null())
+        .order(sla_clocks::id)
+        .select(ClockRow::as_select())
+        .load(conn)?)
+}
+
+/// The history of some clocks, in order.
+pub fn events_of(conn: &mut DbConn, clock_ids: &[i64]) -> AppResult<Vec<ClockEventRow>> {
+    Ok(sla_clock_events::table
+        .filter(sla_clock_events::clock_id.eq_any(clock_ids))
+        .order(sla_clock_events::id)
+        .select(ClockEventRow::as_select())
+        .load(conn)?)
+}
+
+/// Which service-level condition the ticket list asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SlaFilter {
+    /// A running clock past its warning time, not yet due.
+    AtRisk,
+    /// A running clock past its due time, or a clock stopped late.
+    Breached,
+}
