@@ -320,6 +320,32 @@ pub async fn seed(app: &App) -> AppResult<&'static [Login]> {
     // The two call forms of the source documents, as a real installation gets them.
     let forms = call_forms::install(&demo, &admin).await?;
     let (non_target, line) = (forms.non_target_topic, forms.line_quality_topic);
+    // Service levels: a standard policy for everything, a tighter one for urgent tickets.
+    use crate::service::sla::{create_policy, PolicyInput};
+    for (name, priority, first, next, resolution) in [
+        ("Standard", None, 240, 480, 2400),
+        (
+            "Urgente",
+            Some(crate::domain::Priority::Urgent),
+            30,
+            60,
+            480,
+        ),
+    ] {
+        create_policy(
+            &demo,
+            &admin,
+            PolicyInput {
+                name: Some(name.into()),
+                priority: Some(priority),
+                first_response_minutes: Some(Some(first)),
+                next_response_minutes: Some(Some(next)),
+                resolution_minutes: Some(Some(resolution)),
+                ..Default::default()
+            },
+        )
+        .await?;
+    }
     // The card holders' line: IVR 1 card services, 2 points, 3 points of sale;
     // a missed call books a callback by itself.
     crate::channels::phone::create_line(
