@@ -176,7 +176,7 @@ pub struct CallView {
     pub ended_at: Option<DateTime<FixedOffset>>,
     /// The ticket the call was written up on.
     pub ticket_id: Option<i64>,
-    /// `resolved`, `open` or `escalated`, once written up.
+    /// `resolved`, `open` or `escalated` once written up; `callback` for a missed call that booked one.
     pub outcome: Option<String>,
     /// Missed calls: when a supervisor acknowledged it.
     pub acknowledged_at: Option<DateTime<FixedOffset>>,
