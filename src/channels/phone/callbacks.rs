@@ -290,14 +290,12 @@ pub struct CallbackView {
 fn view(
     c: &mut DbConn,
     r: &CallbackRow,
+    ticket_number: String,
     policy: &Policy,
     now: NaiveDateTime,
     tz: chrono_tz::Tz,
     detail: bool,
 ) -> AppResult<CallbackView> {
-    let ticket_number = tickets::find(c, r.ticket_id)?
-        .map(|t| t.number)
-        .unwrap_or_default();
     let start = r.sla_start.unwrap_or(r.created_at);
     let s = rules::sla(
         &policy.calendar,
@@ -374,7 +372,10 @@ async fn detail(app: &App, viewer: &Viewer, id: i64) -> AppResult<CallbackView> 
         .read(move |c| {
             let r =
                 store::find(c, id)?.ok_or_else(|| AppError::not_found(format!("callback {id}")))?;
-            view(c, &r, &policy, now, tz, true)
+            let number = tickets::find(c, r.ticket_id)?
+                .map(|t| t.number)
+                .unwrap_or_default();
+            view(c, &r, number, &policy, now, tz, true)
         })
         .await
 }
@@ -507,9 +508,17 @@ pub async fn list(app: &App, viewer: &Viewer, q: CallbackQuery) -> AppResult<Vec
     let tz = viewer.tz;
     app.db
         .read(move |c| {
-            store::list(c, &filter)?
-                .iter()
-                .map(|r| view(c, r, &policy, now, tz, false))
+            let rows = store::list(c, &filter)?;
+            let ids: Vec<i64> = rows.iter().map(|r| r.ticket_id).collect();
+            let numbers: HashMap<i64, String> = tickets::find_many(c, &ids)?
+                .into_iter()
+                .map(|t| (t.id, t.number))
+                .collect();
+            rows.iter()
+                .map(|r| {
+                    let number = numbers.get(&r.ticket_id).cloned().unwrap_or_default();
+                    view(c, r, number, &policy, now, tz, false)
+                })
                 .collect()
         })
         .await
@@ -975,11 +984,8 @@ pub async fn free_slots(app: &App, q: SlotQuery) -> AppResult<Vec<FreeSlot>> {
     }
     let policy = Policy::of(&app.config);
     let tz = app.config.time_zone;
-    let taken = app
-        .db
-        .read(move |c| taken_slots(c, from, policy.slots.length))
-        .await?;
-    let policy = Policy::of(&app.config);
+    let length = policy.slots.length;
+    let taken = app.db.read(move |c| taken_slots(c, from, length)).await?;
     Ok(
         rules::free_slots(&policy.calendar, &policy.slots, from, count, |s| {
             taken.get(&s).copied().unwrap_or(0)
