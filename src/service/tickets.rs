@@ -76,6 +76,25 @@ struct Work {
 }
 
 impl Work {
+    /// Locks the ticket for a change Sportello makes by itself (service-level
+    /// rules, housekeeping): there is no actor, so no queue check.
+    fn begin_system(c: &mut DbConn, id: i64, now: NaiveDateTime) -> AppResult<Work> {
+        let row =
+            tickets::lock(c, id)?.ok_or_else(|| AppError::not_found(format!("ticket {id}")))?;
+        let queue = catalogue::queue(c, row.queue_id)?
+            .ok_or_else(|| AppError::Internal("queue missing".into()))?;
+        let state = ticket_state(&row)?;
+        Ok(Work {
+            state,
+            initial: state,
+            level: queue_level(&queue)?,
+            row,
+            actor: None,
+            now,
+            events: vec![],
+        })
+    }
+
     /// Locks the ticket and checks the actor may work its queue.
     fn begin(
         c: &mut DbConn,
@@ -1273,4 +1292,89 @@ pub async fn link(
         Ok(())
     })
     .await
+}
+
+// ---------------------------------------------------------------------------
+// Changes Sportello makes by itself (service-level rules, housekeeping). Each
+// runs inside the caller's transaction, locks the ticket, follows the same
+// workflow rules as staff, and records its events with no actor, marked
+// `"auto": true` with the reason.
+
+/// Escalates a ticket to `queue_id` on Sportello's own initiative.
+pub(crate) fn auto_escalate_in(
+    c: &mut DbConn,
+    id: i64,
+    now: NaiveDateTime,
+    queue_id: i64,
+    reason: String,
+    calendar: &Calendar,
+) -> AppResult<()> {
+    let mut w = Work::begin_system(c, id, now)?;
+    escalate_work(c, &mut w, queue_id, reason)?;
+    for (kind, data) in w.events.iter_mut() {
+        if *kind == EventKind::Escalated {
+            data["auto"] = json!(true);
+        }
+    }
+    w.finish(c, calendar)?;
+    Ok(())
+}
+
+/// Raises a ticket's priority one step (none when it is already urgent);
+/// returns the change made.
+pub(crate) fn auto_raise_priority_in(
+    c: &mut DbConn,
+    id: i64,
+    now: NaiveDateTime,
+    reason: &str,
+    calendar: &Calendar,
+) -> AppResult<Option<(Priority, Priority)>> {
+    let mut w = Work::begin_system(c, id, now)?;
+    w.apply(Action::Update)?;
+    let from = Priority::from_rank(w.row.priority).unwrap_or(Priority::Normal);
+    let Some(to) = Priority::from_rank(from.rank() + 1) else {
+        return Ok(None);
+    };
+    w.row.priority = to.rank();
+    w.event(
+        EventKind::Updated,
+        json!({"priority": {"from": from, "to": to}, "auto": true, "reason": reason}),
+    );
+    w.finish(c, calendar)?;
+    Ok(Some((from, to)))
+}
+
+/// Closes a ticket (e.g. resolved long ago with no word from the customer).
+pub(crate) fn auto_close_in(
+    c: &mut DbConn,
+    id: i64,
+    now: NaiveDateTime,
+    reason: &str,
+    calendar: &Calendar,
+) -> AppResult<()> {
+    let mut w = Work::begin_system(c, id, now)?;
+    w.apply(Action::Close)?;
+    w.event(EventKind::Closed, json!({"reason": reason, "auto": true}));
+    w.finish(c, calendar)?;
+    Ok(())
+}
+
+/// Resolves a ticket, telling the customer (e.g. it waited on them too long).
+pub(crate) fn auto_resolve_in(
+    c: &mut DbConn,
+    id: i64,
+    now: NaiveDateTime,
+    resolution: String,
+    config: &Config,
+    templates: &Templates,
+) -> AppResult<()> {
+    let mut w = Work::begin_system(c, id, now)?;
+    resolve_work(c, &mut w, resolution, true, config, templates)?;
+    for (kind, data) in w.events.iter_mut() {
+        if *kind == EventKind::Resolved {
+            data["auto"] = json!(true);
+        }
+    }
+    w.finish(c, &config.calendar())?;
+    Ok(())
 }
