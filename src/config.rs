@@ -65,6 +65,10 @@ pub struct Config {
     pub italian_holidays: bool,
     /// Other closed days.
     pub closed_days: std::collections::BTreeSet<chrono::NaiveDate>,
+    /// Yearly holidays besides the national ones (month, day).
+    pub holidays: std::collections::BTreeSet<(u32, u32)>,
+    /// How often the service-level check (escalation rules) runs.
+    pub sla_check_secs: u64,
     pub callback_slot_minutes: i64,
     pub callback_slot_capacity: i64,
     pub callback_offer_secs: i64,
@@ -112,6 +116,8 @@ struct FileConfig {
     business_hours: Option<String>,
     italian_holidays: Option<bool>,
     closed_days: Option<String>,
+    holidays: Option<String>,
+    sla_check_secs: Option<i64>,
     callback_slot_minutes: Option<i64>,
     callback_slot_capacity: Option<i64>,
     callback_offer_secs: Option<i64>,
@@ -263,11 +269,13 @@ impl Config {
             callback_max_attempts,
             callback_sla_minutes,
             callback_dispatch_secs,
-            outbox_lease_secs
+            outbox_lease_secs,
+            sla_check_secs
         );
         for (name, slot) in [
             ("SPORTELLO_BUSINESS_HOURS", &mut f.business_hours),
             ("SPORTELLO_CLOSED_DAYS", &mut f.closed_days),
+            ("SPORTELLO_HOLIDAYS", &mut f.holidays),
             (
                 "SPORTELLO_CALLBACK_RETRY_MINUTES",
                 &mut f.callback_retry_minutes,
@@ -292,19 +300,11 @@ impl Config {
             f.business_hours.as_deref().unwrap_or("mon-fri 09:00-18:00"),
         )
         .map_err(|e| ConfigError(format!("business_hours: {e}")))?;
-        let closed_days = f
-            .closed_days
-            .as_deref()
-            .unwrap_or("")
-            .split(',')
-            .map(str::trim)
-            .filter(|d| !d.is_empty())
-            .map(|d| {
-                chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| {
-                    ConfigError(format!("closed_days: '{d}' is not a date like 2026-12-24"))
-                })
-            })
-            .collect::<Result<_, _>>()?;
+        let closed_days =
+            crate::domain::calendar::parse_dates(f.closed_days.as_deref().unwrap_or(""))
+                .map_err(|e| ConfigError(format!("closed_days: {e}")))?;
+        let holidays = crate::domain::calendar::parse_yearly(f.holidays.as_deref().unwrap_or(""))
+            .map_err(|e| ConfigError(format!("holidays: {e}")))?;
         let callback_retry_minutes = f
             .callback_retry_minutes
             .as_deref()
@@ -390,6 +390,8 @@ impl Config {
             business_hours,
             italian_holidays: f.italian_holidays.unwrap_or(true),
             closed_days,
+            holidays,
+            sla_check_secs: f.sla_check_secs.unwrap_or(60).max(0) as u64,
             callback_slot_minutes: f.callback_slot_minutes.unwrap_or(30),
             callback_slot_capacity: f.callback_slot_capacity.unwrap_or(4),
             callback_offer_secs: f.callback_offer_secs.unwrap_or(60),
@@ -415,6 +417,7 @@ impl Config {
             ("callback_sla_minutes", cfg.callback_sla_minutes),
             ("callback_dispatch_secs", cfg.callback_dispatch_secs as i64),
             ("outbox_lease_secs", cfg.outbox_lease_secs),
+            ("sla_check_secs", cfg.sla_check_secs as i64),
         ];
         if let Some((name, _)) = positive.iter().find(|(_, v)| *v <= 0) {
             return Err(ConfigError(format!("{name} must be positive")));
@@ -443,6 +446,7 @@ impl Config {
             tz: self.time_zone,
             week: self.business_hours.clone(),
             italian_holidays: self.italian_holidays,
+            holidays: self.holidays.clone(),
             closed: self.closed_days.clone(),
         }
     }
@@ -494,6 +498,8 @@ impl std::fmt::Debug for Config {
             .field("business_hours", &self.business_hours.to_string())
             .field("italian_holidays", &self.italian_holidays)
             .field("closed_days", &self.closed_days)
+            .field("holidays", &self.holidays)
+            .field("sla_check_secs", &self.sla_check_secs)
             .field("callback_slot_minutes", &self.callback_slot_minutes)
             .field("callback_slot_capacity", &self.callback_slot_capacity)
             .field("callback_offer_secs", &self.callback_offer_secs)

@@ -137,6 +137,7 @@ pub async fn seed(app: &App) -> AppResult<&'static [Login]> {
         description: Some(description.into()),
         email: None,
         active: Some(true),
+        ..Default::default()
     };
     let desktop = create_queue(
         &demo,

@@ -75,6 +75,11 @@ impl AppError {
         }
     }
 
+    /// A refusal of the request (4xx), not a failure of the system.
+    pub fn is_client_error(&self) -> bool {
+        self.status_code_of().is_client_error()
+    }
+
     /// The HTTP status of this error (for pages that show it their own way).
     pub fn status_code_of(&self) -> actix_web::http::StatusCode {
         ResponseError::status_code(self)

@@ -74,6 +74,13 @@ impl Week {
         Ok(week)
     }
 
+    /// `24/7`: every day from midnight to midnight.
+    pub fn is_always_open(&self) -> bool {
+        self.0
+            .iter()
+            .all(|r| r.len() == 1 && r[0].0 == NaiveTime::MIN && r[0].1 == end_of_day())
+    }
+
     pub fn ranges(&self, day: Weekday) -> &[(NaiveTime, NaiveTime)] {
         &self.0[day.num_days_from_monday() as usize]
     }
@@ -182,8 +189,52 @@ pub struct Calendar {
     pub week: Week,
     /// Italian national holidays are closed days.
     pub italian_holidays: bool,
-    /// Other closed days (local dates).
+    /// Holidays every year, as (month, day): a patron saint's day.
+    pub holidays: BTreeSet<(u32, u32)>,
+    /// One-off closures (local dates).
     pub closed: BTreeSet<NaiveDate>,
+}
+
+/// Parses one-off closed days: `2026-12-24, 2026-12-31`.
+pub fn parse_dates(text: &str) -> Result<BTreeSet<NaiveDate>, HoursError> {
+    list(text)
+        .map(|d| {
+            NaiveDate::parse_from_str(d, "%Y-%m-%d")
+                .map_err(|_| HoursError(format!("'{d}' is not a date like 2026-12-24")))
+        })
+        .collect()
+}
+
+/// Parses yearly holidays as month-day: `06-29, 12-07`.
+pub fn parse_yearly(text: &str) -> Result<BTreeSet<(u32, u32)>, HoursError> {
+    list(text)
+        .map(|d| {
+            // 2024 is a leap year, so 02-29 is accepted.
+            NaiveDate::parse_from_str(&format!("2024-{d}"), "%Y-%m-%d")
+                .map(|x| (x.month(), x.day()))
+                .map_err(|_| HoursError(format!("'{d}' is not a month and day like 06-29")))
+        })
+        .collect()
+}
+
+fn list(text: &str) -> impl Iterator<Item = &str> {
+    text.split(',').map(str::trim).filter(|d| !d.is_empty())
+}
+
+/// Writes yearly holidays back as `06-29, 12-07`.
+pub fn format_yearly(days: &BTreeSet<(u32, u32)>) -> String {
+    days.iter()
+        .map(|(m, d)| format!("{m:02}-{d:02}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Writes closed days back as `2026-12-24, 2026-12-31`.
+pub fn format_dates(days: &BTreeSet<NaiveDate>) -> String {
+    days.iter()
+        .map(|d| d.format("%Y-%m-%d").to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 impl Calendar {
@@ -192,12 +243,20 @@ impl Calendar {
             tz,
             week,
             italian_holidays: true,
+            holidays: BTreeSet::new(),
             closed: BTreeSet::new(),
         }
     }
 
+    /// Open around the clock, every day of the year.
+    pub fn is_always_open(&self) -> bool {
+        self.week.is_always_open() && !self.italian_holidays && self.holidays.is_empty() && self.closed.is_empty()
+    }
+
     pub fn is_closed_day(&self, date: NaiveDate) -> bool {
-        self.closed.contains(&date) || (self.italian_holidays && is_italian_holiday(date))
+        self.closed.contains(&date)
+            || self.holidays.contains(&(date.month(), date.day()))
+            || (self.italian_holidays && is_italian_holiday(date))
     }
 
     fn to_utc(&self, local: NaiveDateTime) -> NaiveDateTime {

@@ -132,6 +132,10 @@ text_enum! {
         PhoneCall = "phone_call",
         Rated = "rated",
         ServicePointsSent = "service_points_sent",
+        /// A service-level clock reached its warning threshold and a rule fired.
+        SlaWarning = "sla_warning",
+        /// A service-level clock passed its due time and a rule fired.
+        SlaBreached = "sla_breached",
     }
 }
 

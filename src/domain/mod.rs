@@ -5,6 +5,7 @@ pub mod access;
 pub mod calendar;
 pub mod callback;
 pub mod contact;
+pub mod escalation;
 pub mod feed;
 pub mod forms;
 pub mod kinds;

@@ -1,6 +1,6 @@
 //! Background jobs, scheduled with tokio-cron-scheduler. Every job claims its
-//! work in the database (leases, `SKIP LOCKED`, advisory locks on PostgreSQL;
-//! the single writer on SQLite), so several instances sharing one PostgreSQL
+//! work in the database (leases, `SKIP LOCKED`, advisory locks and unique
+//! firing records on PostgreSQL; the single writer on SQLite), so several instances sharing one PostgreSQL
 //! never do the same piece of work twice, and work a crashed instance held is
 //! taken over when its lease runs out. Each run is logged and its outcome kept
 //! in `job_status` (`GET /api/v1/jobs`).
@@ -139,6 +139,20 @@ pub async fn start(app: App) -> AppResult<JobScheduler> {
     })?;
     scheduler.add(dispatcher).await.map_err(job_error)?;
 
+    let (a, i) = (app.clone(), instance.clone());
+    let sla_check = every(app.config.sla_check_secs, move || {
+        let (app, instance) = (a.clone(), i.clone());
+        async move {
+            run(&app, "sla_check", &instance, async {
+                let r = crate::service::sla::escalation::check(&app).await?;
+                let busy = r.warnings + r.breaches > 0;
+                Ok((r, busy))
+            })
+            .await
+        }
+    })?;
+    scheduler.add(sla_check).await.map_err(job_error)?;
+
     scheduler.start().await.map_err(job_error)?;
     tracing::info!(instance = %instance, "background jobs started");
     Ok(scheduler)
@@ -146,7 +160,7 @@ pub async fn start(app: App) -> AppResult<JobScheduler> {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct JobView {
-    /// `outbox`, `mail_poll` or `callback_dispatch`.
+    /// `outbox`, `mail_poll`, `callback_dispatch` or `sla_check`.
     pub name: String,
     /// The instance (host:pid) that ran it last.
     pub instance: String,

@@ -117,6 +117,7 @@ pub async fn install(app: &App, admin: &Viewer) -> AppResult<Installed> {
         description: Some(description.into()),
         email: None,
         active: Some(true),
+        ..Default::default()
     };
     // Management reads non-target calls; it is not a first-level desk, so
     // operators file tickets there but only its members and supervisors work them.

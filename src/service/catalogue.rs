@@ -5,7 +5,7 @@ use utoipa::ToSchema;
 
 use super::lookup::queue_level;
 use super::views::{QueueView, SubjectView, TopicView};
-use super::{optional_text, required_text, App, Viewer};
+use super::{nullable, optional_text, required_text, App, Viewer};
 use crate::domain::forms::{self, FormField};
 use crate::domain::QueueLevel;
 use crate::error::{is_unique_violation, AppError, AppResult};
@@ -56,6 +56,8 @@ pub async fn list_queues(app: &App) -> AppResult<Vec<QueueView>> {
                         description: q.description,
                         email: q.email,
                         active: q.active,
+                        calendar_id: q.calendar_id,
+                        supervisor_id: q.supervisor_id,
                         active_tickets,
                         unassigned: unassigned
                             .iter()
@@ -70,7 +72,7 @@ pub async fn list_queues(app: &App) -> AppResult<Vec<QueueView>> {
         .await
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct QueueInput {
     pub name: Option<String>,
@@ -78,9 +80,49 @@ pub struct QueueInput {
     pub description: Option<String>,
     pub email: Option<String>,
     pub active: Option<bool>,
+    /// A calendar from `/calendars`; `null` goes back to the desk's calendar.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<i64>)]
+    pub calendar_id: Option<Option<i64>>,
+    /// The agent (a supervisor or admin) who receives the queue's
+    /// service-level notices; `null`: none named.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<i64>)]
+    pub supervisor_id: Option<Option<i64>>,
+}
+
+
+/// Checks the calendar and the supervisor a queue refers to exist.
+fn check_queue_refs(c: &mut DbConn, row: &QueueRow) -> AppResult<()> {
+    if let Some(id) = row.calendar_id {
+        if crate::store::calendars::find(c, id)?.is_none() {
+            return Err(AppError::invalid(
+                "calendar_id",
+                format!("calendar {id} does not exist"),
+            ));
+        }
+    }
+    if let Some(id) = row.supervisor_id {
+        let agent = crate::store::agents::find(c, id)?.ok_or_else(|| {
+            AppError::invalid("supervisor_id", format!("agent {id} does not exist"))
+        })?;
+        if !matches!(agent.role.as_str(), "supervisor" | "admin") || !agent.active {
+            return Err(AppError::invalid(
+                "supervisor_id",
+                format!("{} is not an active supervisor or admin", agent.email),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn apply_queue(row: &mut QueueRow, input: &QueueInput) -> AppResult<()> {
+    if let Some(c) = input.calendar_id {
+        row.calendar_id = c;
+    }
+    if let Some(s) = input.supervisor_id {
+        row.supervisor_id = s;
+    }
     if let Some(n) = &input.name {
         row.name = required_text("name", n, 100)?;
     }
@@ -119,6 +161,8 @@ pub async fn create_queue(app: &App, viewer: &Viewer, input: QueueInput) -> AppR
         email: None,
         active: true,
         created_at: app.clock.now_db(),
+        calendar_id: None,
+        supervisor_id: None,
     };
     apply_queue(&mut row, &input)?;
     if row.name.is_empty() {
@@ -126,6 +170,7 @@ pub async fn create_queue(app: &App, viewer: &Viewer, input: QueueInput) -> AppR
     }
     app.db
         .write(move |c| {
+            check_queue_refs(c, &row)?;
             catalogue::insert_queue(
                 c,
                 &NewQueue {
@@ -135,6 +180,8 @@ pub async fn create_queue(app: &App, viewer: &Viewer, input: QueueInput) -> AppR
                     email: row.email,
                     active: row.active,
                     created_at: row.created_at,
+                    calendar_id: row.calendar_id,
+                    supervisor_id: row.supervisor_id,
                 },
             )
         })
@@ -149,6 +196,7 @@ pub async fn update_queue(app: &App, viewer: &Viewer, id: i64, input: QueueInput
             let mut row = catalogue::queue(c, id)?
                 .ok_or_else(|| AppError::not_found(format!("queue {id}")))?;
             apply_queue(&mut row, &input)?;
+            check_queue_refs(c, &row)?;
             catalogue::update_queue(c, &row)
         })
         .await

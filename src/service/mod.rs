@@ -23,6 +23,14 @@ use crate::config::Config;
 use crate::domain::access::Actor;
 use crate::store::Db;
 
+/// A field that may be absent (`None`: unchanged), `null` (`Some(None)`:
+/// cleared) or a value.
+pub(crate) fn nullable<'de, D: serde::Deserializer<'de>, T: serde::Deserialize<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    <Option<T> as serde::Deserialize>::deserialize(d).map(Some)
+}
+
 /// Everything a request needs: the database, the clock and the configuration.
 #[derive(Clone)]
 pub struct App {

@@ -49,6 +49,10 @@ pub struct QueueView {
     pub description: String,
     pub email: Option<String>,
     pub active: bool,
+    /// Its business calendar; `null`: the desk's calendar from the configuration.
+    pub calendar_id: Option<i64>,
+    /// The agent who receives its service-level notices.
+    pub supervisor_id: Option<i64>,
     /// Tickets still needing work (not resolved, closed or merged).
     pub active_tickets: i64,
     /// Active tickets nobody has taken.

@@ -57,6 +57,8 @@ pub fn update_queue(conn: &mut DbConn, row: &QueueRow) -> AppResult<()> {
             queues::description.eq(&row.description),
             queues::email.eq(&row.email),
             queues::active.eq(row.active),
+            queues::calendar_id.eq(row.calendar_id),
+            queues::supervisor_id.eq(row.supervisor_id),
         ))
         .execute(conn)?;
     Ok(())

@@ -4,10 +4,12 @@
 //! through [`Db::read`] or [`Db::write`] (one transaction).
 
 pub mod agents;
+pub mod calendars;
 pub mod callbacks;
 pub mod catalogue;
 pub mod contacts;
 pub mod delegations;
+pub mod escalation;
 pub mod jobs;
 pub mod mail;
 pub mod outbox;

@@ -16,6 +16,10 @@ pub struct QueueRow {
     pub email: Option<String>,
     pub active: bool,
     pub created_at: NaiveDateTime,
+    /// Its business calendar (none: the desk's, from the configuration).
+    pub calendar_id: Option<i64>,
+    /// Who gets its service-level notices.
+    pub supervisor_id: Option<i64>,
 }
 
 #[derive(Debug, Insertable)]
@@ -27,6 +31,8 @@ pub struct NewQueue {
     pub email: Option<String>,
     pub active: bool,
     pub created_at: NaiveDateTime,
+    pub calendar_id: Option<i64>,
+    pub supervisor_id: Option<i64>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]

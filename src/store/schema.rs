@@ -10,6 +10,8 @@ diesel::table! {
         email -> Nullable<Text>,
         active -> Bool,
         created_at -> Timestamp,
+        calendar_id -> Nullable<BigInt>,
+        supervisor_id -> Nullable<BigInt>,
     }
 }
 
@@ -580,6 +582,9 @@ diesel::table! {
 }
 
 diesel::allow_tables_to_appear_in_same_query!(
+    calendars,
+    escalation_rules,
+    escalation_firings,
     job_status,
     queues,
     agents,
@@ -621,3 +626,44 @@ diesel::allow_tables_to_appear_in_same_query!(
     sla_clocks,
     sla_clock_events,
 );
+
+diesel::table! {
+    calendars (id) {
+        id -> BigInt,
+        name -> Text,
+        time_zone -> Text,
+        hours -> Text,
+        italian_holidays -> Bool,
+        holidays -> Text,
+        closed_days -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    escalation_rules (id) {
+        id -> BigInt,
+        queue_id -> BigInt,
+        name -> Text,
+        on_event -> Text,
+        clock_kind -> Nullable<Text>,
+        notify_assignee -> Bool,
+        notify_supervisor -> Bool,
+        raise_priority -> Bool,
+        escalate_to_queue_id -> Nullable<BigInt>,
+        active -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    escalation_firings (rule_id, clock_id) {
+        rule_id -> BigInt,
+        clock_id -> BigInt,
+        ticket_id -> BigInt,
+        fired_at -> Timestamp,
+        actions -> Text,
+    }
+}

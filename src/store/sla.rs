@@ -143,6 +143,14 @@ pub fn insert_event(conn: &mut DbConn, row: &ClockEventRow) -> AppResult<()> {
 }
 
 /// A ticket's clocks, oldest first.
+pub fn clock(conn: &mut DbConn, id: i64) -> AppResult<Option<ClockRow>> {
+    Ok(sla_clocks::table
+        .find(id)
+        .select(ClockRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
 pub fn clocks_of(conn: &mut DbConn, ticket_id: i64) -> AppResult<Vec<ClockRow>> {
     Ok(sla_clocks::table
         .filter(sla_clocks::ticket_id.eq(ticket_id))

@@ -24,6 +24,56 @@ pub mod kind {
     pub const SERVICE_POINTS: &str = "service_points";
     pub const CALLBACK_BOOKED: &str = "callback_booked";
     pub const CALLBACK_FAILED: &str = "callback_failed";
+    pub const SLA_WARNING: &str = "sla_warning";
+    pub const SLA_BREACH: &str = "sla_breach";
+}
+
+/// Staff read their notices in Italian (a `NAME.en.txt` override can change it).
+pub const STAFF_LANGUAGE: &str = "it";
+
+/// Queues a notice to a staff member about a ticket. It is not part of the
+/// customer's thread (no ticket tag, no references), and goes out no earlier
+/// than `not_before`: notices are held outside opening hours.
+pub fn to_staff(
+    conn: &mut DbConn,
+    out: Outgoing<'_>,
+    kind: &'static str,
+    ticket: &TicketRow,
+    to: &str,
+    vars: serde_json::Value,
+    not_before: NaiveDateTime,
+) -> AppResult<i64> {
+    let mut all = json!({
+        "number": ticket.number,
+        "subject": ticket.subject,
+        "desk": out.config.desk_name,
+    });
+    if let (Some(map), Some(extra)) = (all.as_object_mut(), vars.as_object()) {
+        map.extend(extra.clone());
+    }
+    let rendered = out.templates.render(kind, STAFF_LANGUAGE, &all)?;
+    let from = out.config.mail_from.clone();
+    outbox::insert(
+        conn,
+        &NewOutbox {
+            ticket_id: Some(ticket.id),
+            article_id: None,
+            kind: kind.into(),
+            mailbox_id: None,
+            from_address: from.clone(),
+            to_address: to.into(),
+            reply_to: None,
+            subject: rendered.subject,
+            body: rendered.body,
+            message_id: new_message_id(&from),
+            in_reply_to: None,
+            refs: String::new(),
+            auto_submitted: true,
+            state: "pending".into(),
+            next_attempt_at: not_before.max(out.now),
+            created_at: out.now,
+        },
+    )
 }
 
 /// What the outbox needs from the application.

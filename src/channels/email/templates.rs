@@ -17,11 +17,38 @@ pub const NAMES: &[&str] = &[
     "service_points",
     "callback_booked",
     "callback_failed",
+    "sla_warning",
+    "sla_breach",
+    "sla_actions",
 ];
 pub const LANGUAGES: &[&str] = &["it", "en"];
 
 fn builtin(name: &str, lang: &str) -> &'static str {
     match (name, lang) {
+        ("sla_warning", "it") => "[{{ desk }}] Livello di servizio a rischio: {{ number }}\n\n\
+La richiesta {{ number }} \"{{ subject }}\" (coda {{ queue }}) è a rischio: \
+{% if target == \"first_response\" %}la prima risposta{% elif target == \"next_response\" %}la risposta al cliente{% else %}la risoluzione{% endif %} \
+va data entro {{ due }}.\n{% include \"sla_actions.it\" %}\n-- \n{{ desk }}\n",
+        ("sla_warning", _) => "[{{ desk }}] Service level at risk: {{ number }}\n\n\
+Request {{ number }} \"{{ subject }}\" (queue {{ queue }}) is at risk: \
+{% if target == \"first_response\" %}the first response{% elif target == \"next_response\" %}the answer to the customer{% else %}the resolution{% endif %} \
+is due by {{ due }}.\n{% include \"sla_actions.en\" %}\n-- \n{{ desk }}\n",
+        ("sla_breach", "it") => "[{{ desk }}] Livello di servizio superato: {{ number }}\n\n\
+La richiesta {{ number }} \"{{ subject }}\" (coda {{ queue }}) ha superato il livello di servizio: \
+{% if target == \"first_response\" %}la prima risposta{% elif target == \"next_response\" %}la risposta al cliente{% else %}la risoluzione{% endif %} \
+era dovuta entro {{ due }}.\n{% include \"sla_actions.it\" %}\n-- \n{{ desk }}\n",
+        ("sla_breach", _) => "[{{ desk }}] Service level breached: {{ number }}\n\n\
+Request {{ number }} \"{{ subject }}\" (queue {{ queue }}) has breached its service level: \
+{% if target == \"first_response\" %}the first response{% elif target == \"next_response\" %}the answer to the customer{% else %}the resolution{% endif %} \
+was due by {{ due }}.\n{% include \"sla_actions.en\" %}\n-- \n{{ desk }}\n",
+        ("sla_actions", "it") => "{% if actions %}\nAzioni automatiche:\n{% for a in actions %}\
+{% if a.kind == \"priority\" %}- priorità alzata: {{ a.from }} → {{ a.to }}\n\
+{% elif a.kind == \"escalated\" %}- passata alla coda {{ a.queue }}\n\
+{% elif a.kind == \"not_escalated\" %}- non passata alla coda {{ a.queue }}: {{ a.error }}\n{% endif %}{% endfor %}{% endif %}",
+        ("sla_actions", _) => "{% if actions %}\nDone automatically:\n{% for a in actions %}\
+{% if a.kind == \"priority\" %}- priority raised: {{ a.from }} → {{ a.to }}\n\
+{% elif a.kind == \"escalated\" %}- moved to queue {{ a.queue }}\n\
+{% elif a.kind == \"not_escalated\" %}- not moved to queue {{ a.queue }}: {{ a.error }}\n{% endif %}{% endfor %}{% endif %}",
         ("acknowledgement", "it") => "Abbiamo ricevuto la sua richiesta\n\n\
 Gentile {{ name or \"cliente\" }},\n\n\
 la sua richiesta \"{{ subject }}\" è stata registrata con il numero {{ number }}.\n\

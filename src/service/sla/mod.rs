@@ -3,6 +3,8 @@
 //! (intake, the workflow's `Work::finish`, delegation) and starts, pauses,
 //! resumes and stops its clocks, writing each step to the clock's history.
 
+pub mod calendars;
+pub mod escalation;
 mod policies;
 mod views;
 
@@ -54,6 +56,7 @@ pub(crate) fn track(
     reason: Option<PauseReason>,
     now: NaiveDateTime,
 ) -> AppResult<()> {
+    let cal = &calendars::of_queue(c, cal, ticket.queue_id)?;
     let to = crate::service::lookup::ticket_state(ticket)?;
     let pause = reason.or(rules::pause_reason(to));
     let mut live = store::live_clocks_of(c, &[ticket.id])?;

@@ -2,23 +2,17 @@
 //! admin-only changes, and recomputing the live clocks of a changed policy.
 
 use chrono::{DateTime, FixedOffset};
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::{matcher, retarget};
 use crate::domain::Priority;
 use crate::error::{is_unique_violation, AppError, AppResult};
 use crate::service::views::local;
-use crate::service::{App, Viewer};
+use crate::service::{nullable, App, Viewer};
 use crate::store::sla::{self as store, PolicyRow};
 use crate::store::{catalogue, tickets, DbConn};
 
-/// A field that may be absent (unchanged), `null` (cleared) or a value.
-fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
-    d: D,
-) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(d).map(Some)
-}
 
 /// A service-level policy as created (`POST`) or changed (`PATCH`: only the
 /// fields given; `null` clears a matcher or a target).
@@ -284,11 +278,19 @@ pub async fn update_policy(
                 .collect();
             ticket_ids.sort_unstable();
             ticket_ids.dedup();
+            let mut queue_of = std::collections::HashMap::new();
             for ticket_id in ticket_ids {
-                tickets::lock(c, ticket_id)?;
+                if let Some(t) = tickets::lock(c, ticket_id)? {
+                    queue_of.insert(t.id, t.queue_id);
+                }
             }
+            let mut calendars = std::collections::HashMap::new();
             for mut clock in store::live_clocks_of_policy(c, id)? {
-                retarget(c, &cal, &mut clock, &row, now)?;
+                let queue = queue_of.get(&clock.ticket_id).copied().unwrap_or_default();
+                if !calendars.contains_key(&queue) {
+                    calendars.insert(queue, super::calendars::of_queue(c, &cal, queue)?);
+                }
+                retarget(c, &calendars[&queue], &mut clock, &row, now)?;
             }
             Ok(row)
         })

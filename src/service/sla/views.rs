@@ -75,6 +75,10 @@ pub fn clocks_in(
     if clocks.is_empty() {
         return Ok(vec![]);
     }
+    let queue_id = crate::store::tickets::find(c, ticket_id)?
+        .map(|t| t.queue_id)
+        .ok_or_else(|| AppError::not_found(format!("ticket {ticket_id}")))?;
+    let cal = &super::calendars::of_queue(c, cal, queue_id)?;
     let ids: Vec<i64> = clocks.iter().map(|k| k.id).collect();
     let events = store::events_of(c, &ids)?;
     let names: std::collections::HashMap<i64, String> = store::policies(c)?

@@ -1,0 +1,5 @@
+-- SQLite cannot drop the two queue columns that reference other tables; they
+-- stay (unused) after this down-migration.
+DROP INDEX sla_clocks_warn;
+DROP TABLE escalation_firings;
+DROP TABLE escalation_rules;
