@@ -66,8 +66,7 @@ pub async fn update_calendar(
     id: web::Path<i64>,
     body: web::Json<CalendarInput>,
 ) -> Result<HttpResponse, AppError> {
-    let calendar =
-        calendars::update_calendar(&app, &v, id.into_inner(), body.into_inner()).await?;
+    let calendar = calendars::update_calendar(&app, &v, id.into_inner(), body.into_inner()).await?;
     Ok(HttpResponse::Ok().json(calendar))
 }
 

@@ -250,7 +250,10 @@ impl Calendar {
 
     /// Open around the clock, every day of the year.
     pub fn is_always_open(&self) -> bool {
-        self.week.is_always_open() && !self.italian_holidays && self.holidays.is_empty() && self.closed.is_empty()
+        self.week.is_always_open()
+            && !self.italian_holidays
+            && self.holidays.is_empty()
+            && self.closed.is_empty()
     }
 
     pub fn is_closed_day(&self, date: NaiveDate) -> bool {

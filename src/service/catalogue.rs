@@ -91,7 +91,6 @@ pub struct QueueInput {
     pub supervisor_id: Option<Option<i64>>,
 }
 
-
 /// Checks the calendar and the supervisor a queue refers to exist.
 fn check_queue_refs(c: &mut DbConn, row: &QueueRow) -> AppResult<()> {
     if let Some(id) = row.calendar_id {

@@ -117,12 +117,7 @@ pub fn due(conn: &mut DbConn, now: NaiveDateTime, limit: i64) -> AppResult<Vec<D
 
 /// Records that a rule fired on a clock; `false` when it already had (in
 /// another transaction, perhaps another instance: the primary key decides).
-pub fn fire(
-    conn: &mut DbConn,
-    due: Due,
-    now: NaiveDateTime,
-    actions: &str,
-) -> AppResult<bool> {
+pub fn fire(conn: &mut DbConn, due: Due, now: NaiveDateTime, actions: &str) -> AppResult<bool> {
     macro_rules! q {
         () => {
             diesel::insert_into(escalation_firings::table)

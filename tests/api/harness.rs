@@ -420,6 +420,8 @@ async fn fixture(app: &App) -> Fixture {
                         email: None,
                         active: true,
                         created_at: now,
+                        calendar_id: None,
+                        supervisor_id: None,
                     },
                 )
             };

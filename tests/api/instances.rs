@@ -39,6 +39,7 @@ fn start(url: &str, mail_dir: &std::path::Path, smtp: Option<&str>, demo: bool) 
         .env("SPORTELLO_OUTBOX_LEASE_SECS", "4")
         .env("SPORTELLO_POLL_INTERVAL_SECS", "1")
         .env("SPORTELLO_CALLBACK_DISPATCH_SECS", "1")
+        .env("SPORTELLO_SLA_CHECK_SECS", "1")
         .env("SPORTELLO_BUSINESS_HOURS", "24/7")
         .env("SPORTELLO_ITALIAN_HOLIDAYS", "false")
         .env("SPORTELLO_PUBLIC_RATE_PER_MINUTE", "1000")
@@ -283,10 +284,81 @@ fn two_instances_do_each_piece_of_work_once() {
         .iter()
         .map(|j| j["name"].as_str().unwrap())
         .collect();
-    for job in ["callback_dispatch", "mail_poll", "outbox"] {
+    for job in ["callback_dispatch", "mail_poll", "outbox", "sla_check"] {
         assert!(names.contains(&job), "{jobs}");
     }
     wait_until("the callback mails", 120, || scalar(&url, all_sent) == 0);
+
+    // Escalation: a queue whose tickets are at risk almost at once, both
+    // instances checking every second: each warning fires once.
+    let (status, queue) = json_call(
+        a.port,
+        "POST",
+        "/api/v1/queues",
+        Some(&admin),
+        json!({"name": "Lampo", "level": "first_level"}),
+    );
+    assert_eq!(status, 201, "{queue}");
+    let queue_id = queue["id"].as_i64().unwrap();
+    let supervisor = scalar(
+        &url,
+        "SELECT id AS n FROM agents WHERE email = 'paolo.supervisore@sportello.demo'",
+    );
+    let (status, body) = json_call(
+        a.port,
+        "PATCH",
+        &format!("/api/v1/queues/{queue_id}"),
+        Some(&admin),
+        json!({"supervisor_id": supervisor}),
+    );
+    assert!((200..300).contains(&status), "{body}");
+    for (path, body) in [
+        (
+            "/api/v1/sla-policies",
+            json!({"name": "Lampo", "queue_id": queue_id, "first_response_minutes": 1,
+                   "warning_percent": 1}),
+        ),
+        (
+            "/api/v1/escalation-rules",
+            json!({"queue_id": queue_id, "name": "Lampo a rischio", "on": "warning",
+                   "notify_supervisor": true}),
+        ),
+    ] {
+        let (status, body) = json_call(a.port, "POST", path, Some(&admin), body);
+        assert_eq!(status, 201, "{body}");
+    }
+    for i in 0..5 {
+        let port = if i % 2 == 0 { a.port } else { b.port };
+        let (status, body) = json_call(
+            port,
+            "POST",
+            "/api/v1/tickets",
+            Some(&admin),
+            json!({"subject": format!("Urgente {i}"), "body": "Subito.", "queue_id": queue_id}),
+        );
+        assert_eq!(status, 201, "{body}");
+    }
+    let firings = "SELECT COUNT(*) AS n FROM escalation_firings";
+    wait_until("five warnings", 60, || scalar(&url, firings) == 5);
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(scalar(&url, firings), 5);
+    assert_eq!(
+        scalar(
+            &url,
+            "SELECT COUNT(*) AS n FROM ticket_events WHERE kind = 'sla_warning'"
+        ),
+        5,
+        "each warning recorded once"
+    );
+    assert_eq!(
+        scalar(
+            &url,
+            "SELECT COUNT(*) AS n FROM outbox WHERE kind = 'sla_warning'"
+        ),
+        5,
+        "each supervisor notice written once"
+    );
+    wait_until("the notices", 120, || scalar(&url, all_sent) == 0);
     drop((a, b));
 
     // An instance dies holding mail: it sends through an SMTP server that

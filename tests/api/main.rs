@@ -11,6 +11,7 @@ mod catalogue;
 mod contacts;
 mod delegation;
 mod email;
+mod escalation;
 mod forms;
 mod imap;
 mod instances;

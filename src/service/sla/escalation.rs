@@ -176,7 +176,9 @@ fn must_configure(viewer: &Viewer) -> AppResult<()> {
     if viewer.actor.can_configure() {
         Ok(())
     } else {
-        Err(AppError::forbidden("only admins configure escalation rules"))
+        Err(AppError::forbidden(
+            "only admins configure escalation rules",
+        ))
     }
 }
 
@@ -277,15 +279,14 @@ pub async fn check(app: &App) -> AppResult<CheckReport> {
     let mut report = CheckReport::default();
     for d in due {
         let app2 = app.clone();
-        let fired = app
-            .db
-            .write(move |c| fire(c, &app2, d, now))
-            .await;
+        let fired = app.db.write(move |c| fire(c, &app2, d, now)).await;
         match fired {
             Ok(Some(r)) => report.add(&r),
             Ok(None) => {}
             // One ticket's trouble does not stop the others.
-            Err(e) => tracing::error!(rule = d.rule_id, clock = d.clock_id, error = %e, "escalation rule failed"),
+            Err(e) => {
+                tracing::error!(rule = d.rule_id, clock = d.clock_id, error = %e, "escalation rule failed")
+            }
         }
     }
     Ok(report)
@@ -327,7 +328,12 @@ fn fire(c: &mut DbConn, app: &App, d: Due, now: NaiveDateTime) -> AppResult<Opti
     }
     let steps = rule.steps();
     let planned: Vec<String> = steps.iter().map(|s| format!("{s:?}")).collect();
-    if !store::fire(c, d, now, &serde_json::to_string(&planned).unwrap_or_default())? {
+    if !store::fire(
+        c,
+        d,
+        now,
+        &serde_json::to_string(&planned).unwrap_or_default(),
+    )? {
         return Ok(None);
     }
 
@@ -336,7 +342,9 @@ fn fire(c: &mut DbConn, app: &App, d: Due, now: NaiveDateTime) -> AppResult<Opti
     let desk = app.config.calendar();
     let calendar = calendars::of_queue(c, &desk, ticket.queue_id)?;
     let due_at = clock.due_at.unwrap_or(now);
-    let due_local = local(due_at, calendar.tz).format("%Y-%m-%d %H:%M").to_string();
+    let due_local = local(due_at, calendar.tz)
+        .format("%Y-%m-%d %H:%M")
+        .to_string();
     let reason = rules::reason(rule.on, kind, &due_local);
     let queue = catalogue::queue(c, ticket.queue_id)?
         .ok_or_else(|| AppError::Internal("queue missing".into()))?;
@@ -406,8 +414,10 @@ fn fire(c: &mut DbConn, app: &App, d: Due, now: NaiveDateTime) -> AppResult<Opti
                     }
                     Err(e) if e.is_client_error() => {
                         report.failed_actions += 1;
-                        done.push(json!({"kind": "not_escalated", "queue": name, "queue_id": target,
-                                         "error": e.to_string()}));
+                        done.push(
+                            json!({"kind": "not_escalated", "queue": name, "queue_id": target,
+                                         "error": e.to_string()}),
+                        );
                     }
                     Err(e) => return Err(e),
                 }

@@ -13,7 +13,6 @@ use crate::service::{nullable, App, Viewer};
 use crate::store::sla::{self as store, PolicyRow};
 use crate::store::{catalogue, tickets, DbConn};
 
-
 /// A service-level policy as created (`POST`) or changed (`PATCH`: only the
 /// fields given; `null` clears a matcher or a target).
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -287,10 +286,13 @@ pub async fn update_policy(
             let mut calendars = std::collections::HashMap::new();
             for mut clock in store::live_clocks_of_policy(c, id)? {
                 let queue = queue_of.get(&clock.ticket_id).copied().unwrap_or_default();
-                if !calendars.contains_key(&queue) {
-                    calendars.insert(queue, super::calendars::of_queue(c, &cal, queue)?);
-                }
-                retarget(c, &calendars[&queue], &mut clock, &row, now)?;
+                let calendar = match calendars.entry(queue) {
+                    std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                    std::collections::hash_map::Entry::Vacant(e) => {
+                        e.insert(super::calendars::of_queue(c, &cal, queue)?)
+                    }
+                };
+                retarget(c, calendar, &mut clock, &row, now)?;
             }
             Ok(row)
         })
