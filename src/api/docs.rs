@@ -7,7 +7,7 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use super::{
     auth, callbacks, catalogue, contacts, health, jobs, mail, phone, public, queues, registry, sla,
-    stats, tickets,
+    stats, supervisor, tickets,
 };
 
 struct BearerAuth;
@@ -82,6 +82,8 @@ impl Modify for BearerAuth {
         sla::list,
         sla::create,
         sla::update,
+        supervisor::queues,
+        supervisor::queue,
     ),
     components(schemas(crate::error::Problem)),
     modifiers(&BearerAuth),

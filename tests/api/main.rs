@@ -24,5 +24,6 @@ mod public;
 mod registry;
 mod search;
 mod sla;
+mod supervisor;
 mod transitions;
 mod workflow;
