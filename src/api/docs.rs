@@ -7,7 +7,7 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use super::{
     auth, callbacks, catalogue, contacts, health, jobs, mail, phone, public, queues, registry, sla,
-    stats, tickets,
+    stats, supervisor, tickets,
 };
 
 struct BearerAuth;
@@ -90,6 +90,8 @@ impl Modify for BearerAuth {
         sla::create_rule,
         sla::update_rule,
         sla::check,
+        supervisor::queues,
+        supervisor::queue,
     ),
     components(schemas(crate::error::Problem)),
     modifiers(&BearerAuth),

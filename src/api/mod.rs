@@ -17,6 +17,7 @@ pub mod queues;
 pub mod registry;
 pub mod sla;
 pub mod stats;
+pub mod supervisor;
 pub mod tickets;
 
 use actix_web::dev::Payload;
@@ -168,6 +169,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, config: &crate::config::Config) {
             .configure(jobs::routes)
             .configure(stats::routes)
             .configure(sla::routes)
+            .configure(supervisor::routes)
             .default_service(web::to(not_found)),
     )
     .configure(crate::channels::web::pages::routes)

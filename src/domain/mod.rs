@@ -16,6 +16,7 @@ pub mod presence;
 pub mod search;
 pub mod sla;
 pub mod stats;
+pub mod supervisor;
 pub mod workflow;
 
 pub use kinds::{ArticleKind, CallOutcome, Channel, EventKind, Priority, QueueLevel, Role};

@@ -59,6 +59,22 @@ pub fn effective(
     }
 }
 
+/// Presence as seen now and since when: a wrap-up that has run out has been
+/// "available" since it ended.
+pub fn seen(
+    state: Presence,
+    since: NaiveDateTime,
+    wrap_up_until: Option<NaiveDateTime>,
+    now: NaiveDateTime,
+) -> (Presence, NaiveDateTime) {
+    let now_state = effective(state, wrap_up_until, now);
+    if now_state != state {
+        (now_state, wrap_up_until.unwrap_or(since))
+    } else {
+        (state, since)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -86,6 +102,11 @@ mod tests {
         assert_eq!((s, until), (Presence::WrapUp, Some(at(9, 6))));
         assert_eq!(effective(s, until, at(9, 5)), Presence::WrapUp);
         assert_eq!(effective(s, until, at(9, 6)), Presence::Available);
+        assert_eq!(
+            seen(s, at(9, 5), until, at(9, 30)),
+            (Presence::Available, at(9, 6))
+        );
+        assert_eq!(seen(s, at(9, 5), until, at(9, 5)), (s, at(9, 5)));
     }
 
     #[test]

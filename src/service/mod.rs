@@ -11,6 +11,7 @@ pub mod registry;
 pub mod service_points;
 pub mod sla;
 pub mod stats;
+pub mod supervisor;
 pub mod tickets;
 pub mod views;
 

@@ -20,6 +20,7 @@ pub mod schema;
 pub mod service_points;
 pub mod sla;
 pub mod stats;
+pub mod supervisor;
 pub mod tickets;
 
 use std::sync::{Arc, Mutex};

@@ -196,3 +196,27 @@ pub enum SlaFilter {
     /// A running clock past its due time, or a clock stopped late.
     Breached,
 }
+
+/// The clocks that put a ticket at risk at `now`: running, past the warning
+/// time, not yet due. The ticket list's `sla=at_risk` and the supervisor view
+/// both count with this.
+#[diesel::dsl::auto_type]
+pub fn at_risk_clock(now: NaiveDateTime) -> _ {
+    let running: &'static str = "running";
+    sla_clocks::state
+        .eq(running)
+        .and(sla_clocks::warn_at.le(now))
+        .and(sla_clocks::due_at.ge(now))
+}
+
+/// The clocks that make a ticket breached at `now`: running past the due
+/// time, or stopped late.
+#[diesel::dsl::auto_type]
+pub fn breached_clock(now: NaiveDateTime) -> _ {
+    let running: &'static str = "running";
+    let breached: &'static str = "breached";
+    sla_clocks::state
+        .eq(running)
+        .and(sla_clocks::due_at.lt(now))
+        .or(sla_clocks::state.eq(breached))
+}

@@ -353,15 +353,13 @@ pub fn list(conn: &mut DbConn, f: &TicketFilter) -> AppResult<Vec<TicketRow>> {
     if let Some(to) = f.created_to {
         q = q.filter(tickets::created_at.lt(to));
     }
+    // Live clocks carry their due and warning times: plain comparisons.
     match f.sla {
-        // Live clocks carry their due and warning times: plain comparisons.
         Some((super::sla::SlaFilter::AtRisk, now)) => {
             q = q.filter(
                 tickets::id.eq_any(
                     sla_clocks::table
-                        .filter(sla_clocks::state.eq("running"))
-                        .filter(sla_clocks::warn_at.le(now))
-                        .filter(sla_clocks::due_at.ge(now))
+                        .filter(super::sla::at_risk_clock(now))
                         .select(sla_clocks::ticket_id),
                 ),
             )
@@ -370,12 +368,7 @@ pub fn list(conn: &mut DbConn, f: &TicketFilter) -> AppResult<Vec<TicketRow>> {
             q = q.filter(
                 tickets::id.eq_any(
                     sla_clocks::table
-                        .filter(
-                            sla_clocks::state
-                                .eq("running")
-                                .and(sla_clocks::due_at.lt(now))
-                                .or(sla_clocks::state.eq("breached")),
-                        )
+                        .filter(super::sla::breached_clock(now))
                         .select(sla_clocks::ticket_id),
                 ),
             )

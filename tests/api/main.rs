@@ -25,5 +25,6 @@ mod public;
 mod registry;
 mod search;
 mod sla;
+mod supervisor;
 mod transitions;
 mod workflow;

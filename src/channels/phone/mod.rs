@@ -582,16 +582,12 @@ pub async fn all_presence(app: &App, viewer: &Viewer) -> AppResult<Vec<PresenceV
             Ok(store::all_presence(c)?
                 .into_iter()
                 .map(|(agent_id, s, since, until)| {
-                    let state = presence::effective(
+                    let (state, since) = presence::seen(
                         Presence::parse(&s).unwrap_or(Presence::Offline),
+                        since,
                         until,
                         now,
                     );
-                    let since = if state.as_str() != s {
-                        until.unwrap_or(since)
-                    } else {
-                        since
-                    };
                     PresenceView {
                         agent_id,
                         state,
