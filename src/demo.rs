@@ -393,6 +393,7 @@ pub async fn seed(app: &App) -> AppResult<&'static [Login]> {
         ids.push(viewer(a.id, l.role, queues, &demo));
     }
     let (giulia, marco, elena, chiara) = (&ids[1], &ids[2], &ids[3], &ids[5]);
+    seed_escalation(&demo, &admin, first, care, ids[4].actor.agent_id).await?;
 
     struct Req {
         subject: &'static str,
@@ -604,4 +605,63 @@ pub async fn seed(app: &App) -> AppResult<&'static [Login]> {
     let _ = voip;
     tracing::info!("demo data seeded");
     Ok(LOGINS)
+}
+
+/// Paolo supervises first level and customer care; customer care keeps the
+/// Siena office's hours (closed on 1 December, Sant'Ansano); first level warns
+/// at risk and raises the priority on a late first answer, customer care
+/// tells the supervisor when a complaint is not resolved in time.
+async fn seed_escalation(
+    demo: &App,
+    admin: &Viewer,
+    first: i64,
+    care: i64,
+    supervisor: i64,
+) -> AppResult<()> {
+    use crate::domain::escalation::Trigger;
+    use crate::domain::sla::ClockKind;
+    use crate::service::catalogue::update_queue;
+    use crate::service::sla::calendars::{create_calendar, CalendarInput};
+    use crate::service::sla::escalation::{create_rule, RuleInput};
+    let siena = create_calendar(
+        demo,
+        admin,
+        CalendarInput {
+            name: Some("Sede di Siena".into()),
+            hours: Some("mon-fri 08:30-13:00 14:00-17:30".into()),
+            holidays: Some(vec!["12-01".into()]),
+            ..Default::default()
+        },
+    )
+    .await?;
+    let queue = |calendar: Option<i64>| QueueInput {
+        calendar_id: calendar.map(Some),
+        supervisor_id: Some(Some(supervisor)),
+        ..Default::default()
+    };
+    update_queue(demo, admin, first, queue(None)).await?;
+    update_queue(demo, admin, care, queue(Some(siena.id))).await?;
+    let rules = [
+        (first, "Prima risposta a rischio", Trigger::Warning, ClockKind::FirstResponse, true, false),
+        (first, "Prima risposta scaduta", Trigger::Breach, ClockKind::FirstResponse, false, true),
+        (care, "Reclamo non risolto in tempo", Trigger::Breach, ClockKind::Resolution, false, true),
+    ];
+    for (queue_id, name, on, kind, assignee, raise) in rules {
+        create_rule(
+            demo,
+            admin,
+            RuleInput {
+                queue_id: Some(queue_id),
+                name: Some(name.into()),
+                on: Some(on),
+                clock_kind: Some(Some(kind)),
+                notify_assignee: Some(assignee),
+                notify_supervisor: Some(true),
+                raise_priority: Some(raise),
+                ..Default::default()
+            },
+        )
+        .await?;
+    }
+    Ok(())
 }
