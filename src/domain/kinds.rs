@@ -132,6 +132,10 @@ text_enum! {
         PhoneCall = "phone_call",
         Rated = "rated",
         ServicePointsSent = "service_points_sent",
+        /// A reminder to a customer the ticket waits on (`pending_customer`).
+        ReminderSent = "reminder_sent",
+        /// A reminder was due but the customer has no e-mail address.
+        ReminderSkipped = "reminder_skipped",
     }
 }
 

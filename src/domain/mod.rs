@@ -7,6 +7,7 @@ pub mod callback;
 pub mod contact;
 pub mod feed;
 pub mod forms;
+pub mod housekeeping;
 pub mod kinds;
 pub mod mail;
 pub mod number;
