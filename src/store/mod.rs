@@ -8,6 +8,7 @@ pub mod callbacks;
 pub mod catalogue;
 pub mod contacts;
 pub mod delegations;
+pub mod housekeeping;
 pub mod jobs;
 pub mod mail;
 pub mod outbox;

@@ -24,6 +24,7 @@ pub mod kind {
     pub const SERVICE_POINTS: &str = "service_points";
     pub const CALLBACK_BOOKED: &str = "callback_booked";
     pub const CALLBACK_FAILED: &str = "callback_failed";
+    pub const PENDING_REMINDER: &str = "pending_reminder";
 }
 
 /// What the outbox needs from the application.
