@@ -70,7 +70,7 @@ impl Modify for BearerAuth {
         callbacks::dispatch,
         callbacks::report,
         jobs::status,
-        housekeeping::run,
+        housekeeping::run_housekeeping,
         public::new_callback,
         public::callback_slots,
         stats::ticket_stats,

@@ -24,7 +24,7 @@ const BATCH: i64 = 500;
 
 /// What one run did.
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, ToSchema)]
-pub struct Report {
+pub struct HousekeepingReport {
     /// Resolved tickets closed.
     pub closed: usize,
     /// Reminders queued to customers.
@@ -40,7 +40,7 @@ pub struct Report {
     pub failed: usize,
 }
 
-impl Report {
+impl HousekeepingReport {
     /// Whether the run did anything worth logging.
     pub fn busy(&self) -> bool {
         self.closed + self.reminded + self.reminders_skipped + self.resolved + self.failed > 0
@@ -56,7 +56,7 @@ enum Outcome {
 }
 
 /// One housekeeping run, at one instant.
-pub async fn run(app: &App) -> AppResult<Report> {
+pub async fn run(app: &App) -> AppResult<HousekeepingReport> {
     let rules = app.config.housekeeping();
     let now = app.clock.now_db();
     let mut candidates = vec![];
@@ -74,7 +74,7 @@ pub async fn run(app: &App) -> AppResult<Report> {
                 .await?,
         );
     }
-    let mut report = Report::default();
+    let mut report = HousekeepingReport::default();
     for id in candidates {
         let (config, templates) = (app.config.clone(), app.templates.clone());
         let handled = app
@@ -97,7 +97,7 @@ pub async fn run(app: &App) -> AppResult<Report> {
 }
 
 /// Runs housekeeping now (supervisors and admins).
-pub async fn run_now(app: &App, viewer: &Viewer) -> AppResult<Report> {
+pub async fn run_now(app: &App, viewer: &Viewer) -> AppResult<HousekeepingReport> {
     if !viewer.actor.can_supervise() {
         return Err(AppError::forbidden(
             "only supervisors run housekeeping by hand",

@@ -12,6 +12,7 @@ mod contacts;
 mod delegation;
 mod email;
 mod forms;
+mod housekeeping;
 mod imap;
 mod instances;
 mod intake;
