@@ -1,6 +1,6 @@
 //! Housekeeping: closes resolved tickets the customer has not come back to,
 //! reminds customers we are waiting on, and resolves tickets that waited on
-//! them too long. Candidates come from one query per rule; each ticket is
+//! them too long. Candidates come from one query per rule (in pages); each ticket is
 //! then handled in its own transaction that locks it and reads its facts
 //! again, so with several instances only the first to get there acts.
 
@@ -19,7 +19,7 @@ use crate::error::{AppError, AppResult};
 use crate::store::housekeeping::{self as store, Waiting};
 use crate::store::{tickets, DbConn};
 
-/// Tickets looked at per rule and run; the rest wait for the next run.
+/// Candidates read per query.
 const BATCH: i64 = 500;
 
 /// What one run did.
@@ -59,41 +59,61 @@ enum Outcome {
 pub async fn run(app: &App) -> AppResult<HousekeepingReport> {
     let rules = app.config.housekeeping();
     let now = app.clock.now_db();
-    let mut candidates = vec![];
+    let mut report = HousekeepingReport::default();
     if let Some(cutoff) = rules.close_cutoff(now) {
-        candidates.extend(
-            app.db
-                .read(move |c| store::resolved_before(c, cutoff, BATCH))
-                .await?,
-        );
+        each_candidate(app, &rules, now, &mut report, move |c, after| {
+            store::resolved_before(c, cutoff, after, BATCH)
+        })
+        .await?;
     }
     if let Some(cutoff) = rules.waiting_cutoff(now) {
-        candidates.extend(
-            app.db
-                .read(move |c| store::waiting_before(c, cutoff, BATCH))
-                .await?,
-        );
-    }
-    let mut report = HousekeepingReport::default();
-    for id in candidates {
-        let (config, templates) = (app.config.clone(), app.templates.clone());
-        let handled = app
-            .db
-            .write(move |c| handle(c, id, &rules, now, &config, &templates))
-            .await;
-        match handled {
-            Ok(Outcome::Unchanged) => report.unchanged += 1,
-            Ok(Outcome::Closed) => report.closed += 1,
-            Ok(Outcome::Reminded) => report.reminded += 1,
-            Ok(Outcome::ReminderSkipped) => report.reminders_skipped += 1,
-            Ok(Outcome::Resolved) => report.resolved += 1,
-            Err(e) => {
-                tracing::warn!(ticket = id, error = %e, "housekeeping could not handle a ticket");
-                report.failed += 1;
-            }
-        }
+        each_candidate(app, &rules, now, &mut report, move |c, after| {
+            store::waiting_before(c, cutoff, after, BATCH)
+        })
+        .await?;
     }
     Ok(report)
+}
+
+/// Handles the candidates one query finds, page by page (by id, so tickets
+/// left as they are never hide the ones after them).
+async fn each_candidate<F>(
+    app: &App,
+    rules: &Rules,
+    now: NaiveDateTime,
+    report: &mut HousekeepingReport,
+    candidates: F,
+) -> AppResult<()>
+where
+    F: Fn(&mut DbConn, i64) -> AppResult<Vec<i64>> + Clone + Send + 'static,
+{
+    let mut after = 0;
+    loop {
+        let find = candidates.clone();
+        let page = app.db.read(move |c| find(c, after)).await?;
+        for &id in &page {
+            let (config, templates, rules) = (app.config.clone(), app.templates.clone(), *rules);
+            let handled = app
+                .db
+                .write(move |c| handle(c, id, &rules, now, &config, &templates))
+                .await;
+            match handled {
+                Ok(Outcome::Unchanged) => report.unchanged += 1,
+                Ok(Outcome::Closed) => report.closed += 1,
+                Ok(Outcome::Reminded) => report.reminded += 1,
+                Ok(Outcome::ReminderSkipped) => report.reminders_skipped += 1,
+                Ok(Outcome::Resolved) => report.resolved += 1,
+                Err(e) => {
+                    tracing::warn!(ticket = id, error = %e, "housekeeping could not handle a ticket");
+                    report.failed += 1;
+                }
+            }
+        }
+        match page.last() {
+            Some(&last) if page.len() as i64 == BATCH => after = last,
+            _ => return Ok(()),
+        }
+    }
 }
 
 /// Runs housekeeping now (supervisors and admins).

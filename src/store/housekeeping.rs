@@ -12,24 +12,32 @@ use super::DbConn;
 use crate::domain::{EventKind, TicketState};
 use crate::error::AppResult;
 
-/// Resolved tickets resolved at or before `cutoff`, longest resolved first.
+/// Resolved tickets resolved at or before `cutoff`: a page of ids after `after`.
 pub fn resolved_before(
     conn: &mut DbConn,
     cutoff: NaiveDateTime,
+    after: i64,
     limit: i64,
 ) -> AppResult<Vec<i64>> {
     Ok(tickets::table
         .filter(tickets::state.eq(TicketState::Resolved.as_str()))
         .filter(tickets::resolved_at.le(cutoff))
-        .order((tickets::resolved_at.asc(), tickets::id.asc()))
+        .filter(tickets::id.gt(after))
+        .order(tickets::id.asc())
         .select(tickets::id)
         .limit(limit)
         .load(conn)?)
 }
 
 /// Tickets in `pending_customer` that started waiting at or before `cutoff`
-/// (at their latest change of state, or when created if there is none).
-pub fn waiting_before(conn: &mut DbConn, cutoff: NaiveDateTime, limit: i64) -> AppResult<Vec<i64>> {
+/// (at their latest change of state, or when created if there is none): a
+/// page of ids after `after`.
+pub fn waiting_before(
+    conn: &mut DbConn,
+    cutoff: NaiveDateTime,
+    after: i64,
+    limit: i64,
+) -> AppResult<Vec<i64>> {
     let changed = max(ticket_events::created_at.nullable());
     Ok(tickets::table
         .left_join(
@@ -38,6 +46,7 @@ pub fn waiting_before(conn: &mut DbConn, cutoff: NaiveDateTime, limit: i64) -> A
                 .and(ticket_events::kind.eq(EventKind::StateChanged.as_str()))),
         )
         .filter(tickets::state.eq(TicketState::PendingCustomer.as_str()))
+        .filter(tickets::id.gt(after))
         .group_by((tickets::id, tickets::created_at))
         .having(
             changed
