@@ -79,6 +79,16 @@ pub struct Config {
     /// How long an instance holds the outbox rows it is sending; a crashed
     /// instance's rows are sent by another after this.
     pub outbox_lease_secs: i64,
+    /// Days after which a resolved ticket with no word from the customer is
+    /// closed (0: never).
+    pub auto_close_days: i64,
+    /// Days a ticket waits on its customer before a reminder, and between
+    /// reminders (0: no reminders).
+    pub pending_reminder_days: i64,
+    /// Days a ticket waits on its customer before it is resolved (0: never).
+    pub pending_auto_resolve_days: i64,
+    /// How often housekeeping runs.
+    pub housekeeping_secs: u64,
 }
 
 /// The keys a TOML file may set; the same names as the environment variables
@@ -126,6 +136,10 @@ struct FileConfig {
     callback_sla_minutes: Option<i64>,
     callback_dispatch_secs: Option<u64>,
     outbox_lease_secs: Option<i64>,
+    auto_close_days: Option<i64>,
+    pending_reminder_days: Option<i64>,
+    pending_auto_resolve_days: Option<i64>,
+    housekeeping_secs: Option<u64>,
 }
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://sportello.db";
@@ -270,7 +284,11 @@ impl Config {
             callback_sla_minutes,
             callback_dispatch_secs,
             outbox_lease_secs,
-            sla_check_secs
+            sla_check_secs,
+            auto_close_days,
+            pending_reminder_days,
+            pending_auto_resolve_days,
+            housekeeping_secs
         );
         for (name, slot) in [
             ("SPORTELLO_BUSINESS_HOURS", &mut f.business_hours),
@@ -400,6 +418,10 @@ impl Config {
             callback_sla_minutes: f.callback_sla_minutes.unwrap_or(60),
             callback_dispatch_secs: f.callback_dispatch_secs.unwrap_or(10),
             outbox_lease_secs: f.outbox_lease_secs.unwrap_or(300),
+            auto_close_days: f.auto_close_days.unwrap_or(7),
+            pending_reminder_days: f.pending_reminder_days.unwrap_or(3),
+            pending_auto_resolve_days: f.pending_auto_resolve_days.unwrap_or(14),
+            housekeeping_secs: f.housekeeping_secs.unwrap_or(300),
         };
         let positive = [
             ("pool_size", cfg.pool_size as i64),
@@ -418,6 +440,7 @@ impl Config {
             ("callback_dispatch_secs", cfg.callback_dispatch_secs as i64),
             ("outbox_lease_secs", cfg.outbox_lease_secs),
             ("sla_check_secs", cfg.sla_check_secs as i64),
+            ("housekeeping_secs", cfg.housekeeping_secs as i64),
         ];
         if let Some((name, _)) = positive.iter().find(|(_, v)| *v <= 0) {
             return Err(ConfigError(format!("{name} must be positive")));
@@ -435,7 +458,48 @@ impl Config {
                 "mail_reopen_days and ack_limit_per_hour cannot be negative".into(),
             ));
         }
+        cfg.check_housekeeping()?;
         Ok(cfg)
+    }
+
+    /// Housekeeping's days: 0 (off) up to ten years, and reminders that can
+    /// actually go out before the ticket is resolved.
+    fn check_housekeeping(&self) -> Result<(), ConfigError> {
+        for (name, days) in [
+            ("SPORTELLO_AUTO_CLOSE_DAYS", self.auto_close_days),
+            (
+                "SPORTELLO_PENDING_REMINDER_DAYS",
+                self.pending_reminder_days,
+            ),
+            (
+                "SPORTELLO_PENDING_AUTO_RESOLVE_DAYS",
+                self.pending_auto_resolve_days,
+            ),
+        ] {
+            if !(0..=3650).contains(&days) {
+                return Err(ConfigError(format!(
+                    "{name}={days} must be a number of days from 0 (off) to 3650"
+                )));
+            }
+        }
+        let (remind, resolve) = (self.pending_reminder_days, self.pending_auto_resolve_days);
+        if remind > 0 && resolve > 0 && remind >= resolve {
+            return Err(ConfigError(format!(
+                "SPORTELLO_PENDING_REMINDER_DAYS={remind} must be less than \
+                 SPORTELLO_PENDING_AUTO_RESOLVE_DAYS={resolve}, or no reminder is ever sent \
+                 (set it to 0 to send none)"
+            )));
+        }
+        Ok(())
+    }
+
+    /// The housekeeping rules.
+    pub fn housekeeping(&self) -> crate::domain::housekeeping::Rules {
+        crate::domain::housekeeping::Rules {
+            auto_close_days: self.auto_close_days,
+            reminder_days: self.pending_reminder_days,
+            auto_resolve_days: self.pending_auto_resolve_days,
+        }
     }
 }
 
@@ -508,6 +572,10 @@ impl std::fmt::Debug for Config {
             .field("callback_sla_minutes", &self.callback_sla_minutes)
             .field("callback_dispatch_secs", &self.callback_dispatch_secs)
             .field("outbox_lease_secs", &self.outbox_lease_secs)
+            .field("auto_close_days", &self.auto_close_days)
+            .field("pending_reminder_days", &self.pending_reminder_days)
+            .field("pending_auto_resolve_days", &self.pending_auto_resolve_days)
+            .field("housekeeping_secs", &self.housekeeping_secs)
             .finish()
     }
 }
@@ -547,6 +615,65 @@ mod tests {
         assert!(Config::from_sources(None, &env(&[("SPORTELLO_MAIL_FROM", "not mail")])).is_err());
         std::fs::write(&path, "colour = \"blue\"\n").unwrap();
         assert!(Config::from_sources(Some(&path), &[]).is_err());
+    }
+
+    #[test]
+    fn housekeeping_days_default_switch_off_and_are_checked() {
+        let c = Config::from_sources(None, &[]).unwrap();
+        assert_eq!(
+            (
+                c.auto_close_days,
+                c.pending_reminder_days,
+                c.pending_auto_resolve_days,
+                c.housekeeping_secs
+            ),
+            (7, 3, 14, 300)
+        );
+        let c = Config::from_sources(
+            None,
+            &env(&[
+                ("SPORTELLO_AUTO_CLOSE_DAYS", "0"),
+                ("SPORTELLO_PENDING_REMINDER_DAYS", "0"),
+                ("SPORTELLO_PENDING_AUTO_RESOLVE_DAYS", "30"),
+                ("SPORTELLO_HOUSEKEEPING_SECS", "60"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.housekeeping().auto_close_days, 0);
+        assert_eq!(c.housekeeping().auto_resolve_days, 30);
+        assert_eq!(c.housekeeping_secs, 60);
+        let error = |pairs: &[(&str, &str)]| {
+            Config::from_sources(None, &env(pairs))
+                .unwrap_err()
+                .to_string()
+        };
+        assert_eq!(
+            error(&[("SPORTELLO_AUTO_CLOSE_DAYS", "a week")]),
+            "configuration: SPORTELLO_AUTO_CLOSE_DAYS='a week' is not a valid number"
+        );
+        assert_eq!(
+            error(&[("SPORTELLO_PENDING_REMINDER_DAYS", "-1")]),
+            "configuration: SPORTELLO_PENDING_REMINDER_DAYS=-1 must be a number of days from 0 (off) to 3650"
+        );
+        assert_eq!(
+            error(&[("SPORTELLO_HOUSEKEEPING_SECS", "0")]),
+            "configuration: housekeeping_secs must be positive"
+        );
+        assert!(error(&[("SPORTELLO_HOUSEKEEPING_SECS", "-5")]).contains("not a valid number"));
+        assert_eq!(
+            error(&[
+                ("SPORTELLO_PENDING_REMINDER_DAYS", "14"),
+                ("SPORTELLO_PENDING_AUTO_RESOLVE_DAYS", "14")
+            ]),
+            "configuration: SPORTELLO_PENDING_REMINDER_DAYS=14 must be less than \
+             SPORTELLO_PENDING_AUTO_RESOLVE_DAYS=14, or no reminder is ever sent (set it to 0 to send none)"
+        );
+        // The file takes the same names.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.toml");
+        std::fs::write(&path, "auto_close_days = 2\n").unwrap();
+        let c = Config::from_sources(Some(&path), &[]).unwrap();
+        assert_eq!(c.auto_close_days, 2);
     }
 
     #[test]

@@ -609,8 +609,8 @@ pub async fn seed(app: &App) -> AppResult<&'static [Login]> {
 
 /// Paolo supervises first level and customer care; customer care keeps the
 /// Siena office's hours (closed on 1 December, Sant'Ansano); first level warns
-/// at risk and raises the priority on a late first answer, customer care
-/// tells the supervisor when a complaint is not resolved in time.
+/// the assignee and Paolo at risk, and raises the priority of a late first
+/// answer and tells Paolo.
 async fn seed_escalation(
     demo: &App,
     admin: &Viewer,
@@ -642,9 +642,22 @@ async fn seed_escalation(
     update_queue(demo, admin, first, queue(None)).await?;
     update_queue(demo, admin, care, queue(Some(siena.id))).await?;
     let rules = [
-        (first, "Prima risposta a rischio", Trigger::Warning, ClockKind::FirstResponse, true, false),
-        (first, "Prima risposta scaduta", Trigger::Breach, ClockKind::FirstResponse, false, true),
-        (care, "Reclamo non risolto in tempo", Trigger::Breach, ClockKind::Resolution, false, true),
+        (
+            first,
+            "Prima risposta a rischio",
+            Trigger::Warning,
+            ClockKind::FirstResponse,
+            true,
+            false,
+        ),
+        (
+            first,
+            "Prima risposta scaduta",
+            Trigger::Breach,
+            ClockKind::FirstResponse,
+            false,
+            true,
+        ),
     ];
     for (queue_id, name, on, kind, assignee, raise) in rules {
         create_rule(

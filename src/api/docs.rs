@@ -6,8 +6,8 @@ use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
 use super::{
-    auth, callbacks, catalogue, contacts, health, jobs, mail, phone, public, queues, registry, sla,
-    stats, supervisor, tickets,
+    auth, callbacks, catalogue, contacts, health, housekeeping, jobs, mail, phone, public, queues,
+    registry, sla, stats, supervisor, tickets,
 };
 
 struct BearerAuth;
@@ -70,6 +70,7 @@ impl Modify for BearerAuth {
         callbacks::dispatch,
         callbacks::report,
         jobs::status,
+        housekeeping::run_housekeeping,
         public::new_callback,
         public::callback_slots,
         stats::ticket_stats,

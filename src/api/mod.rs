@@ -9,6 +9,7 @@ pub mod catalogue;
 pub mod contacts;
 pub mod docs;
 pub mod health;
+pub mod housekeeping;
 pub mod jobs;
 pub mod mail;
 pub mod phone;
@@ -167,6 +168,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, config: &crate::config::Config) {
             .configure(phone::routes)
             .configure(callbacks::routes)
             .configure(jobs::routes)
+            .configure(housekeeping::routes)
             .configure(stats::routes)
             .configure(sla::routes)
             .configure(supervisor::routes)

@@ -136,6 +136,10 @@ text_enum! {
         SlaWarning = "sla_warning",
         /// A service-level clock passed its due time and a rule fired.
         SlaBreached = "sla_breached",
+        /// A reminder to a customer the ticket waits on (`pending_customer`).
+        ReminderSent = "reminder_sent",
+        /// A reminder was due but the customer has no e-mail address.
+        ReminderSkipped = "reminder_skipped",
     }
 }
 

@@ -8,6 +8,7 @@ pub mod contact;
 pub mod escalation;
 pub mod feed;
 pub mod forms;
+pub mod housekeeping;
 pub mod kinds;
 pub mod mail;
 pub mod number;

@@ -17,6 +17,7 @@ use crate::channels::email::imap;
 use crate::channels::email::sender::{self, Mailer};
 use crate::channels::phone::callbacks;
 use crate::error::{AppError, AppResult};
+use crate::service::housekeeping;
 use crate::service::views::local;
 use crate::service::{App, Viewer};
 use crate::store::jobs::{self as store, Run};
@@ -153,6 +154,20 @@ pub async fn start(app: App) -> AppResult<JobScheduler> {
     })?;
     scheduler.add(sla_check).await.map_err(job_error)?;
 
+    let (a, i) = (app.clone(), instance.clone());
+    let cleaning = every(app.config.housekeeping_secs, move || {
+        let (app, instance) = (a.clone(), i.clone());
+        async move {
+            run(&app, "housekeeping", &instance, async {
+                let r = housekeeping::run(&app).await?;
+                let busy = r.busy();
+                Ok((r, busy))
+            })
+            .await
+        }
+    })?;
+    scheduler.add(cleaning).await.map_err(job_error)?;
+
     scheduler.start().await.map_err(job_error)?;
     tracing::info!(instance = %instance, "background jobs started");
     Ok(scheduler)
@@ -160,7 +175,7 @@ pub async fn start(app: App) -> AppResult<JobScheduler> {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct JobView {
-    /// `outbox`, `mail_poll`, `callback_dispatch` or `sla_check`.
+    /// `outbox`, `mail_poll`, `callback_dispatch`, `sla_check` or `housekeeping`.
     pub name: String,
     /// The instance (host:pid) that ran it last.
     pub instance: String,

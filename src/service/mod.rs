@@ -6,6 +6,7 @@ pub mod auth;
 pub mod call_forms;
 pub mod catalogue;
 pub mod contacts;
+pub mod housekeeping;
 pub mod lookup;
 pub mod registry;
 pub mod service_points;

@@ -252,8 +252,10 @@ fn overview(
         .into_iter()
         .map(|b| (b.id, b))
         .collect();
+    let mut calendars = crate::service::sla::calendars::Cache::new(cal);
     for (clocks, breached) in [(at_risk, false), (breached, true)] {
         for k in clocks {
+            let cal = calendars.get(c, k.calendar_id)?;
             let (Some(&i), Some(b)) = (at.get(&k.queue_id), briefs.get(&k.ticket_id)) else {
                 continue;
             };
@@ -421,6 +423,7 @@ mod tests {
             state: "running".into(),
             due_at: None,
             stopped_at: None,
+            calendar_id: None,
         };
         let mut clocks = vec![clock(1, 10), clock(1, 10), clock(2, 20)];
         clocks.extend((11..20).map(|t| clock(1, t)));

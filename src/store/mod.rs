@@ -10,6 +10,7 @@ pub mod catalogue;
 pub mod contacts;
 pub mod delegations;
 pub mod escalation;
+pub mod housekeeping;
 pub mod jobs;
 pub mod mail;
 pub mod outbox;

@@ -567,6 +567,7 @@ diesel::table! {
         warn_at -> Nullable<Timestamp>,
         stopped_at -> Nullable<Timestamp>,
         updated_at -> Timestamp,
+        calendar_id -> Nullable<BigInt>,
     }
 }
 

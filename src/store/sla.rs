@@ -42,6 +42,8 @@ pub struct ClockRow {
     pub warn_at: Option<NaiveDateTime>,
     pub stopped_at: Option<NaiveDateTime>,
     pub updated_at: NaiveDateTime,
+    /// The calendar it counts on (that of the queue where it started; none: the desk's).
+    pub calendar_id: Option<i64>,
 }
 
 #[derive(Debug, Insertable)]
@@ -57,6 +59,7 @@ pub struct NewClock {
     pub due_at: Option<NaiveDateTime>,
     pub warn_at: Option<NaiveDateTime>,
     pub updated_at: NaiveDateTime,
+    pub calendar_id: Option<i64>,
 }
 
 /// What changes on a clock as it runs.

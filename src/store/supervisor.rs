@@ -191,6 +191,7 @@ pub struct ConditionClock {
     pub state: String,
     pub due_at: Option<NaiveDateTime>,
     pub stopped_at: Option<NaiveDateTime>,
+    pub calendar_id: Option<i64>,
 }
 
 /// The clocks of active tickets in a condition at `now`, due first first.
@@ -212,6 +213,7 @@ pub fn condition_clocks(
             sla_clocks::state,
             sla_clocks::due_at,
             sla_clocks::stopped_at,
+            sla_clocks::calendar_id,
         ))
         .into_boxed::<DbBackend>();
     q = match which {

@@ -492,4 +492,39 @@ both!(notices_wait_for_the_opening_unless_the_queue_is_24_7, |t| {
         events(&detail, "sla_warning")[0]["data"]["notices"][0]["held_until"],
         "2026-03-09T09:00:00+01:00"
     );
+
+    // A clock keeps the calendar it started on: moved to first level (office
+    // hours), the night ticket's answer was still due at 18:30, and it is late.
+    let r = t
+        .patch(
+            &format!("/api/v1/tickets/{night}"),
+            &t.fx.supervisor.token,
+            json!({"queue_id": t.fx.first_level}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = t
+        .post(
+            &format!("/api/v1/tickets/{night}/state"),
+            &t.fx.supervisor.token,
+            json!({"state": "pending_customer"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = t
+        .post(
+            &format!("/api/v1/tickets/{night}/state"),
+            &t.fx.supervisor.token,
+            json!({"state": "open"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let moved = ticket(&t, night).await;
+    assert_eq!(due(&moved), "2026-03-06T18:30:00+01:00");
+    assert_eq!(
+        moved["sla_clocks"][0]["breached"], true,
+        "{}",
+        moved["sla_clocks"]
+    );
+    assert_eq!(moved["sla"]["state"], "breached", "{}", moved["sla"]);
 });

@@ -13,6 +13,7 @@ mod delegation;
 mod email;
 mod escalation;
 mod forms;
+mod housekeeping;
 mod imap;
 mod instances;
 mod intake;

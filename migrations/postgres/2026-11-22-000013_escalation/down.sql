@@ -1,3 +1,4 @@
+ALTER TABLE sla_clocks DROP COLUMN calendar_id;
 DROP INDEX sla_clocks_warn;
 DROP TABLE escalation_firings;
 DROP TABLE escalation_rules;

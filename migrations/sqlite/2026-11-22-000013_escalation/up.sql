@@ -1,5 +1,5 @@
 -- Business calendars a queue can have (queues without one follow the desk's
--- calendar from the configuration), each queue's supervisor, escalation rules
+-- calendar from the configuration) and its clocks count on, each queue's supervisor, escalation rules
 -- per queue, and the record of every rule that fired: its primary key (rule,
 -- clock) is what makes a rule fire once per breach, even with several
 -- instances checking at the same moment.
@@ -45,3 +45,7 @@ CREATE TABLE escalation_firings (
 );
 CREATE INDEX escalation_firings_ticket ON escalation_firings(ticket_id);
 CREATE INDEX sla_clocks_warn ON sla_clocks(state, warn_at);
+
+-- A clock counts business time on the calendar of the queue where it started
+-- (none: the desk's), whichever queue the ticket moves to.
+ALTER TABLE sla_clocks ADD COLUMN calendar_id BIGINT REFERENCES calendars(id);

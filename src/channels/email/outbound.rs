@@ -26,6 +26,7 @@ pub mod kind {
     pub const CALLBACK_FAILED: &str = "callback_failed";
     pub const SLA_WARNING: &str = "sla_warning";
     pub const SLA_BREACH: &str = "sla_breach";
+    pub const PENDING_REMINDER: &str = "pending_reminder";
 }
 
 /// Staff read their notices in Italian (a `NAME.en.txt` override can change it).

@@ -20,6 +20,7 @@ pub const NAMES: &[&str] = &[
     "sla_warning",
     "sla_breach",
     "sla_actions",
+    "pending_reminder",
 ];
 pub const LANGUAGES: &[&str] = &["it", "en"];
 
@@ -125,6 +126,20 @@ we tried to call you back at {{ phone }} {{ attempts }} times without reaching y
 (request {{ number }}).\n\
 You can reply to this message or ask for a new callback.\n\n\
 Kind regards,\n{{ desk }}\n",
+        ("pending_reminder", "it") => "Attendiamo una sua risposta\n\n\
+Gentile {{ name or \"cliente\" }},\n\n\
+per proseguire con la sua richiesta {{ number }} \"{{ subject }}\" ci serve una sua risposta \
+(promemoria n. {{ reminder }}).\n\
+Risponda a questo messaggio lasciando invariato l'oggetto.\n\
+{% if resolve_on %}Se non riceveremo sue notizie entro il {{ resolve_on }}, considereremo la richiesta risolta.\n{% endif %}\n\
+Cordiali saluti,\n{{ desk }}\n",
+        ("pending_reminder", _) => "We are waiting for your reply\n\n\
+Dear {{ name or \"customer\" }},\n\n\
+to go on with your request {{ number }} \"{{ subject }}\" we need your reply \
+(reminder no. {{ reminder }}).\n\
+Reply to this message and keep the subject as it is.\n\
+{% if resolve_on %}If we do not hear from you by {{ resolve_on }}, we will consider the request resolved.\n{% endif %}\n\
+Kind regards,\n{{ desk }}\n",
         ("delegation", "it") => "Attività delegata: {{ subject }}\n\n\
 {{ body }}\n\n\
 Rispondete a questo messaggio per aggiornare la richiesta {{ number }}.\n{% if due %}Scadenza: {{ due }}\n{% endif %}\n{{ desk }}\n",
@@ -216,6 +231,25 @@ mod tests {
         );
         let en = t.render("service_points", "en", &ctx).unwrap();
         assert!(en.body.contains("Opening hours: mar-dom") && en.body.starts_with("Dear Maria"));
+    }
+
+    #[test]
+    fn pending_reminder_names_the_request_and_the_deadline() {
+        let t = Templates::load(None).unwrap();
+        let ctx = json!({"name": "Maria", "subject": "Sconto", "number": "2026-000001", "desk": "Sportello",
+            "reminder": 2, "resolve_on": "16/03/2026"});
+        let it = t.render("pending_reminder", "it", &ctx).unwrap();
+        assert_eq!(it.subject, "Attendiamo una sua risposta");
+        assert_eq!(
+            it.body,
+            "Gentile Maria,\n\nper proseguire con la sua richiesta 2026-000001 \"Sconto\" ci serve una sua \
+risposta (promemoria n. 2).\nRisponda a questo messaggio lasciando invariato l'oggetto.\n\
+Se non riceveremo sue notizie entro il 16/03/2026, considereremo la richiesta risolta.\n\n\
+Cordiali saluti,\nSportello"
+        );
+        let ctx = json!({"subject": "Sconto", "number": "2026-000001", "desk": "Sportello", "reminder": 1});
+        let en = t.render("pending_reminder", "en", &ctx).unwrap();
+        assert!(en.body.starts_with("Dear customer,") && !en.body.contains("resolved"));
     }
 
     #[test]

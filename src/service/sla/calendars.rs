@@ -1,6 +1,7 @@
 //! Business calendars: admins define them, queues follow one (or the desk's
-//! calendar from the configuration), and every service-level clock and
-//! held notification of a ticket counts time by its queue's calendar.
+//! calendar from the configuration). A service-level clock counts on the
+//! calendar of the queue where it started; notices to a queue's people wait
+//! for its opening.
 
 use chrono::{DateTime, FixedOffset, NaiveDateTime};
 use serde::{Deserialize, Serialize};
@@ -13,11 +14,48 @@ use crate::service::{App, Viewer};
 use crate::store::calendars::{self as store, CalendarRow};
 use crate::store::DbConn;
 
-/// The calendar a queue's tickets are timed by: its own, or the desk's.
+/// The calendar a queue works by: its own, or the desk's.
 pub fn of_queue(c: &mut DbConn, desk: &Calendar, queue_id: i64) -> AppResult<Calendar> {
     match store::of_queue(c, queue_id)? {
         Some(row) => to_calendar(&row),
         None => Ok(desk.clone()),
+    }
+}
+
+/// A clock's calendar: the one it started on (`None`: the desk's).
+pub fn of_clock(c: &mut DbConn, desk: &Calendar, calendar_id: Option<i64>) -> AppResult<Calendar> {
+    match calendar_id {
+        Some(id) => match store::find(c, id)? {
+            Some(row) => to_calendar(&row),
+            None => Ok(desk.clone()),
+        },
+        None => Ok(desk.clone()),
+    }
+}
+
+/// Calendars loaded once for many clocks.
+pub struct Cache<'a> {
+    desk: &'a Calendar,
+    loaded: std::collections::HashMap<i64, Calendar>,
+}
+
+impl<'a> Cache<'a> {
+    pub fn new(desk: &'a Calendar) -> Cache<'a> {
+        Cache {
+            desk,
+            loaded: Default::default(),
+        }
+    }
+
+    pub fn get(&mut self, c: &mut DbConn, calendar_id: Option<i64>) -> AppResult<&Calendar> {
+        let Some(id) = calendar_id else {
+            return Ok(self.desk);
+        };
+        if !self.loaded.contains_key(&id) {
+            let cal = of_clock(c, self.desk, Some(id))?;
+            self.loaded.insert(id, cal);
+        }
+        Ok(&self.loaded[&id])
     }
 }
 
@@ -223,8 +261,8 @@ pub async fn create_calendar(
         .map_err(name_taken)
 }
 
-/// Changes a calendar. Clocks already running keep their due times until
-/// their next step (pause, resume, policy change), which counts with it.
+/// Changes a calendar. The running clocks on it keep their due times until
+/// their next step (pause, resume, policy change), which recomputes them.
 pub async fn update_calendar(
     app: &App,
     viewer: &Viewer,

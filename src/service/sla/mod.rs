@@ -44,6 +44,8 @@ pub(crate) enum Message {
 }
 
 /// Keeps a ticket's clocks in step with a change, inside its transaction.
+/// `cal` is the desk's calendar: each clock counts on its own (that of the
+/// queue where it started, or the desk's).
 /// `from` is the state before the change (`None`: the ticket was just
 /// opened); `reason` overrides the pause reason the new state implies (a
 /// delegation to the back office).
@@ -56,7 +58,6 @@ pub(crate) fn track(
     reason: Option<PauseReason>,
     now: NaiveDateTime,
 ) -> AppResult<()> {
-    let cal = &calendars::of_queue(c, cal, ticket.queue_id)?;
     let to = crate::service::lookup::ticket_state(ticket)?;
     let pause = reason.or(rules::pause_reason(to));
     let mut live = store::live_clocks_of(c, &[ticket.id])?;
@@ -182,8 +183,14 @@ fn start(
         warn_at: None,
         stopped_at: None,
         updated_at: now,
+        calendar_id: crate::store::catalogue::queue(c, ticket.queue_id)?
+            .and_then(|q| q.calendar_id),
     };
-    let status = rules::status(cal, &domain_clock(&clock, &[]), now);
+    let status = rules::status(
+        &calendars::of_clock(c, cal, clock.calendar_id)?,
+        &domain_clock(&clock, &[]),
+        now,
+    );
     clock.due_at = status.due_at;
     clock.warn_at = status.warn_at;
     clock.id = store::insert_clock(
@@ -199,6 +206,7 @@ fn start(
             due_at: clock.due_at,
             warn_at: clock.warn_at,
             updated_at: now,
+            calendar_id: clock.calendar_id,
         },
     )?;
     record(c, &clock, ClockEventKind::Started, Some(why), now)?;
@@ -285,6 +293,7 @@ fn step(
     };
     let mut events = store::events_of(c, &[clock.id])?;
     events.push(event.clone());
+    let cal = &calendars::of_clock(c, cal, clock.calendar_id)?;
     let status = rules::status(cal, &domain_clock(clock, &events), now);
     clock.due_at = status.due_at;
     clock.warn_at = status.warn_at;

@@ -277,22 +277,11 @@ pub async fn update_policy(
                 .collect();
             ticket_ids.sort_unstable();
             ticket_ids.dedup();
-            let mut queue_of = std::collections::HashMap::new();
             for ticket_id in ticket_ids {
-                if let Some(t) = tickets::lock(c, ticket_id)? {
-                    queue_of.insert(t.id, t.queue_id);
-                }
+                tickets::lock(c, ticket_id)?;
             }
-            let mut calendars = std::collections::HashMap::new();
             for mut clock in store::live_clocks_of_policy(c, id)? {
-                let queue = queue_of.get(&clock.ticket_id).copied().unwrap_or_default();
-                let calendar = match calendars.entry(queue) {
-                    std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-                    std::collections::hash_map::Entry::Vacant(e) => {
-                        e.insert(super::calendars::of_queue(c, &cal, queue)?)
-                    }
-                };
-                retarget(c, calendar, &mut clock, &row, now)?;
+                retarget(c, &cal, &mut clock, &row, now)?;
             }
             Ok(row)
         })

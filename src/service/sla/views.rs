@@ -75,10 +75,11 @@ pub fn clocks_in(
     if clocks.is_empty() {
         return Ok(vec![]);
     }
-    let queue_id = crate::store::tickets::find(c, ticket_id)?
-        .map(|t| t.queue_id)
-        .ok_or_else(|| AppError::not_found(format!("ticket {ticket_id}")))?;
-    let cal = &super::calendars::of_queue(c, cal, queue_id)?;
+    let mut calendars = super::calendars::Cache::new(cal);
+    let mut on: std::collections::HashMap<i64, Calendar> = Default::default();
+    for k in &clocks {
+        on.insert(k.id, calendars.get(c, k.calendar_id)?.clone());
+    }
     let ids: Vec<i64> = clocks.iter().map(|k| k.id).collect();
     let events = store::events_of(c, &ids)?;
     let names: std::collections::HashMap<i64, String> = store::policies(c)?
@@ -88,6 +89,7 @@ pub fn clocks_in(
     clocks
         .iter()
         .map(|row| {
+            let cal = &on[&row.id];
             let status = rules::status(cal, &domain_clock(row, &events), now);
             let kind = ClockKind::parse(&row.kind)
                 .ok_or_else(|| AppError::Internal(format!("clock kind {}", row.kind)))?;
