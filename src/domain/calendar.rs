@@ -542,4 +542,48 @@ mod tests {
             None
         );
     }
+
+    #[test]
+    fn yearly_holidays_and_one_off_closures() {
+        assert_eq!(
+            parse_yearly(" 12-01, 06-29,02-29 ").unwrap(),
+            [(2, 29), (6, 29), (12, 1)].into_iter().collect()
+        );
+        assert!(parse_yearly("13-01").is_err());
+        assert!(parse_yearly("06/29").is_err());
+        assert_eq!(
+            format_yearly(&parse_yearly("12-01,06-29").unwrap()),
+            "06-29, 12-01"
+        );
+        assert!(parse_dates("2026-02-30").is_err());
+        assert_eq!(
+            format_dates(&parse_dates("2026-12-31,2026-12-24").unwrap()),
+            "2026-12-24, 2026-12-31"
+        );
+        // Siena closes for Sant'Ansano on 1 December, every year: Tuesday
+        // 1 December 2026 goes to Wednesday.
+        let mut siena = rome("mon-fri 09:00-18:00");
+        siena.holidays = parse_yearly("12-01").unwrap();
+        assert_eq!(
+            siena.next_open(local("2026-11-30 18:30")),
+            Some(local("2026-12-02 09:00"))
+        );
+        assert_eq!(
+            siena.add_business(local("2027-11-30 17:00"), Duration::hours(2)),
+            Some(local("2027-12-02 10:00"))
+        );
+    }
+
+    #[test]
+    fn only_a_calendar_open_every_minute_is_always_open() {
+        let mut always = rome("24/7");
+        assert!(always.week.is_always_open());
+        // National holidays still close it.
+        assert!(!always.is_always_open());
+        always.italian_holidays = false;
+        assert!(always.is_always_open());
+        assert!(rome("mon-sun 00:00-24:00").week.is_always_open());
+        assert!(!rome("mon-sat 00:00-24:00").week.is_always_open());
+        assert!(!rome("mon-fri 09:00-18:00").week.is_always_open());
+    }
 }
