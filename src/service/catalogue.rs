@@ -91,9 +91,11 @@ pub struct QueueInput {
     pub supervisor_id: Option<Option<i64>>,
 }
 
-/// Checks the calendar and the supervisor a queue refers to exist.
-fn check_queue_refs(c: &mut DbConn, row: &QueueRow) -> AppResult<()> {
-    if let Some(id) = row.calendar_id {
+/// Checks the calendar and the supervisor given in `input` exist (those
+/// left as they were are not checked again: a deactivated supervisor does not
+/// block renaming the queue).
+fn check_queue_refs(c: &mut DbConn, input: &QueueInput) -> AppResult<()> {
+    if let Some(Some(id)) = input.calendar_id {
         if crate::store::calendars::find(c, id)?.is_none() {
             return Err(AppError::invalid(
                 "calendar_id",
@@ -101,7 +103,7 @@ fn check_queue_refs(c: &mut DbConn, row: &QueueRow) -> AppResult<()> {
             ));
         }
     }
-    if let Some(id) = row.supervisor_id {
+    if let Some(Some(id)) = input.supervisor_id {
         let agent = crate::store::agents::find(c, id)?.ok_or_else(|| {
             AppError::invalid("supervisor_id", format!("agent {id} does not exist"))
         })?;
@@ -169,7 +171,7 @@ pub async fn create_queue(app: &App, viewer: &Viewer, input: QueueInput) -> AppR
     }
     app.db
         .write(move |c| {
-            check_queue_refs(c, &row)?;
+            check_queue_refs(c, &input)?;
             catalogue::insert_queue(
                 c,
                 &NewQueue {
@@ -195,7 +197,7 @@ pub async fn update_queue(app: &App, viewer: &Viewer, id: i64, input: QueueInput
             let mut row = catalogue::queue(c, id)?
                 .ok_or_else(|| AppError::not_found(format!("queue {id}")))?;
             apply_queue(&mut row, &input)?;
-            check_queue_refs(c, &row)?;
+            check_queue_refs(c, &input)?;
             catalogue::update_queue(c, &row)
         })
         .await

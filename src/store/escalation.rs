@@ -68,8 +68,9 @@ pub struct Due {
 }
 
 /// Active rules of the queue each ticket is in now, whose running clock
-/// passed the rule's moment (warning or due time) and that have not fired on
-/// that clock; warnings first, then the longest overdue.
+/// passed the rule's moment (warning time while still in time, or due time)
+/// and that have not fired on that clock; warnings first, then the longest
+/// overdue.
 pub fn due(conn: &mut DbConn, now: NaiveDateTime, limit: i64) -> AppResult<Vec<Due>> {
     let rows: Vec<(i64, i64, i64)> = sla_clocks::table
         .inner_join(tickets::table.on(tickets::id.eq(sla_clocks::ticket_id)))
@@ -88,6 +89,7 @@ pub fn due(conn: &mut DbConn, now: NaiveDateTime, limit: i64) -> AppResult<Vec<D
             escalation_rules::on_event
                 .eq("warning")
                 .and(sla_clocks::warn_at.le(now))
+                .and(sla_clocks::due_at.gt(now))
                 .or(escalation_rules::on_event
                     .eq("breach")
                     .and(sla_clocks::due_at.le(now))),

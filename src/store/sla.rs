@@ -172,6 +172,16 @@ pub fn live_clocks_of(conn: &mut DbConn, ticket_ids: &[i64]) -> AppResult<Vec<Cl
         .load(conn)?)
 }
 
+/// The clocks not yet stopped that count on a calendar.
+pub fn live_clocks_on_calendar(conn: &mut DbConn, calendar_id: i64) -> AppResult<Vec<ClockRow>> {
+    Ok(sla_clocks::table
+        .filter(sla_clocks::calendar_id.eq(calendar_id))
+        .filter(sla_clocks::stopped_at.is_null())
+        .order(sla_clocks::id)
+        .select(ClockRow::as_select())
+        .load(conn)?)
+}
+
 /// The clocks not yet stopped that a policy governs.
 pub fn live_clocks_of_policy(conn: &mut DbConn, policy_id: i64) -> AppResult<Vec<ClockRow>> {
     Ok(sla_clocks::table

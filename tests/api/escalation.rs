@@ -342,6 +342,24 @@ both!(a_ticket_warns_then_breaches_and_escalates_once, |t| {
     assert_eq!(events(&detail, "sla_breached").len(), 1);
     assert_eq!(events(&detail, "escalated").len(), 1);
     assert_eq!(t.count("escalation_firings").await, 2);
+
+    // The named supervisor leaves: renaming the queue still works.
+    let r = t
+        .patch(
+            &format!("/api/v1/agents/{}", t.fx.supervisor.id),
+            &t.fx.admin.token,
+            json!({"active": false}),
+        )
+        .await;
+    assert!(r.status.is_success(), "{}", r.body);
+    let r = t
+        .patch(
+            &format!("/api/v1/queues/{}", t.fx.first_level),
+            &t.fx.admin.token,
+            json!({"name": "Primo livello"}),
+        )
+        .await;
+    assert!(r.status.is_success(), "{}", r.body);
 });
 
 both!(notices_wait_for_the_opening_unless_the_queue_is_24_7, |t| {
@@ -467,10 +485,10 @@ both!(notices_wait_for_the_opening_unless_the_queue_is_24_7, |t| {
     // Around the clock: an hour later.
     assert_eq!(due(&ticket(&t, night).await), "2026-03-06T18:30:00+01:00");
 
-    // Both clocks reached half their target at 18:00. The check at 22:00
+    // Both clocks reached half their target at 18:00. The check at 18:10
     // fires both warnings: the office notice waits for Monday's opening, the
     // 24/7 queue's goes at once.
-    t.clock.set(rome(6, 22, 0));
+    t.clock.set(rome(6, 18, 10));
     let r = check(&t).await;
     assert_eq!(r["warnings"], 2, "{r}");
     let held = emails(&t, office).await;
@@ -485,7 +503,7 @@ both!(notices_wait_for_the_opening_unless_the_queue_is_24_7, |t| {
     let at_once = emails(&t, night).await;
     assert_eq!(
         at_once[0]["next_attempt_at"].as_str().unwrap(),
-        "2026-03-06T22:00:00+01:00"
+        "2026-03-06T18:10:00+01:00"
     );
     let detail = ticket(&t, office).await;
     assert_eq!(
@@ -495,6 +513,7 @@ both!(notices_wait_for_the_opening_unless_the_queue_is_24_7, |t| {
 
     // A clock keeps the calendar it started on: moved to first level (office
     // hours), the night ticket's answer was still due at 18:30, and it is late.
+    t.clock.set(rome(6, 22, 0));
     let r = t
         .patch(
             &format!("/api/v1/tickets/{night}"),
@@ -527,4 +546,41 @@ both!(notices_wait_for_the_opening_unless_the_queue_is_24_7, |t| {
         moved["sla_clocks"]
     );
     assert_eq!(moved["sla"]["state"], "breached", "{}", moved["sla"]);
+    // First level warns at risk, but this clock is past due: no warning now.
+    let r = check(&t).await;
+    assert_eq!(
+        (r["warnings"].as_i64(), r["failed"].as_i64()),
+        (Some(0), Some(0)),
+        "{r}"
+    );
+
+    // The calendar changes to office hours: the clocks on it are recomputed,
+    // in the detail and in the stored times the lists and rules use alike.
+    let r = t
+        .patch(
+            &format!("/api/v1/calendars/{}", always["id"]),
+            &t.fx.admin.token,
+            json!({"hours": "mon-fri 09:00-18:00"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["always_open"], false);
+    let moved = ticket(&t, night).await;
+    assert_eq!(due(&moved), "2026-03-09T09:30:00+01:00");
+    assert_eq!(
+        moved["sla"]["due_at"], "2026-03-09T09:30:00+01:00",
+        "{}",
+        moved["sla"]
+    );
+    let history = moved["sla_clocks"][0]["history"].as_array().unwrap();
+    assert_eq!(history.last().unwrap()["reason"], "calendar_changed");
+    // Back to 24/7 by PATCH: holidays off too, unless said otherwise.
+    let r = t
+        .patch(
+            &format!("/api/v1/calendars/{}", always["id"]),
+            &t.fx.admin.token,
+            json!({"hours": "24/7"}),
+        )
+        .await;
+    assert_eq!(r.body["always_open"], true, "{}", r.body);
 });

@@ -168,6 +168,9 @@ fn apply(row: &mut CalendarRow, input: &CalendarInput) -> AppResult<()> {
     }
     if let Some(i) = input.italian_holidays {
         row.italian_holidays = i;
+    } else if input.hours.as_deref().map(str::trim) == Some("24/7") {
+        // Open around the clock means on holidays too, unless said otherwise.
+        row.italian_holidays = false;
     }
     if let Some(days) = &input.holidays {
         match cal::parse_yearly(&days.join(",")) {
@@ -248,9 +251,6 @@ pub async fn create_calendar(
         created_at: now,
         updated_at: now,
     };
-    if input.hours.as_deref().map(str::trim) == Some("24/7") && input.italian_holidays.is_none() {
-        row.italian_holidays = false;
-    }
     apply(&mut row, &input)?;
     app.db
         .write(move |c| {
@@ -261,8 +261,8 @@ pub async fn create_calendar(
         .map_err(name_taken)
 }
 
-/// Changes a calendar. The running clocks on it keep their due times until
-/// their next step (pause, resume, policy change), which recomputes them.
+/// Changes a calendar; the live clocks counting on it are recomputed from
+/// their history (a `recomputed` step, reason `calendar_changed`).
 pub async fn update_calendar(
     app: &App,
     viewer: &Viewer,
@@ -270,7 +270,7 @@ pub async fn update_calendar(
     input: CalendarInput,
 ) -> AppResult<CalendarView> {
     must_configure(viewer)?;
-    let (now, tz) = (app.clock.now_db(), viewer.tz);
+    let (now, tz, desk) = (app.clock.now_db(), viewer.tz, app.config.calendar());
     app.db
         .write(move |c| {
             let mut row =
@@ -278,6 +278,24 @@ pub async fn update_calendar(
             apply(&mut row, &input)?;
             row.updated_at = now;
             store::update(c, &row)?;
+            // Tickets are locked first, in order, as every change to a ticket does.
+            let live = crate::store::sla::live_clocks_on_calendar(c, id)?;
+            let mut tickets: Vec<i64> = live.iter().map(|k| k.ticket_id).collect();
+            tickets.sort_unstable();
+            tickets.dedup();
+            for t in tickets {
+                crate::store::tickets::lock(c, t)?;
+            }
+            for mut clock in crate::store::sla::live_clocks_on_calendar(c, id)? {
+                super::step(
+                    c,
+                    &desk,
+                    &mut clock,
+                    crate::domain::sla::ClockEventKind::Recomputed,
+                    Some("calendar_changed"),
+                    now,
+                )?;
+            }
             view(c, row, now, tz)
         })
         .await

@@ -267,6 +267,8 @@ pub struct CheckReport {
     pub escalated: u32,
     /// Actions that could not be done (recorded on the ticket).
     pub failed_actions: u32,
+    /// Firings that failed altogether (logged; tried again next run).
+    pub failed: u32,
 }
 
 /// How many rule firings one check handles; the rest wait for the next run.
@@ -285,6 +287,7 @@ pub async fn check(app: &App) -> AppResult<CheckReport> {
             Ok(None) => {}
             // One ticket's trouble does not stop the others.
             Err(e) => {
+                report.failed += 1;
                 tracing::error!(rule = d.rule_id, clock = d.clock_id, error = %e, "escalation rule failed")
             }
         }
@@ -300,6 +303,7 @@ impl CheckReport {
         self.priorities_raised += r.priorities_raised;
         self.escalated += r.escalated;
         self.failed_actions += r.failed_actions;
+        self.failed += r.failed;
     }
 }
 
@@ -319,9 +323,13 @@ fn fire(c: &mut DbConn, app: &App, d: Due, now: NaiveDateTime) -> AppResult<Opti
         Trigger::Warning => clock.warn_at,
         Trigger::Breach => clock.due_at,
     };
+    // A warning is for a clock still in time: one already past due (after a
+    // pause of the job, or resumed late) gets only the breach rules.
+    let in_time = rule.on != Trigger::Warning || clock.due_at.is_some_and(|d| d > now);
     let still_due = row.active
         && row.queue_id == ticket.queue_id
         && clock.state == "running"
+        && in_time
         && moment.is_some_and(|m| m <= now);
     if !still_due {
         return Ok(None);
@@ -366,6 +374,8 @@ fn fire(c: &mut DbConn, app: &App, d: Due, now: NaiveDateTime) -> AppResult<Opti
     // What was done, for the ticket's history and the supervisor's notice.
     let mut done: Vec<serde_json::Value> = Vec::new();
     let mut notices: Vec<serde_json::Value> = Vec::new();
+    // Someone who is both assignee and supervisor hears once.
+    let mut told: std::collections::HashSet<String> = Default::default();
     for step in steps {
         match step {
             Step::Notify(who) => {
@@ -373,7 +383,7 @@ fn fire(c: &mut DbConn, app: &App, d: Due, now: NaiveDateTime) -> AppResult<Opti
                 if recipients.is_empty() {
                     notices.push(json!({"to": who, "address": null, "skipped": "nobody to tell"}));
                 }
-                for address in recipients {
+                for address in recipients.into_iter().filter(|a| told.insert(a.clone())) {
                     let current = tickets::find(c, ticket.id)?.unwrap_or_else(|| ticket.clone());
                     outbound::to_staff(
                         c,
@@ -454,8 +464,15 @@ fn recipients(
             Some(id) => active(agents::find(c, id)?).into_iter().collect(),
             None => vec![],
         },
-        Recipient::Supervisor => match queue.supervisor_id {
-            Some(id) => active(agents::find(c, id)?).into_iter().collect(),
+        Recipient::Supervisor => match queue
+            .supervisor_id
+            .map(|id| agents::find(c, id))
+            .transpose()?
+            .flatten()
+            .filter(|a| a.active && matches!(a.role.as_str(), "supervisor" | "admin"))
+        {
+            Some(a) => vec![a.email],
+            // None named, or no longer able to supervise: the queue's supervisors.
             None => {
                 let mut out = Vec::new();
                 for id in agents::members_of(c, queue.id)? {
