@@ -102,7 +102,7 @@ fn fill(
         contacts,
         tz,
     };
-    let mut rng = StdRng::seed_from_u64(seed ^ 0x5EED_0F_71C4E75);
+    let mut rng = StdRng::seed_from_u64(seed ^ 0x5EED_0F71_C4E7);
     let (mut done, mut articles, mut reported) = (0u64, 0u64, 0u64);
     while done < tickets {
         let end = (done + BATCH).min(tickets);

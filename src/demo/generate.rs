@@ -3,8 +3,6 @@
 //! and history agree with each other (old tickets are mostly closed, the
 //! active ones recent). The same seed gives the same rows.
 
-use std::collections::BTreeMap;
-
 use chrono::{Datelike, Duration, NaiveDateTime};
 use chrono_tz::Tz;
 use rand::rngs::StdRng;
@@ -12,6 +10,7 @@ use rand::Rng;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
+use super::words::{people, words};
 use crate::domain::contact::{search_key, SearchFields};
 use crate::domain::{number, Channel, QueueLevel, TicketState};
 use crate::store::bulk::{
@@ -58,156 +57,6 @@ fn one(rng: &mut StdRng, items: &[&'static str]) -> &'static str {
 
 fn pick<'a, T>(rng: &mut StdRng, items: &'a [T]) -> &'a T {
     &items[rng.gen_range(0..items.len())]
-}
-
-/// (shown name, the same in ASCII for the e-mail address), male then female forms.
-type Name = (&'static str, &'static str);
-
-struct People {
-    first: &'static [Name],
-    /// Surnames as (male, female) forms.
-    last: &'static [(Name, Name)],
-    /// How many of `first` are male names (the rest are female).
-    male: usize,
-    cities: &'static [&'static str],
-    domain: &'static str,
-}
-
-fn people(lang: Lang) -> People {
-    match lang {
-        Lang::It => People {
-            first: &[
-                ("Marco", "marco"),
-                ("Luca", "luca"),
-                ("Alessandro", "alessandro"),
-                ("Matteo", "matteo"),
-                ("Giovanni", "giovanni"),
-                ("Paolo", "paolo"),
-                ("Stefano", "stefano"),
-                ("Davide", "davide"),
-                ("Giulia", "giulia"),
-                ("Francesca", "francesca"),
-                ("Chiara", "chiara"),
-                ("Sara", "sara"),
-                ("Elena", "elena"),
-                ("Anna", "anna"),
-                ("Laura", "laura"),
-                ("Martina", "martina"),
-            ],
-            last: &[
-                (("Rossi", "rossi"), ("Rossi", "rossi")),
-                (("Russo", "russo"), ("Russo", "russo")),
-                (("Ferrari", "ferrari"), ("Ferrari", "ferrari")),
-                (("Esposito", "esposito"), ("Esposito", "esposito")),
-                (("Bianchi", "bianchi"), ("Bianchi", "bianchi")),
-                (("Romano", "romano"), ("Romano", "romano")),
-                (("Colombo", "colombo"), ("Colombo", "colombo")),
-                (("Ricci", "ricci"), ("Ricci", "ricci")),
-                (("Marino", "marino"), ("Marino", "marino")),
-                (("Greco", "greco"), ("Greco", "greco")),
-                (("Conti", "conti"), ("Conti", "conti")),
-                (("De Luca", "deluca"), ("De Luca", "deluca")),
-            ],
-            male: 8,
-            cities: &[
-                "Roma", "Milano", "Napoli", "Torino", "Firenze", "Siena", "Arezzo", "Bologna",
-                "Bari", "Palermo",
-            ],
-            domain: "example.it",
-        },
-        Lang::En => People {
-            first: &[
-                ("James", "james"),
-                ("Oliver", "oliver"),
-                ("Harry", "harry"),
-                ("George", "george"),
-                ("Jack", "jack"),
-                ("Emily", "emily"),
-                ("Sophie", "sophie"),
-                ("Charlotte", "charlotte"),
-                ("Amelia", "amelia"),
-                ("Olivia", "olivia"),
-            ],
-            last: &[
-                (("Smith", "smith"), ("Smith", "smith")),
-                (("Jones", "jones"), ("Jones", "jones")),
-                (("Taylor", "taylor"), ("Taylor", "taylor")),
-                (("Brown", "brown"), ("Brown", "brown")),
-                (("Williams", "williams"), ("Williams", "williams")),
-                (("Wilson", "wilson"), ("Wilson", "wilson")),
-                (("Davies", "davies"), ("Davies", "davies")),
-                (("Evans", "evans"), ("Evans", "evans")),
-            ],
-            male: 5,
-            cities: &[
-                "London",
-                "Manchester",
-                "Leeds",
-                "Bristol",
-                "Edinburgh",
-                "Dublin",
-            ],
-            domain: "example.co.uk",
-        },
-        Lang::Ru => People {
-            first: &[
-                ("Иван", "ivan"),
-                ("Дмитрий", "dmitry"),
-                ("Сергей", "sergey"),
-                ("Алексей", "alexey"),
-                ("Николай", "nikolay"),
-                ("Анна", "anna"),
-                ("Мария", "maria"),
-                ("Елена", "elena"),
-                ("Ольга", "olga"),
-                ("Татьяна", "tatiana"),
-            ],
-            last: &[
-                (("Иванов", "ivanov"), ("Иванова", "ivanova")),
-                (("Петров", "petrov"), ("Петрова", "petrova")),
-                (("Смирнов", "smirnov"), ("Смирнова", "smirnova")),
-                (("Кузнецов", "kuznetsov"), ("Кузнецова", "kuznetsova")),
-                (("Соколов", "sokolov"), ("Соколова", "sokolova")),
-                (("Попов", "popov"), ("Попова", "popova")),
-                (("Лебедев", "lebedev"), ("Лебедева", "lebedeva")),
-                (("Козлов", "kozlov"), ("Козлова", "kozlova")),
-            ],
-            male: 5,
-            cities: &[
-                "Москва",
-                "Санкт-Петербург",
-                "Казань",
-                "Новосибирск",
-                "Екатеринбург",
-            ],
-            domain: "example.ru",
-        },
-        Lang::Cs => People {
-            first: &[
-                ("Jan", "jan"),
-                ("Petr", "petr"),
-                ("Tomáš", "tomas"),
-                ("Martin", "martin"),
-                ("Jana", "jana"),
-                ("Eva", "eva"),
-                ("Lucie", "lucie"),
-                ("Petra", "petra"),
-            ],
-            last: &[
-                (("Novák", "novak"), ("Nováková", "novakova")),
-                (("Svoboda", "svoboda"), ("Svobodová", "svobodova")),
-                (("Novotný", "novotny"), ("Novotná", "novotna")),
-                (("Dvořák", "dvorak"), ("Dvořáková", "dvorakova")),
-                (("Černý", "cerny"), ("Černá", "cerna")),
-                (("Procházka", "prochazka"), ("Procházková", "prochazkova")),
-                (("Kučera", "kucera"), ("Kučerová", "kucerova")),
-                (("Veselý", "vesely"), ("Veselá", "vesela")),
-            ],
-            male: 4,
-            cities: &["Praha", "Brno", "Ostrava", "Plzeň", "Olomouc"],
-            domain: "example.cz",
-        },
-    }
 }
 
 /// A mobile number in E.164, as the app stores it after normalising, drawn
@@ -264,292 +113,6 @@ pub fn contact(rng: &mut StdRng, index: u64, id: i64, now: NaiveDateTime) -> Con
         email,
         phone,
         created_at,
-    }
-}
-
-/// What people write about, per language: the thing that broke, and phrases.
-struct Words {
-    things: &'static [&'static str],
-    subjects: &'static [&'static str],
-    openings: &'static [&'static str],
-    details: &'static [&'static str],
-    closings: &'static [&'static str],
-    replies: &'static [&'static str],
-    notes: &'static [&'static str],
-    resolutions: &'static [&'static str],
-    attachment: (&'static str, &'static str),
-}
-
-fn words(lang: Lang) -> Words {
-    match lang {
-        Lang::It => Words {
-            things: &[
-                "la stampante",
-                "il computer portatile",
-                "il monitor",
-                "la tastiera",
-                "il router",
-                "il telefono fisso",
-                "lo scanner",
-                "la carta fedeltà",
-                "la fattura di marzo",
-                "la password",
-                "la posta elettronica",
-                "la VPN",
-                "il badge",
-                "il rimborso",
-                "la bolletta",
-            ],
-            subjects: &[
-                "Problema con {}",
-                "Non riesco a usare {}",
-                "Richiesta di assistenza per {}",
-                "Guasto: {}",
-                "Domanda su {}",
-            ],
-            openings: &[
-                "Buongiorno, {} non funziona da {n} giorni.",
-                "Salve, ho un problema con {}.",
-                "Gentile assistenza, {} dà errore E{n} all'avvio.",
-                "Buonasera, da stamattina {} non risponde.",
-            ],
-            details: &[
-                "Ho già provato a riavviare ma il problema rimane.",
-                "L'ufficio è al secondo piano, stanza {n}.",
-                "Il numero di serie è SN{n}.",
-                "Succede anche ai colleghi del reparto contabilità.",
-                "Il messaggio dice che il servizio non è disponibile.",
-                "Allego una foto dello schermo.",
-            ],
-            closings: &[
-                "Grazie, cordiali saluti.",
-                "Vi prego di richiamarmi al più presto.",
-                "Resto in attesa di una risposta.",
-                "Grazie mille per l'aiuto.",
-            ],
-            replies: &[
-                "Buongiorno, abbiamo verificato la segnalazione e inviato un tecnico.",
-                "Può indicarci il numero di serie del dispositivo?",
-                "Abbiamo ripristinato la configurazione: può riprovare?",
-                "La pratica è stata inoltrata al secondo livello.",
-                "Il pezzo di ricambio arriverà entro {n} giorni lavorativi.",
-            ],
-            notes: &[
-                "Chiamato il cliente, non risponde.",
-                "Verificato in magazzino: toner disponibile.",
-                "Il fornitore conferma l'intervento per domani.",
-                "Cliente richiamato, problema confermato.",
-            ],
-            resolutions: &[
-                "Sostituito il toner della stampante.",
-                "Reimpostata la password e verificato l'accesso.",
-                "Aggiornato il driver, ora funziona.",
-                "Emessa nota di credito.",
-                "Configurazione della VPN corretta.",
-            ],
-            attachment: ("dettagli.txt", "Dettagli della segnalazione"),
-        },
-        Lang::En => Words {
-            things: &[
-                "the printer",
-                "the laptop",
-                "the monitor",
-                "the keyboard",
-                "the router",
-                "the desk phone",
-                "the scanner",
-                "the loyalty card",
-                "the March invoice",
-                "my password",
-                "the mailbox",
-                "the VPN",
-                "the access badge",
-                "the refund",
-                "the bill",
-            ],
-            subjects: &[
-                "Problem with {}",
-                "Cannot use {}",
-                "Help needed with {}",
-                "Fault: {}",
-                "Question about {}",
-            ],
-            openings: &[
-                "Hello, {} has not worked for {n} days.",
-                "Hi, I have a problem with {}.",
-                "Dear support, {} shows error E{n} at start-up.",
-                "Good evening, since this morning {} does not respond.",
-            ],
-            details: &[
-                "I already tried restarting it but nothing changed.",
-                "My office is on the second floor, room {n}.",
-                "The serial number is SN{n}.",
-                "My colleagues in accounting see the same.",
-                "The message says the service is unavailable.",
-                "A screenshot is attached.",
-            ],
-            closings: &[
-                "Thanks, kind regards.",
-                "Please call me back as soon as possible.",
-                "Looking forward to your reply.",
-                "Many thanks for your help.",
-            ],
-            replies: &[
-                "Hello, we checked your report and sent a technician.",
-                "Could you tell us the serial number of the device?",
-                "We restored the configuration: could you try again?",
-                "Your request was forwarded to second level.",
-                "The spare part will arrive within {n} working days.",
-            ],
-            notes: &[
-                "Called the customer, no answer.",
-                "Checked the warehouse: toner in stock.",
-                "The supplier confirms the visit for tomorrow.",
-                "Called back, problem confirmed.",
-            ],
-            resolutions: &[
-                "Replaced the printer toner.",
-                "Password reset and access checked.",
-                "Driver updated, it works now.",
-                "Credit note issued.",
-                "VPN configuration fixed.",
-            ],
-            attachment: ("details.txt", "Details of the report"),
-        },
-        Lang::Ru => Words {
-            things: &[
-                "принтер",
-                "ноутбук",
-                "монитор",
-                "клавиатура",
-                "роутер",
-                "телефон",
-                "сканер",
-                "карта лояльности",
-                "счёт за март",
-                "пароль",
-                "почта",
-                "VPN",
-                "пропуск",
-                "возврат денег",
-                "квитанция",
-            ],
-            subjects: &[
-                "Проблема: {}",
-                "Не работает {}",
-                "Нужна помощь: {}",
-                "Неисправность: {}",
-                "Вопрос: {}",
-            ],
-            openings: &[
-                "Здравствуйте! Не работает {} уже {n} дня.",
-                "Добрый день, у меня проблема: {}.",
-                "Уважаемая поддержка, {} выдаёт ошибку E{n} при запуске.",
-                "Добрый вечер, с утра не отвечает {}.",
-            ],
-            details: &[
-                "Я уже перезагружал, но ошибка осталась.",
-                "Мой кабинет на втором этаже, комната {n}.",
-                "Серийный номер SN{n}.",
-                "У коллег из бухгалтерии то же самое.",
-                "Сообщение говорит, что сервис недоступен.",
-                "Прилагаю снимок экрана.",
-            ],
-            closings: &[
-                "Спасибо, с уважением.",
-                "Пожалуйста, перезвоните мне как можно скорее.",
-                "Жду вашего ответа.",
-                "Большое спасибо за помощь.",
-            ],
-            replies: &[
-                "Здравствуйте, мы проверили обращение и отправили техника.",
-                "Сообщите, пожалуйста, серийный номер устройства.",
-                "Мы восстановили настройки: попробуйте ещё раз.",
-                "Обращение передано на вторую линию.",
-                "Запчасть придёт через {n} рабочих дней.",
-            ],
-            notes: &[
-                "Звонил клиенту, не отвечает.",
-                "Проверил склад: картридж есть.",
-                "Поставщик подтверждает выезд на завтра.",
-                "Перезвонил, проблема подтверждена.",
-            ],
-            resolutions: &[
-                "Заменён картридж принтера.",
-                "Пароль сброшен, доступ проверен.",
-                "Драйвер обновлён, всё работает.",
-                "Оформлен возврат.",
-                "Настройки VPN исправлены.",
-            ],
-            attachment: ("podrobnosti.txt", "Подробности обращения"),
-        },
-        Lang::Cs => Words {
-            things: &[
-                "tiskárna",
-                "notebook",
-                "monitor",
-                "klávesnice",
-                "router",
-                "telefon",
-                "skener",
-                "věrnostní karta",
-                "faktura za březen",
-                "heslo",
-                "e-mailová schránka",
-                "VPN",
-                "průkaz",
-                "vrácení peněz",
-                "vyúčtování",
-            ],
-            subjects: &[
-                "Problém: {}",
-                "Nefunguje {}",
-                "Prosím o pomoc: {}",
-                "Porucha: {}",
-                "Dotaz: {}",
-            ],
-            openings: &[
-                "Dobrý den, nefunguje {} už {n} dny.",
-                "Dobrý den, mám problém: {}.",
-                "Vážená podporo, {} hlásí chybu E{n} při spuštění.",
-                "Dobrý večer, od rána nereaguje {}.",
-            ],
-            details: &[
-                "Zkoušel jsem restart, ale chyba trvá.",
-                "Kancelář je ve druhém patře, místnost {n}.",
-                "Sériové číslo je SN{n}.",
-                "Kolegové z účtárny mají totéž.",
-                "Hlášení říká, že služba není dostupná.",
-                "Přikládám snímek obrazovky.",
-            ],
-            closings: &[
-                "Děkuji, s pozdravem.",
-                "Prosím o zavolání zpět co nejdříve.",
-                "Čekám na vaši odpověď.",
-                "Mnohokrát děkuji za pomoc.",
-            ],
-            replies: &[
-                "Dobrý den, hlášení jsme prověřili a poslali technika.",
-                "Můžete nám sdělit sériové číslo zařízení?",
-                "Obnovili jsme nastavení: zkuste to prosím znovu.",
-                "Požadavek byl předán druhé úrovni.",
-                "Náhradní díl dorazí do {n} pracovních dnů.",
-            ],
-            notes: &[
-                "Volal jsem zákazníkovi, nebere to.",
-                "Ověřeno ve skladu: toner je k dispozici.",
-                "Dodavatel potvrzuje zásah na zítra.",
-                "Zavoláno zpět, problém potvrzen.",
-            ],
-            resolutions: &[
-                "Vyměněn toner v tiskárně.",
-                "Heslo obnoveno a přístup ověřen.",
-                "Ovladač aktualizován, funguje.",
-                "Vystaven dobropis.",
-                "Nastavení VPN opraveno.",
-            ],
-            attachment: ("podrobnosti.txt", "Podrobnosti hlášení"),
-        },
     }
 }
 
@@ -622,7 +185,7 @@ impl Routing {
             .filter(|q| q.level == QueueLevel::FirstLevel)
             .collect();
         if !first.is_empty() && rng.gen_bool(0.5) {
-            return *pick(rng, &first);
+            return first[rng.gen_range(0..first.len())];
         }
         pick(rng, &self.queues)
     }
@@ -787,8 +350,8 @@ fn state_changed(
 
 impl Plan<'_> {
     /// Generates the `index`-th ticket of the run into `batch`, taking its id,
-    /// article ids and number from `cursor` and advancing it. `first_in_batch`
-    /// is the position in `batch.tickets` a merged ticket may point back to.
+    /// article ids and number from `cursor` and advancing it. A merged ticket
+    /// points back to one written before it in the same batch.
     pub fn ticket(&self, rng: &mut StdRng, index: u64, cursor: &mut Cursor, batch: &mut Batch) {
         use TicketState::*;
         let created = created_at(rng, index, self.total, self.now);
@@ -1061,11 +624,6 @@ impl Plan<'_> {
     }
 }
 
-/// Counters as they stand after a batch, for `ticket_counters`.
-pub fn counters(cursor: &Cursor) -> BTreeMap<i32, i64> {
-    cursor.counters.clone()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1107,7 +665,7 @@ mod tests {
             contact: 100,
             ticket: 1,
             article: 1,
-            counters: BTreeMap::from([(2026, 30)]),
+            counters: std::collections::BTreeMap::from([(2026, 30)]),
         };
         let mut batch = Batch::default();
         for i in 0..n {
@@ -1164,8 +722,7 @@ mod tests {
             let last = b
                 .events
                 .iter()
-                .filter(|e| e.ticket_id == t.id && e.kind == "state_changed")
-                .last();
+                .rfind(|e| e.ticket_id == t.id && e.kind == "state_changed");
             match last {
                 None => assert_eq!(state, TicketState::New),
                 Some(e) => assert!(

@@ -6,6 +6,7 @@
 
 pub mod fill;
 pub mod generate;
+mod words;
 
 use std::sync::Arc;
 
