@@ -1,5 +1,6 @@
 //! The command line: `serve`, `migrate`, `agent add`, `mail import`,
-//! `catalogue seed-forms`, `contacts import`, `service-points import`.
+//! `catalogue seed-forms`, `contacts import`, `service-points import`,
+//! `demo generate`.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -65,6 +66,36 @@ pub enum Command {
         #[command(subcommand)]
         command: FeedCommand,
     },
+    /// Demo data.
+    Demo {
+        #[command(subcommand)]
+        command: DemoCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DemoCommand {
+    /// Fill the database with N generated tickets over the last three years and
+    /// N/10 contacts (seeding the demo's queues and staff first if there are none).
+    Generate {
+        /// How many tickets (1 to 100000000).
+        #[arg(long, value_name = "N", value_parser = parse_tickets)]
+        tickets: u64,
+        /// The same seed on the same catalogue gives the same data.
+        #[arg(long, default_value_t = 2026)]
+        seed: u64,
+    },
+}
+
+fn parse_tickets(s: &str) -> Result<u64, String> {
+    let max = crate::demo::fill::MAX_TICKETS;
+    match s.trim().parse::<u64>() {
+        Ok(n) if (1..=max).contains(&n) => Ok(n),
+        Ok(_) => Err(format!("the number of tickets must be from 1 to {max}")),
+        Err(_) => Err(format!(
+            "'{s}' is not a number of tickets (a whole number from 1 to {max})"
+        )),
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -180,6 +211,31 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::ServicePoints {
             command: FeedCommand::Import { file },
         } => import_feed(config, &file, true).await,
+        Command::Demo {
+            command: DemoCommand::Generate { tickets, seed },
+        } => {
+            let cfg = config.clone();
+            let db = tokio::task::spawn_blocking(move || crate::server::open_and_migrate(&cfg))
+                .await??;
+            let target = config.database_url.redacted();
+            let app = crate::server::app(db, Arc::new(SystemClock), config)?;
+            println!("{target}: generating {tickets} tickets (seed {seed})");
+            let s = crate::demo::fill::generate(&app, tickets, seed).await?;
+            if s.seeded_demo {
+                println!(
+                    "the database had no staff: seeded the demo first (logins as for serve --demo)"
+                );
+            }
+            println!(
+                "generated {} tickets in {:.1} s ({:.0}/s), with {} contacts and {} articles",
+                s.tickets,
+                s.seconds,
+                s.tickets as f64 / s.seconds.max(0.001),
+                s.contacts,
+                s.articles
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Migrate => {
             let cfg = config.clone();
             let db =

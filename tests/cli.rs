@@ -1,5 +1,6 @@
 //! The binary as a user runs it: `serve --demo`, `migrate`, `agent add`,
-//! `catalogue seed-forms`, and clear messages with a non-zero exit on bad input.
+//! `catalogue seed-forms`, `demo generate`, and clear messages with a
+//! non-zero exit on bad input.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -481,4 +482,219 @@ fn contacts_and_service_points_import() {
     let o = import("contacts", &fixtures.join("windows_1252.csv"));
     assert!(!o.status.success());
     assert!(text(&o).contains("not UTF-8"), "{}", text(&o));
+}
+
+/// A count from the generated database, through the app's own connection code.
+fn count(conn: &mut sportello::store::DbConn, sql: &str) -> i64 {
+    use diesel::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct N {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    diesel::sql_query(sql)
+        .get_result::<N>(conn)
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .n
+}
+
+/// Percent-encodes a query value (the words searched for are not ASCII).
+fn encoded(s: &str) -> String {
+    s.bytes().map(|b| format!("%{b:02X}")).collect()
+}
+
+/// `demo generate` on an empty database: the demo is seeded, 3,000 tickets
+/// spread over states, channels and queues, and the app keeps working on top.
+fn generate_and_use(dir: &std::path::Path, database_url: Option<&str>, database: &str) {
+    let mut cmd = sportello();
+    cmd.current_dir(dir)
+        .args(["demo", "generate", "--tickets", "3000"]);
+    if let Some(url) = database_url {
+        cmd.env("DATABASE_URL", url);
+    }
+    let o = run(&mut cmd);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("generated 3000 tickets in"),
+        "{}",
+        text(&o)
+    );
+
+    let url = database_url
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("sqlite://{}", dir.join("sportello.db").display()));
+    let mut conn = sportello::store::DbUrl::parse(&url)
+        .unwrap()
+        .connect()
+        .unwrap();
+    let c = &mut conn;
+    // The demo's 30 tickets, then ours.
+    assert_eq!(count(c, "SELECT COUNT(*) AS n FROM tickets"), 3030);
+    let contacts = count(c, "SELECT COUNT(*) AS n FROM contacts");
+    assert!((300..=320).contains(&contacts), "{contacts} contacts");
+    assert!(count(c, "SELECT COUNT(*) AS n FROM articles") >= 3030);
+    assert!(count(c, "SELECT COUNT(*) AS n FROM ticket_events") >= 6000);
+    assert!(count(c, "SELECT COUNT(*) AS n FROM attachments") > 0);
+    assert_eq!(
+        count(c, "SELECT COUNT(DISTINCT number) AS n FROM tickets"),
+        3030
+    );
+    assert_eq!(
+        count(c, "SELECT COUNT(DISTINCT state) AS n FROM tickets"),
+        8
+    );
+    assert_eq!(
+        count(c, "SELECT COUNT(DISTINCT channel) AS n FROM tickets"),
+        5
+    );
+    assert_eq!(
+        count(
+            c,
+            "SELECT COUNT(*) AS n FROM queues WHERE active AND id NOT IN (SELECT queue_id FROM tickets)"
+        ),
+        0,
+        "every queue has tickets"
+    );
+    assert!(
+        count(
+            c,
+            "SELECT COUNT(*) AS n FROM contacts WHERE search_key LIKE '%+39%' OR search_key LIKE '%+7%'"
+        ) > 0
+    );
+    let (max_id, before_years) = (
+        count(c, "SELECT MAX(id) AS n FROM tickets"),
+        count(c, "SELECT COUNT(*) AS n FROM ticket_counters"),
+    );
+    assert!(before_years >= 3, "tickets over three years");
+
+    let port = free_port();
+    let _server = start_demo(port, dir, database_url);
+    let (status, login) = http(
+        port,
+        "POST",
+        "/api/v1/auth/token",
+        Some(r#"{"email":"admin@sportello.demo","password":"admin-demo-2026"}"#),
+        None,
+    )
+    .unwrap();
+    assert_eq!(status, 200, "{login}");
+    let login: serde_json::Value = serde_json::from_str(&login).unwrap();
+    let token = login["token"].as_str();
+    for word in ["stampante", "принтер"] {
+        let (status, list) = http(
+            port,
+            "GET",
+            &format!("/api/v1/tickets?q={}&limit=5", encoded(word)),
+            None,
+            token,
+        )
+        .unwrap();
+        assert_eq!(status, 200, "{list}");
+        let list: serde_json::Value = serde_json::from_str(&list).unwrap();
+        assert!(
+            !list["items"].as_array().unwrap().is_empty(),
+            "{database}: nothing found for {word}"
+        );
+    }
+    let (status, found) = http(
+        port,
+        "GET",
+        &format!("/api/v1/contacts?q={}", encoded("Иванова")),
+        None,
+        token,
+    )
+    .unwrap();
+    assert_eq!(status, 200, "{found}");
+    assert!(found.contains("Иванова"), "{found}");
+
+    // A ticket created now gets the next id and the next number of the year.
+    let (status, created) = http(
+        port,
+        "POST",
+        "/api/v1/tickets",
+        Some(r#"{"subject":"Dopo la generazione","body":"Un ticket nuovo","channel":"staff"}"#),
+        token,
+    )
+    .unwrap();
+    assert_eq!(status, 201, "{created}");
+    let created: serde_json::Value = serde_json::from_str(&created).unwrap();
+    assert_eq!(created["id"].as_i64(), Some(max_id + 1));
+    let number = created["number"].as_str().unwrap();
+    assert_eq!(
+        count(
+            c,
+            &format!("SELECT COUNT(*) AS n FROM tickets WHERE number = '{number}'")
+        ),
+        1
+    );
+    let year = &number[..4];
+    assert_eq!(
+        count(
+            c,
+            &format!(
+                "SELECT COUNT(*) AS n FROM tickets WHERE number LIKE '{year}-%' AND number > '{number}'"
+            )
+        ),
+        0,
+        "{number} is the highest of its year"
+    );
+}
+
+#[test]
+fn demo_generate_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    generate_and_use(dir.path(), None, "sqlite");
+}
+
+#[test]
+fn demo_generate_on_postgres() {
+    let Ok(base) = std::env::var("SPORTELLO_TEST_DATABASE_URL") else {
+        assert!(
+            std::env::var("CI").map_or(true, |v| v != "true"),
+            "SPORTELLO_TEST_DATABASE_URL must be set in CI"
+        );
+        eprintln!("skipped: SPORTELLO_TEST_DATABASE_URL is not set");
+        return;
+    };
+    let name = format!("sportello_gen_{}", std::process::id());
+    let mut admin = diesel::PgConnection::establish(&base).unwrap();
+    admin
+        .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .unwrap();
+    admin
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .unwrap();
+    let url = format!("{}/{name}", &base[..base.rfind('/').unwrap()]);
+    let dir = tempfile::tempdir().unwrap();
+    generate_and_use(dir.path(), Some(&url), "postgresql");
+    admin
+        .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .unwrap();
+}
+
+#[test]
+fn demo_generate_refuses_bad_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    for (arg, expect) in [
+        ("0", "must be from 1 to"),
+        ("abc", "is not a number of tickets"),
+        ("-5", "--tickets"),
+        ("1000000000", "must be from 1 to"),
+    ] {
+        let o =
+            run(sportello()
+                .current_dir(dir.path())
+                .args(["demo", "generate", "--tickets", arg]));
+        assert!(!o.status.success(), "{arg}");
+        assert!(text(&o).contains(expect), "{arg}: {}", text(&o));
+    }
+    let o = run(sportello()
+        .current_dir(dir.path())
+        .args(["demo", "generate"]));
+    assert!(!o.status.success());
+    assert!(text(&o).contains("--tickets"), "{}", text(&o));
+    assert!(
+        !dir.path().join("sportello.db").exists(),
+        "bad arguments touch no database"
+    );
 }

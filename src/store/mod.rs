@@ -4,6 +4,7 @@
 //! through [`Db::read`] or [`Db::write`] (one transaction).
 
 pub mod agents;
+pub mod bulk;
 pub mod calendars;
 pub mod callbacks;
 pub mod catalogue;

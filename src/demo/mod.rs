@@ -1,7 +1,12 @@
 //! `serve --demo`: a help desk ready to try, drawn from the source documents:
 //! a loyalty-card service line, an IT help desk with second-level groups,
 //! customer care for complaints, and the non-target and line-quality call forms.
-//! Seeding is skipped when the demo admin already exists.
+//! Seeding is skipped when the demo admin already exists. `demo generate`
+//! ([`fill`], [`generate`]) adds a large, realistic history on top.
+
+pub mod fill;
+pub mod generate;
+mod words;
 
 use std::sync::Arc;
 
