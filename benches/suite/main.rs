@@ -144,7 +144,10 @@ fn main() {
         Some(base) => {
             let db = reference::ScratchDb::create(base, "suite");
             reports.push(rt.block_on(workload::run(
-                &format!("PostgreSQL {}", pg_version.as_deref().unwrap_or("")),
+                &format!(
+                    "PostgreSQL {}",
+                    pg_version.as_deref().and_then(|v| v.split_whitespace().next()).unwrap_or("")
+                ),
                 &db.url,
                 &dir.path().join("mail-pg"),
                 &sizes,

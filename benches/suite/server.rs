@@ -110,6 +110,10 @@ impl Api {
     pub fn new(port: u16) -> Api {
         let client = Client::builder(TokioExecutor::new())
             .pool_max_idle_per_host(256)
+            // Below the server's 5 s keep-alive, so no request goes out on a
+            // connection the server is closing.
+            .pool_idle_timeout(Duration::from_secs(2))
+            .pool_timer(hyper_util::rt::TokioTimer::new())
             .build_http();
         Api {
             client,

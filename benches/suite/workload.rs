@@ -117,13 +117,20 @@ pub async fn run(
     // 1. The demo (logins, queues, topics), then the generator, then a fresh start.
     Server::start(url, mail_dir).await.stop();
     let generated = Instant::now();
-    let generator = crate::server::command(url, mail_dir)
+    let generator = match crate::server::command(url, mail_dir)
         .args(["demo", "generate", "--tickets", &sizes.tickets.to_string()])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false);
+        .output()
+    {
+        Ok(o) if o.status.success() => None,
+        Ok(o) => Some(
+            String::from_utf8_lossy(&o.stderr)
+                .lines()
+                .next()
+                .unwrap_or("")
+                .to_string(),
+        ),
+        Err(e) => Some(e.to_string()),
+    };
     let generator_secs = generated.elapsed().as_secs_f64();
     let server = Server::start(url, mail_dir).await;
     tokio::time::sleep(Duration::from_secs(1)).await;
@@ -136,7 +143,7 @@ pub async fn run(
     let topic = topics[0]["id"].as_i64().expect("a public topic");
 
     // 2. Data: the generator's, or the staff API's when it is missing.
-    let tickets = if generator {
+    let tickets = if generator.is_none() {
         eprintln!(
             "suite: {label}: generator made {} tickets in {generator_secs:.0} s",
             sizes.tickets
@@ -157,7 +164,8 @@ pub async fn run(
         } else {
             sizes.fallback_tickets
         };
-        eprintln!("suite: {label}: `sportello demo generate` failed or is missing; creating {n} tickets through the staff API…");
+        let why = generator.unwrap_or_default();
+        eprintln!("suite: {label}: `sportello demo generate` failed ({why}); creating {n} tickets through the staff API…");
         let (a, t) = (api.clone(), admin.clone());
         let contacts = n / 4;
         let s = load(16, Until::Count(n), move |i| {
