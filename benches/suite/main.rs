@@ -42,7 +42,7 @@ impl Sizes {
         let (default, fallback) = if quick {
             (2_000, 2_000)
         } else {
-            (1_000_000, 20_000)
+            (1_000_000, 50_000)
         };
         Sizes {
             quick,
