@@ -20,38 +20,8 @@ use sportello::clock::SystemClock;
 use sportello::config::Config;
 use sportello::service::App;
 
-fn encoded_word(text: &str, charset: &'static encoding_rs::Encoding, name: &str) -> String {
-    use base64::Engine;
-    let (bytes, _, _) = charset.encode(text);
-    format!(
-        "=?{name}?B?{}?=",
-        base64::engine::general_purpose::STANDARD.encode(bytes)
-    )
-}
-
-/// Message `i` of the corpus; replies name an earlier ticket number.
-fn message(i: usize, reply_to_number: Option<&str>) -> Vec<u8> {
-    let (subject, body, charset, name): (&str, String, &'static encoding_rs::Encoding, &str) = match i % 4 {
-        0 => ("Sconto non applicato", format!("Buongiorno, al punto vendita {i} non mi hanno applicato lo sconto della card. Città: Siena."), encoding_rs::UTF_8, "utf-8"),
-        1 => ("Не работает почта", format!("Здравствуйте! Компьютер номер {i} не загружается, синий экран."), encoding_rs::WINDOWS_1251, "windows-1251"),
-        2 => ("Telefon nesynchronizuje poštu", format!("Dobrý den, služební telefon {i} nesynchronizuje poštu. Děkuji."), encoding_rs::ISO_8859_2, "iso-8859-2"),
-        _ => ("Card lost abroad", format!("Hello, I lost card {i} while travelling. Please block it."), encoding_rs::UTF_8, "utf-8"),
-    };
-    let subject = match reply_to_number {
-        Some(n) => format!("Re: [#{n}] {subject}"),
-        None => format!("{subject} {i}"),
-    };
-    let (encoded, _, _) = charset.encode(&body);
-    let mut raw = format!(
-        "From: Cliente {i} <cliente{}@example.org>\r\nTo: assistenza@sportello.test\r\nSubject: {}\r\nMessage-ID: <bench-{i}@example.org>\r\nDate: Mon, 02 Mar 2026 10:00:00 +0100\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset={name}\r\nContent-Transfer-Encoding: 8bit\r\n\r\n",
-        i % 500,
-        encoded_word(&subject, charset, name)
-    )
-    .into_bytes();
-    raw.extend_from_slice(&encoded);
-    raw.extend_from_slice(b"\r\n");
-    raw
-}
+#[path = "suite/corpus.rs"]
+mod corpus;
 
 async fn run(label: &str, url: &str, n: usize) -> (String, usize, f64) {
     let config =
@@ -67,9 +37,18 @@ async fn run(label: &str, url: &str, n: usize) -> (String, usize, f64) {
     let mut tickets = 0;
     for i in 0..n {
         let reply = (i % 3 == 2 && !numbers.is_empty()).then(|| numbers[i % numbers.len()].clone());
-        match ingest(&app, None, Source::Import, message(i, reply.as_deref()))
-            .await
-            .unwrap()
+        let thread = match reply.as_deref() {
+            Some(n) => corpus::Thread::Tag(n),
+            None => corpus::Thread::New,
+        };
+        match ingest(
+            &app,
+            None,
+            Source::Import,
+            corpus::message("bench", i, thread),
+        )
+        .await
+        .unwrap()
         {
             Outcome::Ticket {
                 ticket_id,
