@@ -225,6 +225,9 @@ impl Db {
         let pool = Pool::builder()
             .max_size(pool_size)
             .min_idle(Some(1))
+            // No `SELECT 1` round trip before every use: a broken connection
+            // shows in the query that meets it, and the pool drops it then.
+            .test_on_check_out(false)
             .connection_timeout(Duration::from_secs(10))
             .build(Manager(url.clone()))
             .map_err(|e| AppError::Unavailable(e.to_string()))?;
