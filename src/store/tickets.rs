@@ -377,12 +377,16 @@ pub fn list(conn: &mut DbConn, f: &TicketFilter) -> AppResult<Vec<TicketRow>> {
     }
     if let Some(t) = &f.text {
         q = match conn {
+            // One set of matching ids, each part through its own index (the
+            // subject's and the articles' GIN indexes, the contacts' tickets
+            // by contact): an OR of the three would compute the subject's
+            // tsvector for every ticket the list walks through.
             DbConn::Postgresql(_) => q.filter(
-                diesel::dsl::sql::<Bool>("(to_tsvector('simple', tickets.subject) @@ plainto_tsquery('simple', ")
+                diesel::dsl::sql::<Bool>("tickets.id IN (SELECT m.id FROM tickets m WHERE to_tsvector('simple', m.subject) @@ plainto_tsquery('simple', ")
                     .bind::<Text, _>(t.words.clone())
-                    .sql(") OR tickets.id IN (SELECT ticket_id FROM articles WHERE to_tsvector('simple', body) @@ plainto_tsquery('simple', ")
+                    .sql(") UNION SELECT ticket_id FROM articles WHERE to_tsvector('simple', body) @@ plainto_tsquery('simple', ")
                     .bind::<Text, _>(t.words.clone())
-                    .sql(")) OR tickets.contact_id IN (SELECT id FROM contacts WHERE search_key LIKE ")
+                    .sql(") UNION SELECT c.id FROM tickets c WHERE c.contact_id IN (SELECT id FROM contacts WHERE search_key LIKE ")
                     .bind::<Text, _>(t.contact_like.clone())
                     .sql(" ESCAPE '\\'))"),
             ),
