@@ -314,3 +314,38 @@ both!(a_crashed_sender_lease_expires, |t| {
         "the lease expired"
     );
 });
+
+both!(one_run_sends_more_than_a_batch, |t| {
+    // 120 replies (the sender claims 50 at a time): one run sends them all,
+    // rather than 50 every interval.
+    let r = t
+        .post(
+            "/api/v1/tickets",
+            &t.fx.operator.token,
+            json!({"subject": "Tante risposte", "body": "y", "contact": {"email": "molte@example.it"}}),
+        )
+        .await;
+    for i in 0..120 {
+        let a = t
+            .post(
+                &format!("/api/v1/tickets/{}/articles", r.body["id"]),
+                &t.fx.operator.token,
+                json!({"kind": "reply", "body": format!("risposta {i}")}),
+            )
+            .await;
+        assert_eq!(a.status, 200, "{}", a.body);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let report = send_due(&t.app, &file_mailer(&t, dir.path()))
+        .await
+        .unwrap();
+    assert_eq!(report.sent, 120);
+    assert_eq!(written(dir.path()).len(), 120);
+    assert_eq!(
+        send_due(&t.app, &file_mailer(&t, dir.path()))
+            .await
+            .unwrap()
+            .sent,
+        0
+    );
+});

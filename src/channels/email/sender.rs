@@ -142,15 +142,30 @@ pub struct SendReport {
     pub failed: usize,
 }
 
-/// Sends what is due now; safe to run on several instances at once.
+/// Sends what is due now, batch after batch until the outbox has nothing
+/// more due (or half a lease has gone by, so a run never outlives the mail it
+/// holds); safe to run on several instances at once.
 pub async fn send_due(app: &App, mailer: &Mailer) -> AppResult<SendReport> {
+    let started = std::time::Instant::now();
+    let budget = std::time::Duration::from_secs((app.config.outbox_lease_secs / 2).max(1) as u64);
+    let mut report = SendReport::default();
+    loop {
+        let claimed = send_batch(app, mailer, &mut report).await?;
+        if claimed < BATCH as usize || started.elapsed() >= budget {
+            return Ok(report);
+        }
+    }
+}
+
+/// Claims and sends one batch; returns how many rows it claimed.
+async fn send_batch(app: &App, mailer: &Mailer, report: &mut SendReport) -> AppResult<usize> {
     let now = app.clock.now_db();
     let lease = now + Duration::seconds(app.config.outbox_lease_secs);
     let rows = app
         .db
         .write(move |c| outbox::claim_due(c, now, lease, BATCH))
         .await?;
-    let mut report = SendReport::default();
+    let claimed = rows.len();
     for row in rows {
         let article = row.article_id;
         let files = app
@@ -208,7 +223,7 @@ pub async fn send_due(app: &App, mailer: &Mailer) -> AppResult<SendReport> {
         };
         done?;
     }
-    Ok(report)
+    Ok(claimed)
 }
 
 #[cfg(test)]
