@@ -51,11 +51,6 @@ pub enum Step {
 }
 
 impl Rule {
-    /// Whether the rule watches clocks of this kind.
-    pub fn watches(&self, kind: ClockKind) -> bool {
-        self.clock_kind.is_none_or(|k| k == kind)
-    }
-
     /// The rule does something.
     pub fn has_action(&self) -> bool {
         self.notify_assignee
@@ -157,17 +152,6 @@ mod tests {
         assert!(rule().steps().is_empty());
         assert!(!rule().has_action());
         assert!(all.has_action());
-    }
-
-    #[test]
-    fn a_rule_watches_its_clock_kind_or_all() {
-        assert!(rule().watches(ClockKind::FirstResponse));
-        let r = Rule {
-            clock_kind: Some(ClockKind::Resolution),
-            ..rule()
-        };
-        assert!(r.watches(ClockKind::Resolution));
-        assert!(!r.watches(ClockKind::NextResponse));
     }
 
     #[test]

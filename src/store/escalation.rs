@@ -139,11 +139,3 @@ pub fn fire(conn: &mut DbConn, due: Due, now: NaiveDateTime, actions: &str) -> A
     };
     Ok(n == 1)
 }
-
-/// How many times rules fired on a ticket.
-pub fn firings_of(conn: &mut DbConn, ticket_id: i64) -> AppResult<i64> {
-    Ok(escalation_firings::table
-        .filter(escalation_firings::ticket_id.eq(ticket_id))
-        .count()
-        .get_result(conn)?)
-}

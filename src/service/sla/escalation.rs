@@ -384,12 +384,11 @@ fn fire(c: &mut DbConn, app: &App, d: Due, now: NaiveDateTime) -> AppResult<Opti
                     notices.push(json!({"to": who, "address": null, "skipped": "nobody to tell"}));
                 }
                 for address in recipients.into_iter().filter(|a| told.insert(a.clone())) {
-                    let current = tickets::find(c, ticket.id)?.unwrap_or_else(|| ticket.clone());
                     outbound::to_staff(
                         c,
                         out,
                         notice_kind,
-                        &current,
+                        &ticket,
                         &address,
                         json!({"queue": queue.name, "target": kind, "due": due_local,
                                "reason": reason, "actions": done}),
