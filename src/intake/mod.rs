@@ -136,7 +136,8 @@ pub type Guard = Box<dyn FnOnce(&mut DbConn) -> AppResult<()> + Send>;
 
 /// Work a channel does in intake's transaction once the request is applied
 /// (e.g. queue the e-mail it causes); skipped when the request is a replay.
-pub type After = Box<dyn FnOnce(&mut DbConn, &IntakeOutcome) -> AppResult<()> + Send>;
+/// It gets the ticket as it stands after the request.
+pub type After = Box<dyn FnOnce(&mut DbConn, &IntakeOutcome, &TicketRow) -> AppResult<()> + Send>;
 
 /// Validates and applies a request; safe to call again with the same key.
 pub async fn submit(app: &App, req: IntakeRequest) -> AppResult<IntakeOutcome> {
@@ -160,9 +161,9 @@ pub async fn submit_guarded(
             if let Some(g) = guard {
                 g(c)?;
             }
-            let outcome = apply(c, &c2, now, &calendar)?;
-            if let (Some(a), false) = (after, outcome.replayed) {
-                a(c, &outcome)?;
+            let (outcome, ticket) = apply_returning(c, &c2, now, &calendar)?;
+            if let (Some(a), Some(ticket)) = (after, ticket) {
+                a(c, &outcome, &ticket)?;
             }
             Ok(outcome)
         })
@@ -198,28 +199,44 @@ pub fn apply(
     now: NaiveDateTime,
     calendar: &Calendar,
 ) -> AppResult<IntakeOutcome> {
+    apply_returning(conn, ch, now, calendar).map(|(outcome, _)| outcome)
+}
+
+/// [`apply`], also giving the ticket as it stands after the request (`None`
+/// for a replay, which wrote nothing).
+pub fn apply_returning(
+    conn: &mut DbConn,
+    ch: &Prepared,
+    now: NaiveDateTime,
+    calendar: &Calendar,
+) -> AppResult<(IntakeOutcome, Option<TicketRow>)> {
     let req = &ch.req;
     let tz = calendar.tz;
     if let Some(key) = &ch.key {
         if let Some((ticket_id, article_id)) = tickets::find_intake_key(conn, key)? {
-            return Ok(IntakeOutcome {
+            let replay = IntakeOutcome {
                 ticket_id,
                 article_id,
                 created: false,
                 replayed: true,
-            });
+            };
+            return Ok((replay, None));
         }
     }
     // Routing and the call form are checked before anything is written.
-    let routed = match req.ticket_id {
-        None => Some(route(conn, req)?),
+    let cat = match req.ticket_id {
+        None => Some(catalogue::snapshot(conn)?),
         Some(_) => None,
     };
-    let field_values = match (&req.fields, routed) {
-        (None, _) => vec![],
-        (Some(v), Some((_, topic_id, _))) => form_values(conn, topic_id, v)?,
-        (Some(v), None) if no_values(v) => vec![],
-        (Some(_), None) => {
+    let routed = match &cat {
+        Some(cat) => Some(route(cat, req)?),
+        None => None,
+    };
+    let field_values = match (&req.fields, routed, &cat) {
+        (None, _, _) => vec![],
+        (Some(v), Some((_, topic_id, _)), Some(cat)) => form_values(cat, topic_id, v)?,
+        (Some(v), _, _) if routed.is_none() && no_values(v) => vec![],
+        (Some(_), _, _) => {
             return Err(AppError::invalid(
                 "fields",
                 "call-form values are given when a ticket is opened",
@@ -236,14 +253,15 @@ pub fn apply(
         (ContactRef::Details(_), Some(d)) => match_or_create(conn, d, req.author_agent_id, now)?,
         _ => None,
     };
-    let (ticket_id, before) = match (req.ticket_id, routed) {
+    let (ticket, before) = match (req.ticket_id, routed) {
         (Some(id), _) => {
-            let (id, before) = add_to_existing(conn, req, id, contact_id, now)?;
-            (id, Some(before))
+            let (row, before) = add_to_existing(conn, req, id, contact_id, now)?;
+            (row, Some(before))
         }
         (None, Some(routed)) => (open_ticket(conn, req, routed, contact_id, now, tz)?, None),
         (None, None) => return Err(AppError::Internal("a new ticket was not routed".into())),
     };
+    let ticket_id = ticket.id;
     let created = before.is_none();
     let rows: Vec<TicketFieldRow> = field_values
         .into_iter()
@@ -307,14 +325,14 @@ pub fn apply(
         (ArticleKind::Inbound, true) | (ArticleKind::Phone, _) => sla::Message::Customer,
         _ => sla::Message::None,
     };
-    let ticket = tickets::find(conn, ticket_id)?.ok_or_else(|| AppError::not_found("ticket"))?;
-    sla::track(conn, calendar, &ticket, before, message, None, now)?;
-    Ok(IntakeOutcome {
+    sla::track_with(conn, calendar, cat, &ticket, before, message, None, now)?;
+    let outcome = IntakeOutcome {
         ticket_id,
         article_id,
         created,
         replayed: false,
-    })
+    };
+    Ok((outcome, Some(ticket)))
 }
 
 pub fn event(
@@ -343,13 +361,13 @@ fn no_values(v: &serde_json::Value) -> bool {
 
 /// Checks the values of a new ticket's call form against its topic's form.
 fn form_values(
-    conn: &mut DbConn,
+    cat: &catalogue::Snapshot,
     topic_id: Option<i64>,
     values: &serde_json::Value,
 ) -> AppResult<Vec<FieldValue>> {
     let form = match topic_id {
-        Some(t) => match catalogue::topic(conn, t)? {
-            Some(topic) => crate::service::catalogue::form_of(&topic)?,
+        Some(t) => match cat.topic(t) {
+            Some(topic) => crate::service::catalogue::form_of(topic)?,
             None => vec![],
         },
         None => vec![],
@@ -368,11 +386,14 @@ fn form_values(
 
 /// Where a new ticket goes: the explicit queue, else the subject's, else the
 /// topic's, else the default first-level queue.
-fn route(conn: &mut DbConn, req: &IntakeRequest) -> AppResult<(i64, Option<i64>, Option<i64>)> {
+fn route(
+    cat: &catalogue::Snapshot,
+    req: &IntakeRequest,
+) -> AppResult<(i64, Option<i64>, Option<i64>)> {
     let mut topic_id = req.topic_id;
     let mut queue = None;
     if let Some(sid) = req.subject_id {
-        let s = catalogue::subject(conn, sid)?.ok_or_else(|| {
+        let s = cat.subject(sid).ok_or_else(|| {
             AppError::invalid("subject_id", format!("subject {sid} does not exist"))
         })?;
         match topic_id {
@@ -387,19 +408,20 @@ fn route(conn: &mut DbConn, req: &IntakeRequest) -> AppResult<(i64, Option<i64>,
         queue = s.queue_id;
     }
     if let Some(tid) = topic_id {
-        let t = catalogue::topic(conn, tid)?
+        let t = cat
+            .topic(tid)
             .ok_or_else(|| AppError::invalid("topic_id", format!("topic {tid} does not exist")))?;
         queue = queue.or(Some(t.queue_id));
     }
     if let Some(q) = req.queue_id {
-        catalogue::queue(conn, q)?
+        cat.queue(q)
             .ok_or_else(|| AppError::invalid("queue_id", format!("queue {q} does not exist")))?;
         queue = Some(q);
     }
     let queue = match queue {
         Some(q) => q,
         None => {
-            catalogue::default_first_level(conn)?
+            cat.default_first_level()
                 .ok_or_else(|| {
                     AppError::conflict("no-queue", "no active first-level queue is configured")
                 })?
@@ -416,11 +438,14 @@ fn open_ticket(
     contact_id: Option<i64>,
     now: NaiveDateTime,
     tz: Tz,
-) -> AppResult<i64> {
+) -> AppResult<TicketRow> {
     let year = now.and_utc().with_timezone(&tz).year();
     let seq = tickets::next_number(conn, year)?;
     let number = number::format(year, seq);
-    let id = tickets::insert(
+    // A call written up by an operator has been answered in person.
+    let answered =
+        req.article_kind == ArticleKind::Phone || req.article_kind == ArticleKind::Outbound;
+    let row = tickets::insert(
         conn,
         &NewTicket {
             number: number.clone(),
@@ -435,23 +460,18 @@ fn open_ticket(
             subject_id,
             created_at: now,
             updated_at: now,
+            first_response_at: answered.then_some(now),
         },
     )?;
     event(
         conn,
-        id,
+        row.id,
         EventKind::Created,
         req.author_agent_id,
         json!({"number": number, "channel": req.channel, "queue_id": queue_id, "topic_id": topic_id, "subject_id": subject_id, "contact_id": contact_id}),
         now,
     )?;
-    // A call written up by an operator has been answered in person.
-    if req.article_kind == ArticleKind::Phone || req.article_kind == ArticleKind::Outbound {
-        let mut row = tickets::find(conn, id)?.ok_or_else(|| AppError::not_found("ticket"))?;
-        row.first_response_at = Some(now);
-        tickets::save(conn, id, &row.changes())?;
-    }
-    Ok(id)
+    Ok(row)
 }
 
 /// Follows merges to the surviving ticket.
@@ -472,14 +492,14 @@ fn survivor(conn: &mut DbConn, id: i64) -> AppResult<TicketRow> {
     )))
 }
 
-/// Adds to a ticket (the survivor of merges); returns its id and its state before.
+/// Adds to a ticket (the survivor of merges); returns it as saved and its state before.
 fn add_to_existing(
     conn: &mut DbConn,
     req: &IntakeRequest,
     id: i64,
     contact_id: Option<i64>,
     now: NaiveDateTime,
-) -> AppResult<(i64, TicketState)> {
+) -> AppResult<(TicketRow, TicketState)> {
     let mut row = survivor(conn, id)?;
     let state =
         TicketState::parse(&row.state).ok_or_else(|| AppError::Internal("bad state".into()))?;
@@ -522,5 +542,5 @@ fn add_to_existing(
     }
     row.updated_at = now;
     tickets::save(conn, row.id, &row.changes())?;
-    Ok((row.id, state))
+    Ok((row, state))
 }

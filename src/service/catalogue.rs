@@ -229,24 +229,25 @@ pub fn form_of(topic: &TopicRow) -> AppResult<Vec<FormField>> {
 pub async fn list_topics(app: &App, public_only: bool) -> AppResult<Vec<TopicView>> {
     app.db
         .read(move |c| {
-            let subjects = catalogue::subjects(c)?;
-            catalogue::topics(c)?
-                .into_iter()
+            let cat = catalogue::snapshot(c)?;
+            cat.topics
+                .iter()
                 .filter(|t| !public_only || (t.public && t.active))
                 .map(|t| {
                     Ok(TopicView {
-                        form: form_of(&t)?,
+                        form: form_of(t)?,
                         in_statistics: t.in_statistics,
-                        subjects: subjects
+                        subjects: cat
+                            .subjects
                             .iter()
                             .filter(|s| s.topic_id == t.id && (!public_only || s.active))
                             .cloned()
                             .map(subject_view)
                             .collect(),
                         id: t.id,
-                        name: t.name,
+                        name: t.name.clone(),
                         queue_id: t.queue_id,
-                        info_script: t.info_script,
+                        info_script: t.info_script.clone(),
                         public: t.public,
                         active: t.active,
                     })

@@ -540,6 +540,8 @@ pub fn match_or_create(
         Some(e) => contacts::by_email(conn, e)?,
         None => None,
     };
+    // Found by its address, the contact has it; else nobody has it.
+    let email_known = found.is_some();
     if found.is_none() {
         if let Some(p) = &d.phone {
             let owners = contacts::by_phone(conn, p)?;
@@ -550,18 +552,21 @@ pub fn match_or_create(
     }
     match found {
         Some(id) => {
-            // Complete the registry with what the request told us that it lacked.
-            let row = contacts::find(conn, id)?.ok_or_else(|| AppError::not_found("contact"))?;
-            let mut emails = contacts::emails(conn, id)?;
-            let mut phones = contacts::phones(conn, id)?;
+            // Complete the registry with what the request told us that it
+            // lacked; the lists are read only when something is missing.
+            let (row, phone_known) =
+                contacts::find_with_phone(conn, id, d.phone.as_deref().unwrap_or(""))?
+                    .ok_or_else(|| AppError::not_found("contact"))?;
             let mut fill = ContactInput::default();
-            if let Some(e) = &d.email {
+            if let Some(e) = d.email.as_ref().filter(|_| !email_known) {
+                let mut emails = contacts::emails(conn, id)?;
                 if !emails.contains(e) {
                     emails.push(e.clone());
                     fill.emails = Some(emails);
                 }
             }
-            if let Some(p) = &d.phone {
+            if let Some(p) = d.phone.as_ref().filter(|_| !phone_known) {
+                let mut phones = contacts::phones(conn, id)?;
                 if !phones.contains(p) {
                     phones.push(p.clone());
                     fill.phones = Some(phones);
@@ -573,7 +578,15 @@ pub fn match_or_create(
             if row.contract_number.is_none() {
                 fill.contract_number = d.input.contract_number.clone();
             }
-            update_in(conn, id, &fill, actor, "completed_by_intake", now)?;
+            // Most requests come from a contact the registry knows in full:
+            // nothing to complete, nothing more to read.
+            let complete = fill.emails.is_none()
+                && fill.phones.is_none()
+                && fill.name.is_none()
+                && fill.contract_number.is_none();
+            if !complete {
+                update_in(conn, id, &fill, actor, "completed_by_intake", now)?;
+            }
             Ok(Some(id))
         }
         None => {

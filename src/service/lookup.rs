@@ -8,14 +8,12 @@ use super::views::*;
 use crate::domain::{ArticleKind, Channel, EventKind, Priority, QueueLevel, Role, TicketState};
 use crate::error::{AppError, AppResult};
 use crate::store::rows::*;
-use crate::store::{agents, catalogue, contacts, tickets, DbConn};
+use crate::store::{catalogue, contacts, tickets, DbConn};
 
 /// Names of everything tickets refer to.
 pub struct Lookup {
-    queues: HashMap<i64, QueueRow>,
-    agents: HashMap<i64, String>,
-    topics: HashMap<i64, TopicRow>,
-    subjects: HashMap<i64, SubjectRow>,
+    /// Queues, topics, subjects and agents' names.
+    cat: std::sync::Arc<catalogue::Snapshot>,
     contacts: HashMap<i64, String>,
     numbers: HashMap<i64, String>,
     sla: HashMap<i64, super::sla::SlaSummary>,
@@ -46,19 +44,7 @@ impl Lookup {
         tz: Tz,
         now: chrono::NaiveDateTime,
     ) -> AppResult<Lookup> {
-        let queues = catalogue::queues(conn)?
-            .into_iter()
-            .map(|q| (q.id, q))
-            .collect();
-        let agents = agents::names(conn)?;
-        let topics = catalogue::topics(conn)?
-            .into_iter()
-            .map(|t| (t.id, t))
-            .collect();
-        let subjects = catalogue::subjects(conn)?
-            .into_iter()
-            .map(|s| (s.id, s))
-            .collect();
+        let cat = catalogue::snapshot(conn)?;
         let contact_ids: Vec<i64> = rows.iter().filter_map(|r| r.contact_id).collect();
         let contacts = contacts::find_many(conn, &contact_ids)?
             .into_iter()
@@ -76,10 +62,7 @@ impl Lookup {
         let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
         let sla = super::sla::summaries_in(conn, &ids, now, tz)?;
         Ok(Lookup {
-            queues,
-            agents,
-            topics,
-            subjects,
+            cat,
             contacts,
             numbers,
             sla,
@@ -90,14 +73,14 @@ impl Lookup {
     pub fn agent(&self, id: Option<i64>) -> Option<Ref> {
         id.map(|id| Ref {
             id,
-            name: self.agents.get(&id).cloned().unwrap_or_default(),
+            name: self.cat.agent_names.get(&id).cloned().unwrap_or_default(),
         })
     }
 
     pub fn queue(&self, id: i64) -> AppResult<QueueRef> {
         let q = self
-            .queues
-            .get(&id)
+            .cat
+            .queue(id)
             .ok_or_else(|| AppError::Internal(format!("queue {id} missing")))?;
         Ok(QueueRef {
             id,
@@ -109,10 +92,10 @@ impl Lookup {
     pub fn info_script(&self, row: &TicketRow) -> Option<String> {
         let parts: Vec<&str> = [
             row.topic_id
-                .and_then(|t| self.topics.get(&t))
+                .and_then(|t| self.cat.topic(t))
                 .map(|t| t.info_script.as_str()),
             row.subject_id
-                .and_then(|s| self.subjects.get(&s))
+                .and_then(|s| self.cat.subject(s))
                 .map(|s| s.info_script.as_str()),
         ]
         .into_iter()
@@ -137,16 +120,13 @@ impl Lookup {
                 id,
                 name: self.contacts.get(&id).cloned().unwrap_or_default(),
             }),
-            topic: row
-                .topic_id
-                .and_then(|id| self.topics.get(&id))
-                .map(|t| Ref {
-                    id: t.id,
-                    name: t.name.clone(),
-                }),
+            topic: row.topic_id.and_then(|id| self.cat.topic(id)).map(|t| Ref {
+                id: t.id,
+                name: t.name.clone(),
+            }),
             topic_subject: row
                 .subject_id
-                .and_then(|id| self.subjects.get(&id))
+                .and_then(|id| self.cat.subject(id))
                 .map(|s| Ref {
                     id: s.id,
                     name: s.name.clone(),

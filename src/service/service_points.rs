@@ -513,8 +513,7 @@ pub async fn send(
     let (config, templates) = (app.config.clone(), app.templates.clone());
     let (to2, language2, point_ids) = (to.clone(), language.clone(), ids.clone());
     let agent = viewer.actor.agent_id;
-    let after: intake::After = Box::new(move |c, o| {
-        let ticket = tickets::find(c, o.ticket_id)?.ok_or_else(|| AppError::not_found("ticket"))?;
+    let after: intake::After = Box::new(move |c, o, ticket| {
         let out = Outgoing {
             config: &config,
             templates: &templates,
@@ -526,7 +525,7 @@ pub async fn send(
             out,
             Compose {
                 kind: outbound::kind::SERVICE_POINTS,
-                ticket: &ticket,
+                ticket,
                 to: to2.clone(),
                 language: language2,
                 name,
@@ -534,6 +533,7 @@ pub async fn send(
                 article_id: Some(o.article_id),
                 vars,
                 automatic: false,
+                first: false,
             },
         )?;
         intake::event(

@@ -326,7 +326,11 @@ pub async fn get(app: &App, viewer: &Viewer, key: TicketKey) -> AppResult<Ticket
     let (calendar, now) = (app.config.calendar(), app.clock.now_db());
     app.db
         .read(move |c| {
-            let id = key.resolve(c)?;
+            // detail_in reads the ticket (or answers 404) itself.
+            let id = match key {
+                TicketKey::Id(id) => id,
+                key => key.resolve(c)?,
+            };
             detail_in(c, id, tz, &calendar, now)
         })
         .await
@@ -905,10 +909,8 @@ pub async fn add_article(
     let send = req.kind == WriteKind::Reply && req.email.unwrap_or(true);
     let (config, templates) = (app.config.clone(), app.templates.clone());
     let body = req.body.clone();
-    let after: intake::After = Box::new(move |c, o| {
+    let after: intake::After = Box::new(move |c, o, ticket| {
         if send {
-            let ticket =
-                tickets::find(c, o.ticket_id)?.ok_or_else(|| AppError::not_found("ticket"))?;
             let out = Outgoing {
                 config: &config,
                 templates: &templates,
@@ -918,7 +920,7 @@ pub async fn add_article(
                 c,
                 out,
                 outbound::kind::REPLY,
-                &ticket,
+                ticket,
                 Some(o.article_id),
                 json!({"body": body.trim()}),
             )?;

@@ -159,3 +159,102 @@ pub fn update_subject(conn: &mut DbConn, row: &SubjectRow) -> AppResult<()> {
         .execute(conn)?;
     Ok(())
 }
+
+/// The catalogue as one value: queues, topics, subjects, the active SLA
+/// policies and the agents' names, which every request reads and which
+/// change a few times a day. [`snapshot`] gives the current one.
+#[derive(Debug)]
+pub struct Snapshot {
+    pub queues: Vec<QueueRow>,
+    pub topics: Vec<TopicRow>,
+    pub subjects: Vec<SubjectRow>,
+    pub policies: Vec<super::sla::PolicyRow>,
+    pub agent_names: std::collections::HashMap<i64, String>,
+}
+
+impl Snapshot {
+    pub fn queue(&self, id: i64) -> Option<&QueueRow> {
+        self.queues.iter().find(|q| q.id == id)
+    }
+
+    pub fn topic(&self, id: i64) -> Option<&TopicRow> {
+        self.topics.iter().find(|t| t.id == id)
+    }
+
+    pub fn subject(&self, id: i64) -> Option<&SubjectRow> {
+        self.subjects.iter().find(|s| s.id == id)
+    }
+
+    /// The oldest active first-level queue: where unrouted requests go.
+    pub fn default_first_level(&self) -> Option<&QueueRow> {
+        self.queues
+            .iter()
+            .filter(|q| q.level == "first_level" && q.active)
+            .min_by_key(|q| q.id)
+    }
+
+    fn load(conn: &mut DbConn) -> AppResult<Snapshot> {
+        Ok(Snapshot {
+            queues: queues(conn)?,
+            topics: topics(conn)?,
+            subjects: subjects(conn)?,
+            policies: super::sla::active_policies(conn)?,
+            agent_names: super::agents::names(conn)?,
+        })
+    }
+}
+
+/// A pool's catalogue in memory, with the version it was read at.
+#[derive(Default)]
+pub struct Cache(std::sync::Mutex<Option<(i64, std::sync::Arc<Snapshot>)>>);
+
+thread_local! {
+    /// The cache of the pool whose connection this thread is using
+    /// (set by `Db::read_blocking` / `Db::write_blocking` around their work).
+    static CURRENT: std::cell::RefCell<Option<std::sync::Arc<Cache>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Makes `cache` the one [`snapshot`] uses on this thread until the guard drops.
+pub fn use_cache(cache: std::sync::Arc<Cache>) -> impl Drop {
+    struct Restore(Option<std::sync::Arc<Cache>>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let previous = self.0.take();
+            CURRENT.with(|c| *c.borrow_mut() = previous);
+        }
+    }
+    Restore(CURRENT.with(|c| c.borrow_mut().replace(cache)))
+}
+
+/// The current catalogue, for one statement: the database's catalogue
+/// version (which triggers change on every write to those tables, from any
+/// instance or tool) is compared with the pool's copy in memory, and the
+/// catalogue is read again only when they differ. Read inside the caller's
+/// transaction, it shows that transaction's own changes too. Outside a pool
+/// (a bare connection) it is read every time.
+pub fn snapshot(conn: &mut DbConn) -> AppResult<std::sync::Arc<Snapshot>> {
+    use super::schema::catalogue_version as cv;
+    let version: i64 = cv::table.select(cv::version).first(conn)?;
+    let cache = CURRENT.with(|c| c.borrow().clone());
+    let lock = |cache: &Cache| {
+        cache
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    };
+    if let Some((v, s)) = cache.as_deref().and_then(lock) {
+        if v == version {
+            return Ok(s);
+        }
+    }
+    let fresh = std::sync::Arc::new(Snapshot::load(conn)?);
+    if let Some(cache) = cache {
+        *cache
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some((version, fresh.clone()));
+    }
+    Ok(fresh)
+}

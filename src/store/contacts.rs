@@ -30,6 +30,9 @@ pub fn find(conn: &mut DbConn, id: i64) -> AppResult<Option<ContactRow>> {
 }
 
 pub fn find_many(conn: &mut DbConn, ids: &[i64]) -> AppResult<Vec<ContactRow>> {
+    if ids.is_empty() {
+        return Ok(vec![]);
+    }
     Ok(contacts::table
         .filter(contacts::id.eq_any(ids))
         .select(ContactRow::as_select())
@@ -146,6 +149,22 @@ pub fn working_email(conn: &mut DbConn, contact_id: i64) -> AppResult<Option<Str
         .optional()?)
 }
 
+/// A contact's first working address with its name and language, in one
+/// query (what mail to the customer needs).
+pub fn mail_recipient(
+    conn: &mut DbConn,
+    contact_id: i64,
+) -> AppResult<Option<(String, String, String)>> {
+    Ok(contact_emails::table
+        .inner_join(contacts::table)
+        .filter(contact_emails::contact_id.eq(contact_id))
+        .filter(contact_emails::bounced_at.is_null())
+        .order(contact_emails::id)
+        .select((contact_emails::email, contacts::name, contacts::language))
+        .first(conn)
+        .optional()?)
+}
+
 /// The contact that owns this (normalised) address, if any.
 pub fn by_email(conn: &mut DbConn, email: &str) -> AppResult<Option<i64>> {
     Ok(contact_emails::table
@@ -156,6 +175,25 @@ pub fn by_email(conn: &mut DbConn, email: &str) -> AppResult<Option<i64>> {
 }
 
 /// Contacts that have this E.164 number, oldest first.
+/// A contact, and whether `phone` (normalised) is among its numbers, in one query.
+pub fn find_with_phone(
+    conn: &mut DbConn,
+    id: i64,
+    phone: &str,
+) -> AppResult<Option<(ContactRow, bool)>> {
+    let row: Option<(ContactRow, Option<i64>)> = contacts::table
+        .left_join(
+            contact_phones::table.on(contact_phones::contact_id
+                .eq(contacts::id)
+                .and(contact_phones::phone.eq(phone))),
+        )
+        .filter(contacts::id.eq(id))
+        .select((ContactRow::as_select(), contact_phones::id.nullable()))
+        .first(conn)
+        .optional()?;
+    Ok(row.map(|(c, p)| (c, p.is_some())))
+}
+
 pub fn by_phone(conn: &mut DbConn, phone: &str) -> AppResult<Vec<i64>> {
     Ok(contact_phones::table
         .filter(contact_phones::phone.eq(phone))

@@ -282,16 +282,30 @@ pub fn remember_message(
         .count()
         .get_result(conn)?;
     if exists == 0 {
-        diesel::insert_into(mail_threads::table)
-            .values((
-                mail_threads::message_id.eq(message_id),
-                mail_threads::ticket_id.eq(ticket_id),
-                mail_threads::direction.eq(direction),
-                mail_threads::mailbox_id.eq(mailbox_id),
-                mail_threads::created_at.eq(now),
-            ))
-            .execute(conn)?;
+        remember_new_message(conn, message_id, ticket_id, direction, mailbox_id, now)?;
     }
+    Ok(())
+}
+
+/// [`remember_message`] for an id that cannot be known yet (one Sportello
+/// just made up for a mail it sends): no look first.
+pub fn remember_new_message(
+    conn: &mut DbConn,
+    message_id: &str,
+    ticket_id: i64,
+    direction: &str,
+    mailbox_id: Option<i64>,
+    now: NaiveDateTime,
+) -> AppResult<()> {
+    diesel::insert_into(mail_threads::table)
+        .values((
+            mail_threads::message_id.eq(message_id),
+            mail_threads::ticket_id.eq(ticket_id),
+            mail_threads::direction.eq(direction),
+            mail_threads::mailbox_id.eq(mailbox_id),
+            mail_threads::created_at.eq(now),
+        ))
+        .execute(conn)?;
     Ok(())
 }
 

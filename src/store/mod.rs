@@ -216,6 +216,8 @@ pub struct Db {
     pool: Pool<Manager>,
     backend: Backend,
     sqlite_writer: Arc<Mutex<()>>,
+    /// The catalogue as last read through this pool (see `catalogue::snapshot`).
+    catalogue: Arc<catalogue::Cache>,
 }
 
 impl Db {
@@ -235,6 +237,7 @@ impl Db {
             pool,
             backend: url.backend(),
             sqlite_writer: Arc::new(Mutex::new(())),
+            catalogue: Default::default(),
         })
     }
 
@@ -268,11 +271,13 @@ impl Db {
 
     pub fn read_blocking<T>(&self, f: impl FnOnce(&mut DbConn) -> AppResult<T>) -> AppResult<T> {
         let mut conn = self.pool.get()?;
+        let _cache = catalogue::use_cache(self.catalogue.clone());
         f(&mut conn)
     }
 
     pub fn write_blocking<T>(&self, f: impl FnOnce(&mut DbConn) -> AppResult<T>) -> AppResult<T> {
         let mut conn = self.pool.get()?;
+        let _cache = catalogue::use_cache(self.catalogue.clone());
         let _guard = match self.backend {
             Backend::Sqlite => Some(self.sqlite_writer.lock().unwrap_or_else(|p| p.into_inner())),
             Backend::Postgres => None,

@@ -221,6 +221,7 @@ pub struct NewTicket {
     pub subject_id: Option<i64>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub first_response_at: Option<NaiveDateTime>,
 }
 
 /// The columns a workflow operation may change, written back in one UPDATE.

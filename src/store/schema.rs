@@ -582,7 +582,15 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    catalogue_version (id) {
+        id -> Integer,
+        version -> BigInt,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
+    catalogue_version,
     calendars,
     escalation_rules,
     escalation_firings,

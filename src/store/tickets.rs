@@ -45,11 +45,10 @@ pub fn next_number(conn: &mut DbConn, year: i32) -> AppResult<i64> {
     }
 }
 
-pub fn insert(conn: &mut DbConn, new: &NewTicket) -> AppResult<i64> {
-    Ok(diesel::insert_into(tickets::table)
-        .values(new)
-        .returning(tickets::id)
-        .get_result(conn)?)
+/// Inserts a ticket and returns it as stored (ids, defaults) in the same statement.
+pub fn insert(conn: &mut DbConn, new: &NewTicket) -> AppResult<TicketRow> {
+    let q = diesel::insert_into(tickets::table).values(new);
+    Ok(crate::per_backend!(conn, c => q.returning(TicketRow::as_returning()).get_result(c))?)
 }
 
 pub fn find(conn: &mut DbConn, id: i64) -> AppResult<Option<TicketRow>> {
@@ -69,6 +68,9 @@ pub fn find_by_number(conn: &mut DbConn, number: &str) -> AppResult<Option<Ticke
 }
 
 pub fn find_many(conn: &mut DbConn, ids: &[i64]) -> AppResult<Vec<TicketRow>> {
+    if ids.is_empty() {
+        return Ok(vec![]);
+    }
     Ok(tickets::table
         .filter(tickets::id.eq_any(ids))
         .select(TicketRow::as_select())
@@ -152,6 +154,9 @@ pub fn articles(
 }
 
 pub fn attachments_of(conn: &mut DbConn, article_ids: &[i64]) -> AppResult<Vec<AttachmentMeta>> {
+    if article_ids.is_empty() {
+        return Ok(vec![]);
+    }
     Ok(attachments::table
         .filter(attachments::article_id.eq_any(article_ids))
         .order(attachments::id)

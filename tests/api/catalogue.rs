@@ -80,3 +80,46 @@ both!(catalogue_crud, |t| {
         .await;
     assert_eq!(r.status, 422);
 });
+
+// Each instance keeps the catalogue in memory: a change made through another
+// instance (here: a second pool on the same database) is seen by this one at
+// its very next request, on both databases.
+both!(
+    catalogue_changes_from_another_instance_are_seen_at_once,
+    |t| {
+        let admin = &t.fx.admin.token;
+        let r = t
+            .post(
+                "/api/v1/topics",
+                admin,
+                json!({"name": "Rete", "queue_id": t.fx.first_level}),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        let topic = r.body["id"].as_i64().unwrap();
+        let ticket = json!({"subject": "Rete lenta", "body": "La rete è lenta", "topic_id": topic});
+        let r = t.post("/api/v1/tickets", admin, ticket.clone()).await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        assert_eq!(r.body["queue"]["id"], t.fx.first_level);
+
+        let other = sportello::store::Db::open(&t.app.config.database_url, 2).unwrap();
+        let desktop = t.fx.desktop;
+        other
+            .write(move |c| {
+                use sportello::store::catalogue;
+                let mut row = catalogue::topic(c, topic)?.unwrap();
+                row.queue_id = desktop;
+                catalogue::update_topic(c, &row)?;
+                let mut q = catalogue::queue(c, desktop)?.unwrap();
+                q.name = "Postazioni".into();
+                catalogue::update_queue(c, &q)
+            })
+            .await
+            .unwrap();
+
+        let r = t.post("/api/v1/tickets", admin, ticket).await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        assert_eq!(r.body["queue"]["id"], desktop, "{}", r.body);
+        assert_eq!(r.body["queue"]["name"], "Postazioni");
+    }
+);

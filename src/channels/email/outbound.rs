@@ -96,6 +96,8 @@ pub struct Compose<'a> {
     /// Extra template variables (`body`, `resolution`, `due`…).
     pub vars: serde_json::Value,
     pub automatic: bool,
+    /// The ticket's first mail: no thread to look up.
+    pub first: bool,
 }
 
 fn domain_of(address: &str) -> &str {
@@ -126,7 +128,11 @@ pub fn enqueue(conn: &mut DbConn, out: Outgoing<'_>, c: Compose<'_>) -> AppResul
         .map(|m| m.address.clone())
         .unwrap_or_else(|| out.config.mail_from.clone());
     let message_id = new_message_id(&from);
-    let mut thread = outbox::last_message_ids(conn, c.ticket.id, 10)?;
+    let mut thread = if c.first {
+        vec![]
+    } else {
+        outbox::last_message_ids(conn, c.ticket.id, 10)?
+    };
     thread.reverse();
     let in_reply_to = thread.last().cloned();
     let id = outbox::insert(
@@ -150,7 +156,7 @@ pub fn enqueue(conn: &mut DbConn, out: Outgoing<'_>, c: Compose<'_>) -> AppResul
             created_at: out.now,
         },
     )?;
-    mailstore::remember_message(
+    mailstore::remember_new_message(
         conn,
         &message_id,
         c.ticket.id,
@@ -170,14 +176,11 @@ pub fn recipient_of(
     let Some(cid) = ticket.contact_id else {
         return Ok(None);
     };
-    let Some(contact) = contacts::find(conn, cid)? else {
+    let Some((email, name, language)) = contacts::mail_recipient(conn, cid)? else {
         return Ok(None);
     };
-    let Some(email) = contacts::working_email(conn, cid)? else {
-        return Ok(None);
-    };
-    let name = (!contact.name.is_empty()).then_some(contact.name);
-    Ok(Some((email, name, contact.language)))
+    let name = (!name.is_empty()).then_some(name);
+    Ok(Some((email, name, language)))
 }
 
 /// Queues `kind` to the ticket's customer, from the mailbox the ticket came through.
@@ -189,10 +192,37 @@ pub fn to_customer(
     article_id: Option<i64>,
     vars: serde_json::Value,
 ) -> AppResult<Option<i64>> {
+    let mailbox = mailstore::mailbox_of_ticket(conn, ticket.id)?;
+    customer_mail(conn, out, kind, ticket, article_id, vars, mailbox, false)
+}
+
+/// [`to_customer`] for the first mail about a ticket that did not come by
+/// e-mail (the web form's acknowledgement): there is no mailbox of its own
+/// and no thread to look up.
+pub fn first_to_customer(
+    conn: &mut DbConn,
+    out: Outgoing<'_>,
+    kind: &'static str,
+    ticket: &TicketRow,
+    vars: serde_json::Value,
+) -> AppResult<Option<i64>> {
+    customer_mail(conn, out, kind, ticket, None, vars, None, true)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn customer_mail(
+    conn: &mut DbConn,
+    out: Outgoing<'_>,
+    kind: &'static str,
+    ticket: &TicketRow,
+    article_id: Option<i64>,
+    vars: serde_json::Value,
+    mailbox: Option<MailboxRow>,
+    first: bool,
+) -> AppResult<Option<i64>> {
     let Some((to, name, language)) = recipient_of(conn, ticket)? else {
         return Ok(None);
     };
-    let mailbox = mailstore::mailbox_of_ticket(conn, ticket.id)?;
     let automatic = kind != kind::REPLY;
     enqueue(
         conn,
@@ -207,6 +237,7 @@ pub fn to_customer(
             article_id,
             vars,
             automatic,
+            first,
         },
     )
     .map(Some)

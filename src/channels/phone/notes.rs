@@ -194,7 +194,7 @@ pub async fn write_up(
     let body = note.body.trim().to_string();
     let notify = note.notify.unwrap_or(true);
     let escalate_to = note.escalate_to;
-    let after: intake::After = Box::new(move |c, o| {
+    let after: intake::After = Box::new(move |c, o, _| {
         // Taken again under the transaction: two notes racing on one call.
         let current = store::call(c, call_id)?.ok_or_else(|| AppError::not_found("call"))?;
         if current.ticket_id.is_some_and(|t| t != o.ticket_id) {

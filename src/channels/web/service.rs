@@ -149,11 +149,23 @@ pub fn tracking_url(app: &App, number: &str, token: &str) -> String {
 
 /// Public topics and their active subjects, as (topic, subjects).
 pub async fn public_topics(app: &App) -> AppResult<Vec<(i64, Vec<i64>)>> {
-    let topics = crate::service::catalogue::list_topics(app, true).await?;
-    Ok(topics
-        .into_iter()
-        .map(|t| (t.id, t.subjects.iter().map(|s| s.id).collect()))
-        .collect())
+    let cat = app.db.read(catalogue::snapshot).await?;
+    Ok(public_topics_of(&cat))
+}
+
+/// The active public topics with their active subjects.
+fn public_topics_of(cat: &catalogue::Snapshot) -> Vec<(i64, Vec<i64>)> {
+    cat.topics
+        .iter()
+        .filter(|t| t.public && t.active)
+        .map(|t| {
+            let subjects = cat
+                .subjects
+                .iter()
+                .filter(|s| s.topic_id == t.id && s.active);
+            (t.id, subjects.map(|s| s.id).collect())
+        })
+        .collect()
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -175,7 +187,8 @@ pub async fn submit(
     if req.website.as_deref().is_some_and(|w| !w.trim().is_empty()) {
         return Err(AppError::BadRequest("the request was refused".into()));
     }
-    let topics = public_topics(app).await?;
+    let cat = app.db.read(catalogue::snapshot).await?;
+    let topics = public_topics_of(&cat);
     let errors = validate(app, &req, &topics);
     if !errors.is_empty() {
         return Ok(Err(errors));
@@ -186,19 +199,14 @@ pub async fn submit(
     }
     .to_string();
     let topic_id = req.topic_id.unwrap_or_default();
-    let (topic_name, subject_name) = app
-        .db
-        .read(move |c| {
-            let t = catalogue::topic(c, topic_id)?
-                .map(|t| t.name)
-                .unwrap_or_default();
-            let s = match req.subject_id {
-                Some(s) => catalogue::subject(c, s)?.map(|s| s.name),
-                None => None,
-            };
-            Ok((t, s))
-        })
-        .await?;
+    let topic_name = cat
+        .topic(topic_id)
+        .map(|t| t.name.clone())
+        .unwrap_or_default();
+    let subject_name = req
+        .subject_id
+        .and_then(|s| cat.subject(s))
+        .map(|s| s.name.clone());
     let subject = match &subject_name {
         Some(s) => format!("{topic_name} – {s}"),
         None => topic_name,
@@ -210,21 +218,23 @@ pub async fn submit(
     let lang = language.clone();
     let link_base = app.config.public_url();
     let tok = token.clone();
-    let after: intake::After = Box::new(move |c, o| {
+    // The number, known once the ticket is written: no read after the commit.
+    let numbered = std::sync::Arc::new(std::sync::OnceLock::<String>::new());
+    let numbered2 = numbered.clone();
+    let after: intake::After = Box::new(move |c, o, ticket| {
         public::grant(c, o.ticket_id, &token_hash, &lang, now)?;
-        let ticket = tickets::find(c, o.ticket_id)?.ok_or_else(|| AppError::not_found("ticket"))?;
+        let _ = numbered2.set(ticket.number.clone());
         let url = format!("{link_base}/track/{}?t={tok}", ticket.number);
         let out = Outgoing {
             config: &config,
             templates: &templates,
             now,
         };
-        outbound::to_customer(
+        outbound::first_to_customer(
             c,
             out,
             outbound::kind::ACKNOWLEDGEMENT,
-            &ticket,
-            None,
+            ticket,
             json!({"tracking_url": url}),
         )?;
         Ok(())
@@ -265,14 +275,18 @@ pub async fn submit(
             "this request was already sent; its tracking link is in the e-mail",
         ));
     }
-    let number = app
-        .db
-        .read(move |c| {
-            Ok(tickets::find(c, outcome.ticket_id)?
-                .map(|t| t.number)
-                .unwrap_or_default())
-        })
-        .await?;
+    let number = match numbered.get() {
+        Some(n) => n.clone(),
+        None => {
+            app.db
+                .read(move |c| {
+                    Ok(tickets::find(c, outcome.ticket_id)?
+                        .map(|t| t.number)
+                        .unwrap_or_default())
+                })
+                .await?
+        }
+    };
     Ok(Ok(Submitted {
         tracking_url: tracking_url(app, &number, &token),
         number,
@@ -623,9 +637,8 @@ pub async fn request_new_callback(app: &App, req: NewCallbackRequest) -> AppResu
     let booked_phone = phone.clone();
     let booked = std::sync::Arc::new(std::sync::Mutex::new(None));
     let out = booked.clone();
-    let after: intake::After = Box::new(move |c, o| {
+    let after: intake::After = Box::new(move |c, o, ticket| {
         public::grant(c, o.ticket_id, &token_hash, &lang, now)?;
-        let ticket = tickets::find(c, o.ticket_id)?.ok_or_else(|| AppError::not_found("ticket"))?;
         let url = format!("{link_base}/track/{}?t={tok}", ticket.number);
         let row = callbacks::book_in(
             c,
@@ -644,7 +657,7 @@ pub async fn request_new_callback(app: &App, req: NewCallbackRequest) -> AppResu
             },
             now,
         )?;
-        *out.lock().expect("not poisoned") = Some((ticket.number, row));
+        *out.lock().expect("not poisoned") = Some((ticket.number.clone(), row));
         Ok(())
     });
     intake::submit_guarded(

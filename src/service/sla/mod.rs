@@ -58,10 +58,29 @@ pub(crate) fn track(
     reason: Option<PauseReason>,
     now: NaiveDateTime,
 ) -> AppResult<()> {
+    track_with(c, cal, None, ticket, from, message, reason, now)
+}
+
+/// [`track`] with the catalogue the caller already holds in this transaction.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn track_with(
+    c: &mut DbConn,
+    cal: &Calendar,
+    catalogue: Option<std::sync::Arc<crate::store::catalogue::Snapshot>>,
+    ticket: &TicketRow,
+    from: Option<TicketState>,
+    message: Message,
+    reason: Option<PauseReason>,
+    now: NaiveDateTime,
+) -> AppResult<()> {
     let to = crate::service::lookup::ticket_state(ticket)?;
     let pause = reason.or(rules::pause_reason(to));
-    let mut live = store::live_clocks_of(c, &[ticket.id])?;
-    let mut policies: Option<Vec<PolicyRow>> = None;
+    // A ticket just opened has no clocks yet.
+    let mut live = match from {
+        None => vec![],
+        Some(_) => store::live_clocks_of(c, &[ticket.id])?,
+    };
+    let mut policies = Lookups { catalogue };
     match from {
         None => {
             for kind in [ClockKind::FirstResponse, ClockKind::Resolution] {
@@ -142,6 +161,27 @@ pub(crate) fn track(
     Ok(())
 }
 
+/// What starting clocks reads (the policies, the queues' calendars), read
+/// once per change and only when a clock starts.
+#[derive(Default)]
+struct Lookups {
+    catalogue: Option<std::sync::Arc<crate::store::catalogue::Snapshot>>,
+}
+
+impl Lookups {
+    fn get(
+        &mut self,
+        c: &mut DbConn,
+    ) -> AppResult<std::sync::Arc<crate::store::catalogue::Snapshot>> {
+        if let Some(s) = &self.catalogue {
+            return Ok(s.clone());
+        }
+        let s = crate::store::catalogue::snapshot(c)?;
+        self.catalogue = Some(s.clone());
+        Ok(s)
+    }
+}
+
 /// Starts a clock of `kind` under the policy that fits the ticket now (none
 /// when no policy fits or it sets no such target); paused at once when the
 /// ticket waits on someone.
@@ -149,7 +189,7 @@ pub(crate) fn track(
 fn start(
     c: &mut DbConn,
     cal: &Calendar,
-    policies: &mut Option<Vec<PolicyRow>>,
+    found: &mut Lookups,
     live: &mut Vec<ClockRow>,
     ticket: &TicketRow,
     kind: ClockKind,
@@ -157,10 +197,8 @@ fn start(
     pause: Option<PauseReason>,
     now: NaiveDateTime,
 ) -> AppResult<()> {
-    if policies.is_none() {
-        *policies = Some(store::active_policies(c)?);
-    }
-    let policies = policies.as_deref().unwrap_or_default();
+    let catalogue = found.get(c)?;
+    let policies = &catalogue.policies;
     let matchers: Vec<(i64, Matcher)> = policies.iter().map(|p| (p.id, matcher(p))).collect();
     let Some(policy) = rules::choose(&matchers, ticket.queue_id, ticket.priority, ticket.topic_id)
         .and_then(|id| policies.iter().find(|p| p.id == id))
@@ -183,8 +221,7 @@ fn start(
         warn_at: None,
         stopped_at: None,
         updated_at: now,
-        calendar_id: crate::store::catalogue::queue(c, ticket.queue_id)?
-            .and_then(|q| q.calendar_id),
+        calendar_id: catalogue.queue(ticket.queue_id).and_then(|q| q.calendar_id),
     };
     let status = rules::status(
         &calendars::of_clock(c, cal, clock.calendar_id)?,

@@ -1,0 +1,16 @@
+DROP TRIGGER queues_catalogue_insert;
+DROP TRIGGER queues_catalogue_update;
+DROP TRIGGER queues_catalogue_delete;
+DROP TRIGGER topics_catalogue_insert;
+DROP TRIGGER topics_catalogue_update;
+DROP TRIGGER topics_catalogue_delete;
+DROP TRIGGER subjects_catalogue_insert;
+DROP TRIGGER subjects_catalogue_update;
+DROP TRIGGER subjects_catalogue_delete;
+DROP TRIGGER sla_policies_catalogue_insert;
+DROP TRIGGER sla_policies_catalogue_update;
+DROP TRIGGER sla_policies_catalogue_delete;
+DROP TRIGGER agents_catalogue_insert;
+DROP TRIGGER agents_catalogue_update;
+DROP TRIGGER agents_catalogue_delete;
+DROP TABLE catalogue_version;
