@@ -34,6 +34,20 @@ pub fn like_contains(term: &str) -> String {
     escaped
 }
 
+/// Fewest characters a substring needs for a trigram index (SQLite FTS5
+/// `tokenize='trigram'`, PostgreSQL `pg_trgm`) to narrow the search: shorter
+/// ones are found by scanning.
+pub const TRIGRAM_MIN_CHARS: usize = 3;
+
+/// An FTS5 phrase that a trigram table matches wherever `term` occurs as a
+/// substring (ignoring case), or None when the term is too short for trigrams
+/// (or holds a NUL, which no FTS5 string can). A candidate filter: the exact
+/// test stays the LIKE pattern.
+pub fn trigram_phrase(term: &str) -> Option<String> {
+    (term.chars().count() >= TRIGRAM_MIN_CHARS && !term.contains('\0'))
+        .then(|| format!("\"{}\"", term.replace('"', "\"\"")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -49,6 +63,17 @@ mod tests {
             "\"a\" \"or\" \"near\" \"b\""
         );
         assert_eq!(fts5_query("  ,, "), None);
+    }
+
+    #[test]
+    fn trigram_phrases_quote_and_need_three_characters() {
+        assert_eq!(trigram_phrase("ab"), None);
+        assert_eq!(trigram_phrase("жук").unwrap(), "\"жук\"");
+        assert_eq!(
+            trigram_phrase("say \"hi\" 50%").unwrap(),
+            "\"say \"\"hi\"\" 50%\""
+        );
+        assert_eq!(trigram_phrase("a\0b"), None);
     }
 
     #[test]

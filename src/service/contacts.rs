@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 use super::views::{local, AuditView, ContactAttribute, ContactView, Ref};
 use super::{optional_text, App, Viewer};
 use crate::domain::contact::{is_known_language, normalise_email, search_key, SearchFields};
-use crate::domain::{phone, search};
+use crate::domain::phone;
 use crate::error::{is_unique_violation, AppError, AppResult};
 use crate::store::rows::{ContactFields, ContactRow, NewAudit};
 use crate::store::{agents, contacts, DbConn};
@@ -403,7 +403,7 @@ pub async fn search(
     if q.is_empty() {
         return Err(AppError::invalid("q", "say what to look for"));
     }
-    let patterns: Vec<String> = if phone::looks_like_phone(q) {
+    let terms: Vec<String> = if phone::looks_like_phone(q) {
         let digits = match phone::normalise(q) {
             Ok(e164) => e164,
             Err(_) => q
@@ -411,12 +411,12 @@ pub async fn search(
                 .filter(|c| c.is_ascii_digit() || *c == '+')
                 .collect(),
         };
-        vec![search::like_contains(&digits)]
+        vec![digits]
     } else {
         q.to_lowercase()
             .split_whitespace()
             .take(8)
-            .map(search::like_contains)
+            .map(str::to_string)
             .collect()
     };
     let tz = viewer.tz;
@@ -426,7 +426,7 @@ pub async fn search(
             // An external key (often all digits, like a card number) is found
             // as written, ahead of anything that merely contains the text.
             let mut ids: Vec<i64> = contacts::by_external_key(c, &key)?.into_iter().collect();
-            for r in contacts::search(c, &patterns, limit)? {
+            for r in contacts::search(c, &terms, limit)? {
                 if !ids.contains(&r.id) {
                     ids.push(r.id);
                 }

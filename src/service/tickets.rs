@@ -514,6 +514,7 @@ fn filter_from(q: &ListQuery, viewer: &Viewer) -> AppResult<TicketFilter> {
             words: words.join(" "),
             fts5,
             contact_like: search::like_contains(&text.to_lowercase()),
+            contact_trigrams: search::trigram_phrase(&text.to_lowercase()),
         });
     }
     Ok(f)

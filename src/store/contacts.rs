@@ -1,10 +1,12 @@
 //! The registry (anagrafica): contacts, their addresses and phones, and the audit trail.
 
 use diesel::prelude::*;
+use diesel::sql_types::{Bool, Text};
 
 use super::rows::{AuditRow, ContactFields, ContactRow, NewAudit};
 use super::schema::{audit_log, contact_attributes, contact_emails, contact_phones, contacts};
 use super::DbConn;
+use crate::domain::search;
 use crate::error::AppResult;
 
 pub fn insert(conn: &mut DbConn, fields: &ContactFields) -> AppResult<i64> {
@@ -202,11 +204,34 @@ pub fn by_phone(conn: &mut DbConn, phone: &str) -> AppResult<Vec<i64>> {
         .load(conn)?)
 }
 
-/// Contacts whose search key contains every pattern (already LIKE-escaped).
-pub fn search(conn: &mut DbConn, patterns: &[String], limit: i64) -> AppResult<Vec<ContactRow>> {
+/// Contacts whose search key contains every term (lowercase, taken literally:
+/// LIKE wildcards in it are escaped), oldest first. On SQLite the terms of three
+/// characters or more go through the trigram index first (`contacts_fts`); on
+/// PostgreSQL the planner uses the `pg_trgm` index for the LIKE itself. The
+/// LIKE is the exact test on both; terms too short for trigrams are scanned.
+pub fn search(conn: &mut DbConn, terms: &[String], limit: i64) -> AppResult<Vec<ContactRow>> {
     let mut q = contacts::table.select(ContactRow::as_select()).into_boxed();
-    for p in patterns {
-        q = q.filter(contacts::search_key.like(p.clone()).escape('\\'));
+    if let DbConn::Sqlite(_) = conn {
+        let phrases: Vec<String> = terms
+            .iter()
+            .filter_map(|t| search::trigram_phrase(t))
+            .collect();
+        if !phrases.is_empty() {
+            q = q.filter(
+                diesel::dsl::sql::<Bool>(
+                    "contacts.id IN (SELECT rowid FROM contacts_fts WHERE contacts_fts MATCH ",
+                )
+                .bind::<Text, _>(phrases.join(" "))
+                .sql(")"),
+            );
+        }
+    }
+    for t in terms {
+        q = q.filter(
+            contacts::search_key
+                .like(search::like_contains(t))
+                .escape('\\'),
+        );
     }
     Ok(q.order(contacts::id).limit(limit).load(conn)?)
 }

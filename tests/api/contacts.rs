@@ -89,6 +89,22 @@ both!(search_by_name_email_contract_city, |t| {
         found(&t, "50%").await.is_empty(),
         "LIKE wildcards are literal"
     );
+    assert_eq!(
+        found(&t, "ro").await,
+        vec![mario],
+        "two letters: no trigram, a scan"
+    );
+    assert_eq!(found(&t, "ossi ro").await, vec![mario]);
+    assert_eq!(found(&t, "ромаш ОО").await, vec![irina]);
+    assert!(found(&t, "\"rossi").await.is_empty(), "quotes are literal");
+    t.patch(
+        &format!("/api/v1/contacts/{jiri}"),
+        &t.fx.operator.token,
+        json!({"name": "Jiří Novák"}),
+    )
+    .await;
+    assert!(found(&t, "dvořák").await.is_empty(), "the old name is gone");
+    assert_eq!(found(&t, "novák").await, vec![jiri]);
     let r = t.get("/api/v1/contacts?q=", &t.fx.operator.token).await;
     assert_eq!(r.status, 422);
 });

@@ -104,6 +104,39 @@ both!(search_finds_contact_fields, |t| {
     );
 });
 
+both!(search_finds_contacts_by_any_substring, |t| {
+    let r = t
+        .post(
+            "/api/v1/tickets",
+            &t.fx.operator.token,
+            json!({"subject": "Richiesta", "body": "Testo",
+        "contact": {"name": "Giuseppe Verdi", "contract_number": "QZ-4471"}}),
+        )
+        .await;
+    let verdi = r.body["id"].as_i64().unwrap();
+    t.post(
+        "/api/v1/tickets",
+        &t.fx.operator.token,
+        json!({"subject": "Altro", "body": "Testo",
+        "contact": {"name": "Anna Bianchi"}}),
+    )
+    .await;
+    // Inside a word and across words (the trigram index on both databases).
+    assert_eq!(ids(&t, "q=erd").await, vec![verdi]);
+    assert_eq!(
+        ids(&t, &format!("q={}", enc("seppe ver"))).await,
+        vec![verdi]
+    );
+    assert_eq!(ids(&t, &format!("q={}", enc("Z-447"))).await, vec![verdi]);
+    // Too short for trigrams: found by scanning, all the same.
+    assert_eq!(ids(&t, "q=qz").await, vec![verdi]);
+    assert_eq!(ids(&t, "q=BI").await.len(), 1);
+    // Quotes and LIKE wildcards are plain characters.
+    assert!(ids(&t, &format!("q={}", enc("\"verdi\""))).await.is_empty());
+    assert!(ids(&t, &format!("q={}", enc("verdi%"))).await.is_empty());
+    assert!(ids(&t, &format!("q={}", enc("q_"))).await.is_empty());
+});
+
 both!(filters_and_keyset_pages, |t| {
     let mut all = vec![];
     for i in 0..7 {
