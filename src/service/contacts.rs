@@ -243,16 +243,16 @@ fn save_record(
     now: NaiveDateTime,
 ) -> AppResult<i64> {
     let fields = rec.fields(now);
-    let id = match id {
+    let (id, fresh) = match id {
         Some(id) => {
             contacts::update(conn, id, &fields)?;
-            id
+            (id, false)
         }
-        None => contacts::insert(conn, &fields)?,
+        None => (contacts::insert(conn, &fields)?, true),
     };
-    contacts::set_emails(conn, id, &rec.emails)?;
-    contacts::set_phones(conn, id, &rec.phones)?;
-    contacts::set_attributes(conn, id, &rec.attributes)?;
+    contacts::set_emails(conn, id, &rec.emails, fresh)?;
+    contacts::set_phones(conn, id, &rec.phones, fresh)?;
+    contacts::set_attributes(conn, id, &rec.attributes, fresh)?;
     Ok(id)
 }
 

@@ -74,9 +74,17 @@ pub fn phones_of(conn: &mut DbConn, ids: &[i64]) -> AppResult<Vec<(i64, String)>
         .load(conn)?)
 }
 
-pub fn set_emails(conn: &mut DbConn, contact_id: i64, emails: &[String]) -> AppResult<()> {
-    diesel::delete(contact_emails::table.filter(contact_emails::contact_id.eq(contact_id)))
-        .execute(conn)?;
+/// Replaces a contact's list (`fresh`: the contact was just inserted, there is nothing to delete).
+pub fn set_emails(
+    conn: &mut DbConn,
+    contact_id: i64,
+    emails: &[String],
+    fresh: bool,
+) -> AppResult<()> {
+    if !fresh {
+        diesel::delete(contact_emails::table.filter(contact_emails::contact_id.eq(contact_id)))
+            .execute(conn)?;
+    }
     for e in emails {
         diesel::insert_into(contact_emails::table)
             .values((
@@ -88,9 +96,17 @@ pub fn set_emails(conn: &mut DbConn, contact_id: i64, emails: &[String]) -> AppR
     Ok(())
 }
 
-pub fn set_phones(conn: &mut DbConn, contact_id: i64, phones: &[String]) -> AppResult<()> {
-    diesel::delete(contact_phones::table.filter(contact_phones::contact_id.eq(contact_id)))
-        .execute(conn)?;
+/// Replaces a contact's list (`fresh`: the contact was just inserted, there is nothing to delete).
+pub fn set_phones(
+    conn: &mut DbConn,
+    contact_id: i64,
+    phones: &[String],
+    fresh: bool,
+) -> AppResult<()> {
+    if !fresh {
+        diesel::delete(contact_phones::table.filter(contact_phones::contact_id.eq(contact_id)))
+            .execute(conn)?;
+    }
     for p in phones {
         diesel::insert_into(contact_phones::table)
             .values((
@@ -115,9 +131,14 @@ pub fn set_attributes(
     conn: &mut DbConn,
     contact_id: i64,
     attributes: &[(String, String)],
+    fresh: bool,
 ) -> AppResult<()> {
-    diesel::delete(contact_attributes::table.filter(contact_attributes::contact_id.eq(contact_id)))
+    if !fresh {
+        diesel::delete(
+            contact_attributes::table.filter(contact_attributes::contact_id.eq(contact_id)),
+        )
         .execute(conn)?;
+    }
     for (position, (name, value)) in attributes.iter().enumerate() {
         diesel::insert_into(contact_attributes::table)
             .values((

@@ -370,7 +370,13 @@ impl Ctx<'_> {
                     }
                 }
             }
-            mailstore::remember_message(
+            // A ticket just opened cannot know the message yet.
+            let remember = if outcome.created {
+                mailstore::remember_new_message
+            } else {
+                mailstore::remember_message
+            };
+            remember(
                 c,
                 mid,
                 outcome.ticket_id,
