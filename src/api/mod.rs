@@ -153,6 +153,8 @@ pub fn configure(cfg: &mut web::ServiceConfig, config: &crate::config::Config) {
     .app_data(web::PathConfig::default().error_handler(path_error))
     .app_data(web::PayloadConfig::default().limit(max_body))
     .route("/healthz", web::get().to(health::healthz))
+    // Before the docs page, whose pattern would match it too.
+    .route(docs::DOCS_OPENAPI_URL, web::get().to(docs::openapi_json))
     .service(docs::swagger())
     .service(
         web::scope("/api/v1")

@@ -181,6 +181,22 @@ both!(health_and_openapi, |t| {
         String::from_utf8_lossy(&r.raw).contains("swagger"),
         "the docs page is served from the binary"
     );
+    // The page loads the document from its own folder.
+    let r = t
+        .call(
+            Method::GET,
+            "/api/v1/docs/swagger-initializer.js",
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    assert!(String::from_utf8_lossy(&r.raw).contains("/api/v1/docs/openapi.json"));
+    let r = t
+        .call(Method::GET, "/api/v1/docs/openapi.json", None, None)
+        .await;
+    assert_eq!(r.status, 200);
+    assert!(r.body["paths"].get("/api/v1/tickets").is_some());
     for asset in [
         "/api/v1/docs/swagger-ui-bundle.js",
         "/api/v1/docs/swagger-ui.css",
