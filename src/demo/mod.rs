@@ -132,10 +132,9 @@ pub async fn seed(app: &App) -> AppResult<&'static [Login]> {
 
     let first = demo
         .db
-        .read(catalogue::default_first_level)
+        .read(|c| Ok(catalogue::snapshot(c)?.default_first_level().map(|q| q.id)))
         .await?
-        .ok_or_else(|| AppError::Internal("no first-level queue".into()))?
-        .id;
+        .ok_or_else(|| AppError::Internal("no first-level queue".into()))?;
     let q = |name: &str, level: QueueLevel, description: &str| QueueInput {
         name: Some(name.into()),
         level: Some(level),

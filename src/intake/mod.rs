@@ -235,7 +235,7 @@ pub fn apply_returning(
     let field_values = match (&req.fields, routed, &cat) {
         (None, _, _) => vec![],
         (Some(v), Some((_, topic_id, _)), Some(cat)) => form_values(cat, topic_id, v)?,
-        (Some(v), _, _) if routed.is_none() && no_values(v) => vec![],
+        (Some(v), _, _) if no_values(v) => vec![],
         (Some(_), _, _) => {
             return Err(AppError::invalid(
                 "fields",

@@ -1085,7 +1085,8 @@ pub async fn hand_back(
         let back_to = match w.row.escalated_from_queue_id {
             Some(q) => q,
             None => {
-                catalogue::default_first_level(c)?
+                catalogue::snapshot(c)?
+                    .default_first_level()
                     .ok_or_else(|| {
                         AppError::conflict("no-queue", "no active first-level queue is configured")
                     })?

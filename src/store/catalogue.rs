@@ -38,17 +38,6 @@ pub fn queues(conn: &mut DbConn) -> AppResult<Vec<QueueRow>> {
         .load(conn)?)
 }
 
-/// The oldest active first-level queue: where unrouted requests go.
-pub fn default_first_level(conn: &mut DbConn) -> AppResult<Option<QueueRow>> {
-    Ok(queues::table
-        .filter(queues::level.eq("first_level"))
-        .filter(queues::active.eq(true))
-        .order(queues::id)
-        .select(QueueRow::as_select())
-        .first(conn)
-        .optional()?)
-}
-
 pub fn update_queue(conn: &mut DbConn, row: &QueueRow) -> AppResult<()> {
     diesel::update(queues::table.find(row.id))
         .set((

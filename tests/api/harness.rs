@@ -409,7 +409,7 @@ async fn fixture(app: &App) -> Fixture {
             use sportello::domain::QueueLevel;
             use sportello::store::catalogue;
             use sportello::store::rows::NewQueue;
-            let first_level = catalogue::default_first_level(c)?.unwrap().id;
+            let first_level = catalogue::snapshot(c)?.default_first_level().unwrap().id;
             let mut queue = |name: &str, level: QueueLevel| {
                 catalogue::insert_queue(
                     c,

@@ -275,18 +275,11 @@ pub async fn submit(
             "this request was already sent; its tracking link is in the e-mail",
         ));
     }
-    let number = match numbered.get() {
-        Some(n) => n.clone(),
-        None => {
-            app.db
-                .read(move |c| {
-                    Ok(tickets::find(c, outcome.ticket_id)?
-                        .map(|t| t.number)
-                        .unwrap_or_default())
-                })
-                .await?
-        }
-    };
+    // Not a replay, so the hook ran and wrote it.
+    let number = numbered
+        .get()
+        .cloned()
+        .ok_or_else(|| AppError::Internal("the new ticket's number was not recorded".into()))?;
     Ok(Ok(Submitted {
         tracking_url: tracking_url(app, &number, &token),
         number,

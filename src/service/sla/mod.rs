@@ -80,20 +80,12 @@ pub(crate) fn track_with(
         None => vec![],
         Some(_) => store::live_clocks_of(c, &[ticket.id])?,
     };
-    let mut policies = Lookups { catalogue };
+    let mut found = Lookups { catalogue };
     match from {
         None => {
             for kind in [ClockKind::FirstResponse, ClockKind::Resolution] {
                 start(
-                    c,
-                    cal,
-                    &mut policies,
-                    &mut live,
-                    ticket,
-                    kind,
-                    "created",
-                    pause,
-                    now,
+                    c, cal, &mut found, &mut live, ticket, kind, "created", pause, now,
                 )?;
             }
         }
@@ -122,7 +114,7 @@ pub(crate) fn track_with(
                     start(
                         c,
                         cal,
-                        &mut policies,
+                        &mut found,
                         &mut live,
                         ticket,
                         ClockKind::Resolution,
@@ -147,7 +139,7 @@ pub(crate) fn track_with(
             start(
                 c,
                 cal,
-                &mut policies,
+                &mut found,
                 &mut live,
                 ticket,
                 ClockKind::NextResponse,
