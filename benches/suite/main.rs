@@ -6,6 +6,7 @@
 //!     SPORTELLO_BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test cargo bench --bench suite
 //!     cargo bench --bench suite -- --quick            # smoke size, about two minutes
 //!     cargo bench --bench suite -- --tickets 50000 --json /tmp/suite.json
+//!     cargo bench --bench suite -- --only postgres    # one database (or sqlite)
 //!
 //! Prints a table per database and writes JSON (default target/bench-suite.json).
 //! Nothing is asserted about speed; the run fails only when something breaks
@@ -70,6 +71,8 @@ pub struct Row {
 fn main() {
     let mut args = std::env::args().skip(1);
     let mut quick = false;
+    // Some(true): PostgreSQL only; Some(false): SQLite only.
+    let mut only: Option<bool> = None;
     let mut tickets = None;
     let mut json_path = PathBuf::from(concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -86,6 +89,13 @@ fn main() {
                 )
             }
             "--json" => json_path = PathBuf::from(args.next().expect("--json PATH")),
+            "--only" => {
+                only = match args.next().as_deref() {
+                    Some("sqlite") => Some(false),
+                    Some("postgres") => Some(true),
+                    _ => panic!("--only sqlite|postgres"),
+                }
+            }
             // cargo bench passes --bench; libtest options mean nothing here.
             _ => {}
         }
@@ -110,10 +120,13 @@ fn main() {
     );
     println!("server: {}", server::BIN);
 
-    let pgbench = pg_base.as_deref().map(|base| {
-        eprintln!("suite: pgbench TPC-B ({} s)…", sizes.pgbench_secs);
-        reference::pgbench(base, sizes.pgbench_secs)
-    });
+    let pgbench = pg_base
+        .as_deref()
+        .filter(|_| only != Some(false))
+        .map(|base| {
+            eprintln!("suite: pgbench TPC-B ({} s)…", sizes.pgbench_secs);
+            reference::pgbench(base, sizes.pgbench_secs)
+        });
     let corpus = workload::corpus(sizes.mails);
     let parse_rate = reference::mail_parser_rate(&corpus);
     let reference = Reference {
@@ -132,15 +145,17 @@ fn main() {
     let dir = tempfile::tempdir().unwrap();
     let mut reports = Vec::new();
     let sqlite_url = format!("sqlite://{}", dir.path().join("bench.db").display());
-    reports.push(rt.block_on(workload::run(
-        "SQLite",
-        &sqlite_url,
-        &dir.path().join("mail-sqlite"),
-        &sizes,
-        &corpus,
-        &reference,
-    )));
-    match pg_base.as_deref() {
+    if only != Some(true) {
+        reports.push(rt.block_on(workload::run(
+            "SQLite",
+            &sqlite_url,
+            &dir.path().join("mail-sqlite"),
+            &sizes,
+            &corpus,
+            &reference,
+        )));
+    }
+    match pg_base.as_deref().filter(|_| only != Some(false)) {
         Some(base) => {
             let db = reference::ScratchDb::create(base, "suite");
             reports.push(rt.block_on(workload::run(

@@ -253,12 +253,17 @@ pub fn apply_returning(
         (ContactRef::Details(_), Some(d)) => match_or_create(conn, d, req.author_agent_id, now)?,
         _ => None,
     };
+    // The ticket's events of this request, written together after the article.
+    let mut events = Vec::with_capacity(3);
     let (ticket, before) = match (req.ticket_id, routed) {
         (Some(id), _) => {
-            let (row, before) = add_to_existing(conn, req, id, contact_id, now)?;
+            let (row, before) = add_to_existing(conn, req, id, contact_id, now, &mut events)?;
             (row, Some(before))
         }
-        (None, Some(routed)) => (open_ticket(conn, req, routed, contact_id, now, tz)?, None),
+        (None, Some(routed)) => (
+            open_ticket(conn, req, routed, contact_id, now, tz, &mut events)?,
+            None,
+        ),
         (None, None) => return Err(AppError::Internal("a new ticket was not routed".into())),
     };
     let ticket_id = ticket.id;
@@ -307,14 +312,14 @@ pub fn apply_returning(
             },
         )?;
     }
-    event(
-        conn,
+    events.push(new_event(
         ticket_id,
         EventKind::ArticleAdded,
         req.author_agent_id,
         json!({"article_id": article_id, "kind": req.article_kind, "channel": req.channel, "attachments": req.attachments.len()}),
         now,
-    )?;
+    ));
+    tickets::insert_events(conn, &events)?;
     if let Some(key) = &ch.key {
         tickets::insert_intake_key(conn, key, ticket_id, article_id, now)?;
     }
@@ -343,16 +348,23 @@ pub fn event(
     data: serde_json::Value,
     now: NaiveDateTime,
 ) -> AppResult<()> {
-    tickets::insert_event(
-        conn,
-        &NewEvent {
-            ticket_id,
-            kind: kind.as_str().into(),
-            actor_agent_id: actor,
-            data: data.to_string(),
-            created_at: now,
-        },
-    )
+    tickets::insert_event(conn, &new_event(ticket_id, kind, actor, data, now))
+}
+
+fn new_event(
+    ticket_id: i64,
+    kind: EventKind,
+    actor: Option<i64>,
+    data: serde_json::Value,
+    now: NaiveDateTime,
+) -> NewEvent {
+    NewEvent {
+        ticket_id,
+        kind: kind.as_str().into(),
+        actor_agent_id: actor,
+        data: data.to_string(),
+        created_at: now,
+    }
 }
 
 fn no_values(v: &serde_json::Value) -> bool {
@@ -438,6 +450,7 @@ fn open_ticket(
     contact_id: Option<i64>,
     now: NaiveDateTime,
     tz: Tz,
+    events: &mut Vec<NewEvent>,
 ) -> AppResult<TicketRow> {
     let year = now.and_utc().with_timezone(&tz).year();
     let seq = tickets::next_number(conn, year)?;
@@ -463,14 +476,13 @@ fn open_ticket(
             first_response_at: answered.then_some(now),
         },
     )?;
-    event(
-        conn,
+    events.push(new_event(
         row.id,
         EventKind::Created,
         req.author_agent_id,
         json!({"number": number, "channel": req.channel, "queue_id": queue_id, "topic_id": topic_id, "subject_id": subject_id, "contact_id": contact_id}),
         now,
-    )?;
+    ));
     Ok(row)
 }
 
@@ -499,6 +511,7 @@ fn add_to_existing(
     id: i64,
     contact_id: Option<i64>,
     now: NaiveDateTime,
+    events: &mut Vec<NewEvent>,
 ) -> AppResult<(TicketRow, TicketState)> {
     let mut row = survivor(conn, id)?;
     let state =
@@ -510,23 +523,21 @@ fn add_to_existing(
     };
     let next = decide(state, action)?;
     if next != state {
-        event(
-            conn,
+        events.push(new_event(
             row.id,
             EventKind::StateChanged,
             req.author_agent_id,
             json!({"from": state, "to": next, "reason": "customer_message"}),
             now,
-        )?;
+        ));
         if matches!(state, TicketState::Resolved | TicketState::Closed) {
-            event(
-                conn,
+            events.push(new_event(
                 row.id,
                 EventKind::Reopened,
                 req.author_agent_id,
                 json!({"by": "customer_message"}),
                 now,
-            )?;
+            ));
             row.resolved_at = None;
             row.closed_at = None;
         }

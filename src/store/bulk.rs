@@ -154,8 +154,10 @@ pub fn fast_session(conn: &mut DbConn) -> AppResult<()> {
 /// server waits instead of taking the ids we are about to use; then reads them.
 pub fn lock_and_read_cursor(conn: &mut DbConn) -> AppResult<Cursor> {
     match conn {
+        // In the order an intake takes them (a contact, its number, the
+        // ticket, the article), so the two never wait for each other in a circle.
         DbConn::Postgresql(c) => c.batch_execute(
-            "LOCK TABLE contacts, tickets, articles, ticket_counters IN EXCLUSIVE MODE",
+            "LOCK TABLE contacts, ticket_counters, tickets, articles IN EXCLUSIVE MODE",
         )?,
         // A write statement takes SQLite's write lock now rather than at the first insert.
         DbConn::Sqlite(c) => {
@@ -173,17 +175,45 @@ pub fn lock_and_read_cursor(conn: &mut DbConn) -> AppResult<Cursor> {
         Ok(m.id.unwrap_or(0) + 1)
     };
     let (contact, ticket, article) = (next("contacts")?, next("tickets")?, next("articles")?);
-    let counters = ticket_counters::table
+    let mut counters: BTreeMap<i32, i64> = ticket_counters::table
         .select((ticket_counters::year, ticket_counters::last_value))
         .load::<(i32, i64)>(conn)?
         .into_iter()
         .collect();
+    // On PostgreSQL a year with a sequence has moved on from its row. The
+    // lock above waited for every intake holding a number to commit, and
+    // holds back new ones (`next_ticket_number` takes ROW SHARE).
+    if let DbConn::Postgresql(c) = conn {
+        for (year, last) in number_sequences(c)? {
+            let n = counters.entry(year).or_insert(0);
+            *n = (*n).max(last);
+        }
+    }
     Ok(Cursor {
         contact,
         ticket,
         article,
         counters,
     })
+}
+
+/// The years that have a ticket-number sequence on PostgreSQL, with the last
+/// number each gave (or would give before its first, when none was taken yet).
+fn number_sequences(c: &mut diesel::PgConnection) -> AppResult<Vec<(i32, i64)>> {
+    #[derive(QueryableByName)]
+    struct Seq {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        year: i32,
+        #[diesel(sql_type = BigInt)]
+        last: i64,
+    }
+    let rows: Vec<Seq> = diesel::sql_query(
+        "SELECT substr(sequencename, 15)::integer AS year, \
+         COALESCE(last_value, start_value - 1) AS last FROM pg_sequences \
+         WHERE schemaname = current_schema() AND sequencename ~ '^ticket_number_-?[0-9]+$'",
+    )
+    .load(c)?;
+    Ok(rows.into_iter().map(|s| (s.year, s.last)).collect())
 }
 
 /// Saves the counters the batch advanced and, on PostgreSQL, moves the id
@@ -203,6 +233,16 @@ pub fn finish(conn: &mut DbConn, counters: &BTreeMap<i32, i64>) -> AppResult<()>
         }
     }
     if let DbConn::Postgresql(c) = conn {
+        // Years whose sequence exists continue from what was written here;
+        // the others start from their row when their first ticket comes.
+        let existing: BTreeMap<i32, i64> = number_sequences(c)?.into_iter().collect();
+        for (&year, &last) in counters {
+            if existing.get(&year).is_some_and(|&seq| seq < last) {
+                c.batch_execute(&format!(
+                    "SELECT setval(quote_ident('ticket_number_{year}'), {last})"
+                ))?;
+            }
+        }
         for table in ["contacts", "tickets", "articles"] {
             c.batch_execute(&format!(
                 "SELECT setval(pg_get_serial_sequence('{table}', 'id'), \

@@ -143,7 +143,7 @@ pub struct InboundRow {
 }
 
 #[derive(Debug, Insertable)]
-#[diesel(table_name = inbound_messages)]
+#[diesel(table_name = inbound_messages, treat_none_as_null = true)]
 pub struct NewInbound {
     pub mailbox_id: Option<i64>,
     pub dedupe_key: String,

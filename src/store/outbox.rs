@@ -37,7 +37,7 @@ pub struct OutboxRow {
 }
 
 #[derive(Debug, Insertable)]
-#[diesel(table_name = outbox)]
+#[diesel(table_name = outbox, treat_none_as_null = true)]
 pub struct NewOutbox {
     pub ticket_id: Option<i64>,
     pub article_id: Option<i64>,

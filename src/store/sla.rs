@@ -47,7 +47,7 @@ pub struct ClockRow {
 }
 
 #[derive(Debug, Insertable)]
-#[diesel(table_name = sla_clocks)]
+#[diesel(table_name = sla_clocks, treat_none_as_null = true)]
 pub struct NewClock {
     pub ticket_id: i64,
     pub policy_id: i64,
@@ -76,7 +76,7 @@ pub struct ClockChanges {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = sla_clock_events)]
+#[diesel(table_name = sla_clock_events, treat_none_as_null = true)]
 pub struct ClockEventRow {
     #[diesel(skip_insertion)]
     pub id: i64,
@@ -129,6 +129,59 @@ pub fn insert_clock(conn: &mut DbConn, new: &NewClock) -> AppResult<i64> {
         .values(new)
         .returning(sla_clocks::id)
         .get_result(conn)?)
+}
+
+/// Inserts a clock with the first step of its history (`kind`, `reason`, at
+/// its start, with its due time): one statement on PostgreSQL.
+pub fn insert_clock_with_event(
+    conn: &mut DbConn,
+    new: &NewClock,
+    kind: &str,
+    reason: Option<&str>,
+) -> AppResult<i64> {
+    use diesel::sql_types::{BigInt, Integer, Nullable, Text, Timestamp};
+    let DbConn::Postgresql(c) = conn else {
+        let id = insert_clock(conn, new)?;
+        insert_event(
+            conn,
+            &ClockEventRow {
+                id: 0,
+                clock_id: id,
+                kind: kind.into(),
+                reason: reason.map(str::to_string),
+                due_at: new.due_at,
+                at: new.started_at,
+            },
+        )?;
+        return Ok(id);
+    };
+    #[derive(QueryableByName)]
+    struct Id {
+        #[diesel(sql_type = BigInt)]
+        clock_id: i64,
+    }
+    let row: Id = diesel::sql_query(
+        "WITH c AS (INSERT INTO sla_clocks (ticket_id, policy_id, kind, target_minutes, \
+         warning_percent, state, started_at, due_at, warn_at, updated_at, calendar_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id, due_at, started_at) \
+         INSERT INTO sla_clock_events (clock_id, kind, reason, due_at, at) \
+         SELECT id, $12, $13, due_at, started_at FROM c RETURNING clock_id",
+    )
+    .bind::<BigInt, _>(new.ticket_id)
+    .bind::<BigInt, _>(new.policy_id)
+    .bind::<Text, _>(&new.kind)
+    .bind::<Integer, _>(new.target_minutes)
+    .bind::<Integer, _>(new.warning_percent)
+    .bind::<Text, _>(&new.state)
+    .bind::<Timestamp, _>(new.started_at)
+    .bind::<Nullable<Timestamp>, _>(new.due_at)
+    .bind::<Nullable<Timestamp>, _>(new.warn_at)
+    .bind::<Timestamp, _>(new.updated_at)
+    .bind::<Nullable<BigInt>, _>(new.calendar_id)
+    .bind::<Text, _>(kind)
+    .bind::<Nullable<Text>, _>(reason)
+    .get_result(c)?;
+    Ok(row.clock_id)
 }
 
 pub fn update_clock(conn: &mut DbConn, id: i64, changes: &ClockChanges) -> AppResult<()> {

@@ -3,7 +3,7 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use diesel::sql_types::{Bool, Text};
+use diesel::sql_types::{BigInt, Bool, Integer, Text};
 
 use super::rows::*;
 use super::schema::{
@@ -15,9 +15,20 @@ use crate::error::{is_unique_violation, AppResult};
 
 type DbBackend = <DbConn as diesel::Connection>::Backend;
 
-/// The next sequence number of `year`, atomically (row lock on PostgreSQL,
-/// the single writer on SQLite).
+/// The next sequence number of `year`. On PostgreSQL it comes from the
+/// year's sequence (`next_ticket_number`, migration 000016), which holds no
+/// lock: concurrent intakes do not wait for each other's commit; a number
+/// taken by a transaction that rolls back is skipped. On SQLite the single
+/// writer makes the year's row in `ticket_counters` just as cheap.
 pub fn next_number(conn: &mut DbConn, year: i32) -> AppResult<i64> {
+    if let DbConn::Postgresql(c) = conn {
+        return Ok(diesel::select(
+            diesel::dsl::sql::<BigInt>("next_ticket_number(")
+                .bind::<Integer, _>(year)
+                .sql(")"),
+        )
+        .get_result(c)?);
+    }
     loop {
         let bumped: Option<i64> = diesel::update(ticket_counters::table.find(year))
             .set(ticket_counters::last_value.eq(ticket_counters::last_value + 1))
@@ -135,6 +146,19 @@ pub fn insert_event(conn: &mut DbConn, new: &NewEvent) -> AppResult<()> {
     diesel::insert_into(ticket_events::table)
         .values(new)
         .execute(conn)?;
+    Ok(())
+}
+
+/// Several events in one statement, in order (their ids follow it).
+pub fn insert_events(conn: &mut DbConn, rows: &[NewEvent]) -> AppResult<()> {
+    match rows {
+        [] => {}
+        [one] => insert_event(conn, one)?,
+        _ => {
+            let q = diesel::insert_into(ticket_events::table).values(rows);
+            crate::per_backend!(conn, c => q.execute(c))?;
+        }
+    }
     Ok(())
 }
 

@@ -265,3 +265,64 @@ both!(times_are_shown_in_rome, |t| {
     let r = t.new_ticket("Ora", "Testo").await;
     assert_eq!(r["created_at"], "2026-07-01T11:00:00+02:00");
 });
+
+both!(numbers_count_per_year_and_never_repeat, |t| {
+    // Twelve intakes at once: twelve numbers of the year, none twice and, as
+    // none failed, none skipped.
+    let calls = (0..12).map(|k| {
+        t.post(
+            "/api/v1/tickets",
+            &t.fx.operator.token,
+            json!({"subject": format!("Chiamata {k}"), "body": "Testo"}),
+        )
+    });
+    let mut seqs: Vec<i64> = futures_util::future::join_all(calls)
+        .await
+        .iter()
+        .map(|r| {
+            assert_eq!(r.status, 201, "{}", r.body);
+            let n = r.body["number"].as_str().unwrap();
+            assert!(n.starts_with("2026-"), "{n}");
+            n[5..].parse().unwrap()
+        })
+        .collect();
+    seqs.sort();
+    assert_eq!(seqs, (1..=12).collect::<Vec<i64>>());
+
+    // A year whose counter was already advanced (numbers given before an
+    // upgrade, or by `demo generate`) continues from it…
+    t.app
+        .db
+        .write(|c| {
+            use diesel::RunQueryDsl;
+            diesel::sql_query("INSERT INTO ticket_counters (year, last_value) VALUES (2027, 41)")
+                .execute(c)?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    t.clock
+        .set(chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2027, 1, 1, 9, 0, 0).unwrap());
+    assert_eq!(
+        t.new_ticket("Nuovo anno", "Testo").await["number"],
+        "2027-000042"
+    );
+    assert_eq!(
+        t.new_ticket("Nuovo anno", "Testo").await["number"],
+        "2027-000043"
+    );
+    // … and a year without one starts at 1.
+    t.clock
+        .set(chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2028, 1, 1, 9, 0, 0).unwrap());
+    assert_eq!(
+        t.new_ticket("Ancora", "Testo").await["number"],
+        "2028-000001"
+    );
+    // Back in 2026 the count goes on.
+    t.clock
+        .set(chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 12, 1, 9, 0, 0).unwrap());
+    assert_eq!(
+        t.new_ticket("Ancora", "Testo").await["number"],
+        "2026-000013"
+    );
+});

@@ -222,7 +222,7 @@ fn start(
     );
     clock.due_at = status.due_at;
     clock.warn_at = status.warn_at;
-    clock.id = store::insert_clock(
+    clock.id = store::insert_clock_with_event(
         c,
         &NewClock {
             ticket_id: clock.ticket_id,
@@ -237,8 +237,9 @@ fn start(
             updated_at: now,
             calendar_id: clock.calendar_id,
         },
+        ClockEventKind::Started.as_str(),
+        Some(why),
     )?;
-    record(c, &clock, ClockEventKind::Started, Some(why), now)?;
     if let Some(r) = pause {
         pause_clock(c, cal, &mut clock, r, now)?;
     }
@@ -252,26 +253,6 @@ fn target_of(policy: &PolicyRow, kind: ClockKind) -> Option<i32> {
         ClockKind::NextResponse => policy.next_response_minutes,
         ClockKind::Resolution => policy.resolution_minutes,
     }
-}
-
-fn record(
-    c: &mut DbConn,
-    clock: &ClockRow,
-    kind: ClockEventKind,
-    reason: Option<&str>,
-    now: NaiveDateTime,
-) -> AppResult<()> {
-    store::insert_event(
-        c,
-        &ClockEventRow {
-            id: 0,
-            clock_id: clock.id,
-            kind: kind.as_str().into(),
-            reason: reason.map(str::to_string),
-            due_at: clock.due_at,
-            at: now,
-        },
-    )
 }
 
 /// The clock as its history tells it, for the domain's arithmetic.
