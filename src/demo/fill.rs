@@ -125,6 +125,7 @@ fn fill(
             let _ = std::io::stdout().flush();
         }
     }
+    bulk::analyze(&mut conn)?;
     Ok(Summary {
         tickets,
         contacts,

@@ -70,6 +70,46 @@ impl Lookup {
         })
     }
 
+    /// [`Lookup::load`] for one ticket whose contact's name and clocks (all
+    /// of them, oldest first) the caller has read already.
+    pub fn for_ticket(
+        conn: &mut DbConn,
+        row: &TicketRow,
+        contact_name: Option<String>,
+        clocks: &[crate::store::sla::ClockRow],
+        tz: Tz,
+        now: chrono::NaiveDateTime,
+    ) -> AppResult<Lookup> {
+        let cat = catalogue::snapshot(conn)?;
+        let contacts = match (row.contact_id, contact_name) {
+            (Some(id), Some(name)) => HashMap::from([(id, name)]),
+            (Some(id), None) => contacts::find_many(conn, &[id])?
+                .into_iter()
+                .map(|c| (c.id, c.name))
+                .collect(),
+            (None, _) => HashMap::new(),
+        };
+        let numbers = match row.merged_into_id {
+            Some(id) => tickets::find_many(conn, &[id])?
+                .into_iter()
+                .map(|t| (t.id, t.number))
+                .collect(),
+            None => HashMap::new(),
+        };
+        Ok(Lookup {
+            cat,
+            contacts,
+            numbers,
+            sla: super::sla::summarise(clocks, now, tz),
+            tz,
+        })
+    }
+
+    /// The catalogue the names come from.
+    pub fn catalogue(&self) -> &catalogue::Snapshot {
+        &self.cat
+    }
+
     pub fn agent(&self, id: Option<i64>) -> Option<Ref> {
         id.map(|id| Ref {
             id,

@@ -223,19 +223,42 @@ pub fn detail_in(
     now: NaiveDateTime,
 ) -> AppResult<TicketDetail> {
     let row = tickets::find(c, id)?.ok_or_else(|| AppError::not_found(format!("ticket {id}")))?;
-    let lookup = Lookup::load(c, std::slice::from_ref(&row), tz, now)?;
+    // The contact and the clocks are read once, for the summary and in full.
+    let contact_details = match row.contact_id {
+        Some(cid) => Some(super::contacts::view_in(c, cid, tz)?),
+        None => None,
+    };
+    let clocks = crate::store::sla::clocks_of(c, id)?;
+    let lookup = Lookup::for_ticket(
+        c,
+        &row,
+        contact_details.as_ref().map(|d| d.name.clone()),
+        &clocks,
+        tz,
+        now,
+    )?;
     let articles = tickets::articles(c, id, false)?;
     let ids: Vec<i64> = articles.iter().map(|a| a.id).collect();
     let atts = tickets::attachments_of(c, &ids)?;
     let contact_names: std::collections::HashMap<i64, String> = {
-        let cids: Vec<i64> = articles
+        // Usually the ticket's own contact, whose name is known.
+        let mut names: std::collections::HashMap<i64, String> = contact_details
+            .iter()
+            .map(|d| (d.id, d.name.clone()))
+            .collect();
+        let mut others: Vec<i64> = articles
             .iter()
             .filter_map(|a| a.author_contact_id)
+            .filter(|id| !names.contains_key(id))
             .collect();
-        contacts::find_many(c, &cids)?
-            .into_iter()
-            .map(|r| (r.id, r.name))
-            .collect()
+        others.sort_unstable();
+        others.dedup();
+        names.extend(
+            contacts::find_many(c, &others)?
+                .into_iter()
+                .map(|r| (r.id, r.name)),
+        );
+        names
     };
     let articles = articles
         .iter()
@@ -282,10 +305,6 @@ pub fn detail_in(
             })
         })
         .collect::<AppResult<Vec<_>>>()?;
-    let contact_details = match row.contact_id {
-        Some(cid) => Some(super::contacts::view_in(c, cid, tz)?),
-        None => None,
-    };
     let fields = tickets::fields_of(c, id)?
         .into_iter()
         .map(|f| {
@@ -307,7 +326,7 @@ pub fn detail_in(
         articles,
         events,
         links,
-        sla_clocks: sla::clocks_in(c, calendar, id, now, tz)?,
+        sla_clocks: sla::views_of(c, calendar, &clocks, lookup.catalogue(), now, tz)?,
     })
 }
 

@@ -150,6 +150,21 @@ pub fn fast_session(conn: &mut DbConn) -> AppResult<()> {
     Ok(())
 }
 
+/// Gives PostgreSQL's planner the new tables' statistics now rather than
+/// when autovacuum gets to them: until then it takes a million rows for a
+/// few thousand, and a queue's first page can take a plan 1,000 times slower
+/// (187 ms instead of 0.2, measured). SQLite plans without statistics and is
+/// left so.
+pub fn analyze(conn: &mut DbConn) -> AppResult<()> {
+    if let DbConn::Postgresql(c) = conn {
+        c.batch_execute(
+            "ANALYZE contacts, contact_emails, contact_phones, tickets, articles, \
+             attachments, ticket_events",
+        )?;
+    }
+    Ok(())
+}
+
 /// Takes the write lock for the rest of the transaction, so that a running
 /// server waits instead of taking the ids we are about to use; then reads them.
 pub fn lock_and_read_cursor(conn: &mut DbConn) -> AppResult<Cursor> {

@@ -26,6 +26,7 @@ use crate::service::App;
 use crate::store::delegations;
 use crate::store::mail::{self as mailstore, MailboxRow, NewInbound};
 use crate::store::outbox;
+use crate::store::rows::TicketRow;
 use crate::store::{tickets, DbConn};
 
 /// Where a message came from.
@@ -328,7 +329,7 @@ impl Ctx<'_> {
             }
             None => (None, None),
         };
-        let outcome = self.apply(c, mail, &from, ticket_id, true)?;
+        let (outcome, ticket) = self.apply(c, mail, &from, ticket_id, true)?;
         if let Some(old) = follow_up_of {
             tickets::insert_link(c, outcome.ticket_id, old, "follow_up", self.now)?;
             intake::event(
@@ -340,7 +341,7 @@ impl Ctx<'_> {
                 self.now,
             )?;
         }
-        self.finish(c, mail, &from, outcome)
+        self.finish(c, mail, &from, outcome, ticket.as_ref())
     }
 
     /// Links siblings, remembers the Message-ID, marks the journal entry and
@@ -351,6 +352,7 @@ impl Ctx<'_> {
         mail: &ParsedMail,
         from: &str,
         outcome: intake::IntakeOutcome,
+        ticket: Option<&TicketRow>,
     ) -> AppResult<Outcome> {
         if let Some(mid) = &mail.message_id {
             if outcome.created {
@@ -400,7 +402,12 @@ impl Ctx<'_> {
         // After the journal names the ticket, so the mail goes out from this mailbox.
         let intake_mailbox = self.mailbox.is_none_or(|m| m.purpose == "intake");
         if outcome.created && self.release == Release::No && intake_mailbox {
-            self.acknowledge(c, outcome.ticket_id, from)?;
+            let ticket = match ticket {
+                Some(t) => t.clone(),
+                None => tickets::find(c, outcome.ticket_id)?
+                    .ok_or_else(|| AppError::not_found("ticket"))?,
+            };
+            self.acknowledge(c, &ticket, from)?;
         }
         Ok(Outcome::Ticket {
             inbound_id: self.inbound_id,
@@ -451,11 +458,11 @@ impl Ctx<'_> {
                     Some(mail),
                 );
             }
-            let outcome = self.apply(c, mail, from, None, true)?;
-            return self.finish(c, mail, from, outcome);
+            let (outcome, ticket) = self.apply(c, mail, from, None, true)?;
+            return self.finish(c, mail, from, outcome, ticket.as_ref());
         };
         // The answer is internal: the customer never sees back-office mail.
-        let outcome = self.apply(c, mail, from, Some(d.ticket_id), false)?;
+        let (outcome, _) = self.apply(c, mail, from, Some(d.ticket_id), false)?;
         let mut ticket =
             tickets::lock(c, outcome.ticket_id)?.ok_or_else(|| AppError::not_found("ticket"))?;
         let state = TicketState::parse(&ticket.state).unwrap_or(TicketState::Open);
@@ -500,26 +507,30 @@ impl Ctx<'_> {
             reference.as_deref().or(d.external_ref.as_deref()),
             self.now,
         )?;
-        self.finish(c, mail, from, outcome)
+        self.finish(c, mail, from, outcome, None)
     }
 
     /// Tells a person their request was registered, unless they already got
     /// too many acknowledgements this hour (a mail loop with a person's address).
-    fn acknowledge(&self, c: &mut DbConn, ticket_id: i64, from: &str) -> AppResult<()> {
+    /// The ticket was just opened by this message, so it goes out from this
+    /// message's mailbox (no lookup).
+    fn acknowledge(&self, c: &mut DbConn, ticket: &TicketRow, from: &str) -> AppResult<()> {
         let since = self.now - Duration::hours(1);
         if outbox::sent_to_since(c, from, outbound::kind::ACKNOWLEDGEMENT, since)?
             >= self.config.ack_limit_per_hour
         {
-            tracing::info!(ticket_id, "acknowledgement rate limit reached; none sent");
+            tracing::info!(
+                ticket_id = ticket.id,
+                "acknowledgement rate limit reached; none sent"
+            );
             return Ok(());
         }
-        let ticket = tickets::find(c, ticket_id)?.ok_or_else(|| AppError::not_found("ticket"))?;
-        outbound::to_customer(
+        outbound::to_customer_via(
             c,
             self.out,
             outbound::kind::ACKNOWLEDGEMENT,
-            &ticket,
-            None,
+            ticket,
+            self.mailbox.cloned(),
             json!({}),
         )?;
         Ok(())
@@ -561,7 +572,7 @@ impl Ctx<'_> {
         from: &str,
         ticket_id: Option<i64>,
         public: bool,
-    ) -> AppResult<intake::IntakeOutcome> {
+    ) -> AppResult<(intake::IntakeOutcome, Option<TicketRow>)> {
         let (attachments, dropped) = self.attachments(mail);
         let mut body = if ticket_id.is_some() {
             strip_quoted(&mail.text)
@@ -622,7 +633,7 @@ impl Ctx<'_> {
             }
             Err(e) => return Err(e),
         };
-        intake::apply(c, &prepared, self.now, &self.config.calendar())
+        intake::apply_returning(c, &prepared, self.now, &self.config.calendar())
     }
 
     fn bounce(&self, c: &mut DbConn, mail: &ParsedMail, b: &parse::Bounce) -> AppResult<Outcome> {

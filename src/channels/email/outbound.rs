@@ -196,6 +196,19 @@ pub fn to_customer(
     customer_mail(conn, out, kind, ticket, article_id, vars, mailbox, false)
 }
 
+/// [`to_customer`] when the ticket's mailbox is known (the one its first
+/// message just came through).
+pub fn to_customer_via(
+    conn: &mut DbConn,
+    out: Outgoing<'_>,
+    kind: &'static str,
+    ticket: &TicketRow,
+    mailbox: Option<MailboxRow>,
+    vars: serde_json::Value,
+) -> AppResult<Option<i64>> {
+    customer_mail(conn, out, kind, ticket, None, vars, mailbox, false)
+}
+
 /// [`to_customer`] for the first mail about a ticket that did not come by
 /// e-mail (the web form's acknowledgement): there is no mailbox of its own
 /// and no thread to look up.

@@ -10,7 +10,7 @@ use crate::domain::calendar::Calendar;
 use crate::domain::sla::{self as rules, ClockEventKind, ClockKind, ClockState};
 use crate::error::{AppError, AppResult};
 use crate::service::views::{local, local_opt, Ref};
-use crate::store::sla as store;
+use crate::store::sla::{self as store, ClockRow};
 use crate::store::DbConn;
 
 /// One entry of a clock's history.
@@ -63,29 +63,44 @@ pub struct SlaSummary {
     pub at_risk: bool,
 }
 
-/// The clocks of a ticket with their history, as they stand at `now`.
-pub fn clocks_in(
+/// The views of a ticket's clocks as read (oldest first); the catalogue names
+/// their policies, and only a policy no longer active needs a query.
+pub fn views_of(
     c: &mut DbConn,
     cal: &Calendar,
-    ticket_id: i64,
+    clocks: &[ClockRow],
+    catalogue: &crate::store::catalogue::Snapshot,
     now: NaiveDateTime,
     tz: chrono_tz::Tz,
 ) -> AppResult<Vec<SlaClockView>> {
-    let clocks = store::clocks_of(c, ticket_id)?;
     if clocks.is_empty() {
         return Ok(vec![]);
     }
     let mut calendars = super::calendars::Cache::new(cal);
     let mut on: std::collections::HashMap<i64, Calendar> = Default::default();
-    for k in &clocks {
+    for k in clocks {
         on.insert(k.id, calendars.get(c, k.calendar_id)?.clone());
     }
     let ids: Vec<i64> = clocks.iter().map(|k| k.id).collect();
     let events = store::events_of(c, &ids)?;
-    let names: std::collections::HashMap<i64, String> = store::policies(c)?
-        .into_iter()
-        .map(|p| (p.id, p.name))
-        .collect();
+    let known = |id: i64| {
+        catalogue
+            .policies
+            .iter()
+            .find(|p| p.id == id)
+            .map(|p| p.name.clone())
+    };
+    let names: std::collections::HashMap<i64, String> = match clocks
+        .iter()
+        .map(|k| known(k.policy_id).map(|n| (k.policy_id, n)))
+        .collect()
+    {
+        Some(all) => all,
+        None => store::policies(c)?
+            .into_iter()
+            .map(|p| (p.id, p.name))
+            .collect(),
+    };
     clocks
         .iter()
         .map(|row| {
@@ -137,12 +152,21 @@ pub fn summaries_in(
     now: NaiveDateTime,
     tz: chrono_tz::Tz,
 ) -> AppResult<std::collections::HashMap<i64, SlaSummary>> {
-    let mut out: std::collections::HashMap<i64, (bool, Option<NaiveDateTime>, SlaSummary)> =
-        std::collections::HashMap::new();
     if ticket_ids.is_empty() {
         return Ok(Default::default());
     }
-    for row in store::live_clocks_of(c, ticket_ids)? {
+    Ok(summarise(&store::live_clocks_of(c, ticket_ids)?, now, tz))
+}
+
+/// [`summaries_in`] over clocks already read (those stopped are passed over).
+pub fn summarise(
+    clocks: &[ClockRow],
+    now: NaiveDateTime,
+    tz: chrono_tz::Tz,
+) -> std::collections::HashMap<i64, SlaSummary> {
+    let mut out: std::collections::HashMap<i64, (bool, Option<NaiveDateTime>, SlaSummary)> =
+        std::collections::HashMap::new();
+    for row in clocks.iter().filter(|k| k.stopped_at.is_none()) {
         let Some(kind) = ClockKind::parse(&row.kind) else {
             continue;
         };
@@ -169,5 +193,5 @@ pub fn summaries_in(
             }
         }
     }
-    Ok(out.into_iter().map(|(k, (_, _, s))| (k, s)).collect())
+    out.into_iter().map(|(k, (_, _, s))| (k, s)).collect()
 }
