@@ -533,7 +533,7 @@ pub async fn send(
                 article_id: Some(o.article_id),
                 vars,
                 automatic: false,
-                first: false,
+                thread: None,
             },
         )?;
         intake::event(

@@ -185,7 +185,7 @@ pub async fn delegate(
                     article_id: None,
                     vars: json!({"body": task, "due": local(due_at, tz).format("%d/%m/%Y %H:%M").to_string()}),
                     automatic: false,
-                    first: false,
+                    thread: None,
                 },
             )?;
             crate::store::outbox::set_reply_to(c, outbox_id, &plus_address(&mailbox.address, &token))?;

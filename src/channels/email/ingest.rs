@@ -407,7 +407,7 @@ impl Ctx<'_> {
                 None => tickets::find(c, outcome.ticket_id)?
                     .ok_or_else(|| AppError::not_found("ticket"))?,
             };
-            self.acknowledge(c, &ticket, from)?;
+            self.acknowledge(c, &ticket, from, mail.message_id.as_deref())?;
         }
         Ok(Outcome::Ticket {
             inbound_id: self.inbound_id,
@@ -514,7 +514,13 @@ impl Ctx<'_> {
     /// too many acknowledgements this hour (a mail loop with a person's address).
     /// The ticket was just opened by this message, so it goes out from this
     /// message's mailbox (no lookup).
-    fn acknowledge(&self, c: &mut DbConn, ticket: &TicketRow, from: &str) -> AppResult<()> {
+    fn acknowledge(
+        &self,
+        c: &mut DbConn,
+        ticket: &TicketRow,
+        from: &str,
+        answers: Option<&str>,
+    ) -> AppResult<()> {
         let since = self.now - Duration::hours(1);
         if outbox::sent_to_since(c, from, outbound::kind::ACKNOWLEDGEMENT, since)?
             >= self.config.ack_limit_per_hour
@@ -531,6 +537,7 @@ impl Ctx<'_> {
             outbound::kind::ACKNOWLEDGEMENT,
             ticket,
             self.mailbox.cloned(),
+            answers,
             json!({}),
         )?;
         Ok(())

@@ -96,8 +96,9 @@ pub struct Compose<'a> {
     /// Extra template variables (`body`, `resolution`, `due`…).
     pub vars: serde_json::Value,
     pub automatic: bool,
-    /// The ticket's first mail: no thread to look up.
-    pub first: bool,
+    /// The Message-IDs the mail answers, oldest first, when the caller knows
+    /// them (none for a ticket's first mail); `None`: the ticket's last ones.
+    pub thread: Option<Vec<String>>,
 }
 
 fn domain_of(address: &str) -> &str {
@@ -128,12 +129,14 @@ pub fn enqueue(conn: &mut DbConn, out: Outgoing<'_>, c: Compose<'_>) -> AppResul
         .map(|m| m.address.clone())
         .unwrap_or_else(|| out.config.mail_from.clone());
     let message_id = new_message_id(&from);
-    let mut thread = if c.first {
-        vec![]
-    } else {
-        outbox::last_message_ids(conn, c.ticket.id, 10)?
+    let thread = match c.thread {
+        Some(known) => known,
+        None => {
+            let mut last = outbox::last_message_ids(conn, c.ticket.id, 10)?;
+            last.reverse();
+            last
+        }
     };
-    thread.reverse();
     let in_reply_to = thread.last().cloned();
     let id = outbox::insert(
         conn,
@@ -193,20 +196,23 @@ pub fn to_customer(
     vars: serde_json::Value,
 ) -> AppResult<Option<i64>> {
     let mailbox = mailstore::mailbox_of_ticket(conn, ticket.id)?;
-    customer_mail(conn, out, kind, ticket, article_id, vars, mailbox, false)
+    customer_mail(conn, out, kind, ticket, article_id, vars, mailbox, None)
 }
 
-/// [`to_customer`] when the ticket's mailbox is known (the one its first
-/// message just came through).
+/// [`to_customer`] for a ticket just opened by a message: it goes out from
+/// the mailbox the message came through and answers that message (its
+/// Message-ID, when it had one, is the whole thread so far).
 pub fn to_customer_via(
     conn: &mut DbConn,
     out: Outgoing<'_>,
     kind: &'static str,
     ticket: &TicketRow,
     mailbox: Option<MailboxRow>,
+    answers: Option<&str>,
     vars: serde_json::Value,
 ) -> AppResult<Option<i64>> {
-    customer_mail(conn, out, kind, ticket, None, vars, mailbox, false)
+    let thread = answers.map(str::to_string).into_iter().collect();
+    customer_mail(conn, out, kind, ticket, None, vars, mailbox, Some(thread))
 }
 
 /// [`to_customer`] for the first mail about a ticket that did not come by
@@ -219,7 +225,7 @@ pub fn first_to_customer(
     ticket: &TicketRow,
     vars: serde_json::Value,
 ) -> AppResult<Option<i64>> {
-    customer_mail(conn, out, kind, ticket, None, vars, None, true)
+    customer_mail(conn, out, kind, ticket, None, vars, None, Some(vec![]))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -231,7 +237,7 @@ fn customer_mail(
     article_id: Option<i64>,
     vars: serde_json::Value,
     mailbox: Option<MailboxRow>,
-    first: bool,
+    thread: Option<Vec<String>>,
 ) -> AppResult<Option<i64>> {
     let Some((to, name, language)) = recipient_of(conn, ticket)? else {
         return Ok(None);
@@ -250,7 +256,7 @@ fn customer_mail(
             article_id,
             vars,
             automatic,
-            first,
+            thread,
         },
     )
     .map(Some)
