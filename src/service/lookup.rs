@@ -20,6 +20,13 @@ pub struct Lookup {
     pub tz: Tz,
 }
 
+fn contact_names(conn: &mut DbConn, ids: &[i64]) -> AppResult<HashMap<i64, String>> {
+    Ok(contacts::find_many(conn, ids)?
+        .into_iter()
+        .map(|c| (c.id, c.name))
+        .collect())
+}
+
 pub fn queue_level(row: &QueueRow) -> AppResult<QueueLevel> {
     QueueLevel::parse(&row.level)
         .ok_or_else(|| AppError::Internal(format!("queue {} has level {}", row.id, row.level)))
@@ -44,30 +51,11 @@ impl Lookup {
         tz: Tz,
         now: chrono::NaiveDateTime,
     ) -> AppResult<Lookup> {
-        let cat = catalogue::snapshot(conn)?;
         let contact_ids: Vec<i64> = rows.iter().filter_map(|r| r.contact_id).collect();
-        let contacts = contacts::find_many(conn, &contact_ids)?
-            .into_iter()
-            .map(|c| (c.id, c.name))
-            .collect();
-        let merged: Vec<i64> = rows.iter().filter_map(|r| r.merged_into_id).collect();
-        let numbers = if merged.is_empty() {
-            HashMap::new()
-        } else {
-            tickets::find_many(conn, &merged)?
-                .into_iter()
-                .map(|t| (t.id, t.number))
-                .collect()
-        };
+        let contacts = contact_names(conn, &contact_ids)?;
         let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
         let sla = super::sla::summaries_in(conn, &ids, now, tz)?;
-        Ok(Lookup {
-            cat,
-            contacts,
-            numbers,
-            sla,
-            tz,
-        })
+        Lookup::with(conn, rows, contacts, sla, tz)
     }
 
     /// [`Lookup::load`] for one ticket whose contact's name and clocks (all
@@ -80,27 +68,34 @@ impl Lookup {
         tz: Tz,
         now: chrono::NaiveDateTime,
     ) -> AppResult<Lookup> {
-        let cat = catalogue::snapshot(conn)?;
         let contacts = match (row.contact_id, contact_name) {
             (Some(id), Some(name)) => HashMap::from([(id, name)]),
-            (Some(id), None) => contacts::find_many(conn, &[id])?
-                .into_iter()
-                .map(|c| (c.id, c.name))
-                .collect(),
-            (None, _) => HashMap::new(),
+            (id, _) => contact_names(conn, &Vec::from_iter(id))?,
         };
-        let numbers = match row.merged_into_id {
-            Some(id) => tickets::find_many(conn, &[id])?
-                .into_iter()
-                .map(|t| (t.id, t.number))
-                .collect(),
-            None => HashMap::new(),
-        };
+        let sla = super::sla::summarise(clocks, now, tz);
+        Lookup::with(conn, std::slice::from_ref(row), contacts, sla, tz)
+    }
+
+    /// The rest of a lookup: the catalogue and the numbers of the tickets
+    /// `rows` were merged into.
+    fn with(
+        conn: &mut DbConn,
+        rows: &[TicketRow],
+        contacts: HashMap<i64, String>,
+        sla: HashMap<i64, super::sla::SlaSummary>,
+        tz: Tz,
+    ) -> AppResult<Lookup> {
+        let cat = catalogue::snapshot(conn)?;
+        let merged: Vec<i64> = rows.iter().filter_map(|r| r.merged_into_id).collect();
+        let numbers = tickets::find_many(conn, &merged)?
+            .into_iter()
+            .map(|t| (t.id, t.number))
+            .collect();
         Ok(Lookup {
             cat,
             contacts,
             numbers,
-            sla: super::sla::summarise(clocks, now, tz),
+            sla,
             tz,
         })
     }

@@ -401,13 +401,11 @@ impl Ctx<'_> {
         )?;
         // After the journal names the ticket, so the mail goes out from this mailbox.
         let intake_mailbox = self.mailbox.is_none_or(|m| m.purpose == "intake");
-        if outcome.created && self.release == Release::No && intake_mailbox {
-            let ticket = match ticket {
-                Some(t) => t.clone(),
-                None => tickets::find(c, outcome.ticket_id)?
-                    .ok_or_else(|| AppError::not_found("ticket"))?,
-            };
-            self.acknowledge(c, &ticket, from, mail.message_id.as_deref())?;
+        // A new ticket always comes with its row (only a replay has none).
+        if let (Some(ticket), true, Release::No, true) =
+            (ticket, outcome.created, self.release, intake_mailbox)
+        {
+            self.acknowledge(c, ticket, from, mail.message_id.as_deref())?;
         }
         Ok(Outcome::Ticket {
             inbound_id: self.inbound_id,
