@@ -10,8 +10,24 @@ use crate::domain::search;
 use crate::error::AppResult;
 
 pub fn insert(conn: &mut DbConn, fields: &ContactFields) -> AppResult<i64> {
+    let values = crate::bound_values!(
+        contacts,
+        fields,
+        [
+            name,
+            organisation,
+            city,
+            address,
+            contract_number,
+            language,
+            notes,
+            search_key,
+            updated_at,
+            external_key,
+        ]
+    );
     Ok(diesel::insert_into(contacts::table)
-        .values((fields, contacts::created_at.eq(fields.updated_at)))
+        .values((values, contacts::created_at.eq(fields.updated_at)))
         .returning(contacts::id)
         .get_result(conn)?)
 }
@@ -259,7 +275,18 @@ pub fn search(conn: &mut DbConn, terms: &[String], limit: i64) -> AppResult<Vec<
 
 pub fn insert_audit(conn: &mut DbConn, entry: &NewAudit) -> AppResult<()> {
     diesel::insert_into(audit_log::table)
-        .values(entry)
+        .values(crate::bound_values!(
+            audit_log,
+            entry,
+            [
+                entity,
+                entity_id,
+                action,
+                actor_agent_id,
+                changes,
+                created_at,
+            ]
+        ))
         .execute(conn)?;
     Ok(())
 }

@@ -142,8 +142,8 @@ pub struct InboundRow {
     pub processed_at: Option<NaiveDateTime>,
 }
 
-#[derive(Debug, Insertable)]
-#[diesel(table_name = inbound_messages, treat_none_as_null = true)]
+/// Inserted through [`bound_values!`](crate::bound_values), which keeps the statement prepared.
+#[derive(Debug)]
 pub struct NewInbound {
     pub mailbox_id: Option<i64>,
     pub dedupe_key: String,
@@ -152,17 +152,9 @@ pub struct NewInbound {
     pub raw: Vec<u8>,
     pub size: i64,
     pub sha256: String,
-    pub status: String,
     pub imap_uid: Option<i64>,
     pub uidvalidity: Option<i64>,
     pub received_at: NaiveDateTime,
-}
-
-pub fn insert_inbound(conn: &mut DbConn, new: &NewInbound) -> AppResult<i64> {
-    Ok(diesel::insert_into(inbound_messages::table)
-        .values(new)
-        .returning(inbound_messages::id)
-        .get_result(conn)?)
 }
 
 pub fn inbound_by_key(conn: &mut DbConn, key: &str) -> AppResult<Option<InboundRow>> {
@@ -200,31 +192,72 @@ pub fn inbound_raw(conn: &mut DbConn, id: i64) -> AppResult<Option<Vec<u8>>> {
 
 /// Records what became of a journaled message.
 #[allow(clippy::too_many_arguments)]
-pub fn mark_inbound(
-    conn: &mut DbConn,
-    id: i64,
-    status: &str,
-    cause: Option<&str>,
-    detail: Option<&str>,
-    ticket_id: Option<i64>,
-    article_id: Option<i64>,
-    from: Option<&str>,
-    subject: Option<&str>,
-    now: NaiveDateTime,
-) -> AppResult<()> {
+/// What became of a journaled message, as its entry records it.
+#[derive(Debug, Clone, Copy)]
+pub struct InboundMark<'a> {
+    pub status: &'a str,
+    pub cause: Option<&'a str>,
+    pub detail: Option<&'a str>,
+    pub ticket_id: Option<i64>,
+    pub article_id: Option<i64>,
+    pub from: Option<&'a str>,
+    pub subject: Option<&'a str>,
+    pub at: NaiveDateTime,
+}
+
+pub fn mark_inbound(conn: &mut DbConn, id: i64, m: &InboundMark) -> AppResult<()> {
     diesel::update(inbound_messages::table.find(id))
         .set((
-            inbound_messages::status.eq(status),
-            inbound_messages::cause.eq(cause),
-            inbound_messages::detail.eq(detail),
-            inbound_messages::ticket_id.eq(ticket_id),
-            inbound_messages::article_id.eq(article_id),
-            inbound_messages::from_address.eq(from),
-            inbound_messages::subject.eq(subject),
-            inbound_messages::processed_at.eq(now),
+            inbound_messages::status.eq(m.status),
+            inbound_messages::cause.eq(m.cause),
+            inbound_messages::detail.eq(m.detail),
+            inbound_messages::ticket_id.eq(m.ticket_id),
+            inbound_messages::article_id.eq(m.article_id),
+            inbound_messages::from_address.eq(m.from),
+            inbound_messages::subject.eq(m.subject),
+            inbound_messages::processed_at.eq(m.at),
         ))
         .execute(conn)?;
     Ok(())
+}
+
+/// Journals a message already processed, with what became of it (a message
+/// processed again later has its entry marked by [`mark_inbound`]).
+pub fn insert_inbound_marked(
+    conn: &mut DbConn,
+    new: &NewInbound,
+    m: &InboundMark,
+) -> AppResult<i64> {
+    let journal = crate::bound_values!(
+        inbound_messages,
+        new,
+        [
+            mailbox_id,
+            dedupe_key,
+            message_id,
+            source,
+            raw,
+            size,
+            sha256,
+            imap_uid,
+            uidvalidity,
+            received_at,
+        ]
+    );
+    let mark = (
+        inbound_messages::status.eq(m.status),
+        inbound_messages::cause.eq(m.cause),
+        inbound_messages::detail.eq(m.detail),
+        inbound_messages::ticket_id.eq(m.ticket_id),
+        inbound_messages::article_id.eq(m.article_id),
+        inbound_messages::from_address.eq(m.from),
+        inbound_messages::subject.eq(m.subject),
+        inbound_messages::processed_at.eq(m.at),
+    );
+    Ok(diesel::insert_into(inbound_messages::table)
+        .values((journal, mark))
+        .returning(inbound_messages::id)
+        .get_result(conn)?)
 }
 
 /// Journal entries in a state, newest first, with keyset paging.

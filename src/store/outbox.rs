@@ -36,8 +36,8 @@ pub struct OutboxRow {
     pub sent_at: Option<NaiveDateTime>,
 }
 
-#[derive(Debug, Insertable)]
-#[diesel(table_name = outbox, treat_none_as_null = true)]
+/// Inserted through [`bound_values!`](crate::bound_values), which keeps the statement prepared.
+#[derive(Debug)]
 pub struct NewOutbox {
     pub ticket_id: Option<i64>,
     pub article_id: Option<i64>,
@@ -59,7 +59,28 @@ pub struct NewOutbox {
 
 pub fn insert(conn: &mut DbConn, new: &NewOutbox) -> AppResult<i64> {
     Ok(diesel::insert_into(outbox::table)
-        .values(new)
+        .values(crate::bound_values!(
+            outbox,
+            new,
+            [
+                ticket_id,
+                article_id,
+                kind,
+                mailbox_id,
+                from_address,
+                to_address,
+                reply_to,
+                subject,
+                body,
+                message_id,
+                in_reply_to,
+                refs,
+                auto_submitted,
+                state,
+                next_attempt_at,
+                created_at,
+            ]
+        ))
         .returning(outbox::id)
         .get_result(conn)?)
 }

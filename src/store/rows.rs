@@ -206,8 +206,8 @@ pub struct TicketRow {
     pub closed_at: Option<NaiveDateTime>,
 }
 
-#[derive(Debug, Insertable)]
-#[diesel(table_name = tickets, treat_none_as_null = true)]
+/// Inserted through [`bound_values!`](crate::bound_values), which keeps the statement prepared.
+#[derive(Debug)]
 pub struct NewTicket {
     pub number: String,
     pub subject: String,
@@ -284,8 +284,8 @@ pub struct ArticleRow {
     pub html: Option<String>,
 }
 
-#[derive(Debug, Insertable)]
-#[diesel(table_name = articles, treat_none_as_null = true)]
+/// Inserted through [`bound_values!`](crate::bound_values), which keeps the statement prepared.
+#[derive(Debug)]
 pub struct NewArticle {
     pub ticket_id: i64,
     pub kind: String,
@@ -333,8 +333,8 @@ pub struct EventRow {
     pub created_at: NaiveDateTime,
 }
 
-#[derive(Debug, Insertable)]
-#[diesel(table_name = ticket_events, treat_none_as_null = true)]
+/// Inserted through [`bound_values!`](crate::bound_values), which keeps the statement prepared.
+#[derive(Debug)]
 pub struct NewEvent {
     pub ticket_id: i64,
     pub kind: String,
@@ -365,8 +365,8 @@ pub struct AuditRow {
     pub created_at: NaiveDateTime,
 }
 
-#[derive(Debug, Insertable)]
-#[diesel(table_name = audit_log, treat_none_as_null = true)]
+/// Inserted through [`bound_values!`](crate::bound_values), which keeps the statement prepared.
+#[derive(Debug)]
 pub struct NewAudit {
     pub entity: String,
     pub entity_id: i64,

@@ -3,7 +3,10 @@
 //! list can filter at-risk and breached tickets by plain comparisons.
 
 use chrono::NaiveDateTime;
+use diesel::pg::Pg;
 use diesel::prelude::*;
+use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
+use diesel::sql_types::{BigInt, Integer, Nullable, Text, Timestamp};
 
 use super::schema::{sla_clock_events, sla_clocks, sla_policies};
 use super::DbConn;
@@ -46,8 +49,8 @@ pub struct ClockRow {
     pub calendar_id: Option<i64>,
 }
 
-#[derive(Debug, Insertable)]
-#[diesel(table_name = sla_clocks, treat_none_as_null = true)]
+/// Inserted through [`bound_values!`](crate::bound_values), which keeps the statement prepared.
+#[derive(Debug)]
 pub struct NewClock {
     pub ticket_id: i64,
     pub policy_id: i64,
@@ -75,10 +78,11 @@ pub struct ClockChanges {
     pub updated_at: NaiveDateTime,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = sla_clock_events, treat_none_as_null = true)]
+/// A step of a clock's history; inserted (without its id) through
+/// [`bound_values!`](crate::bound_values).
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = sla_clock_events)]
 pub struct ClockEventRow {
-    #[diesel(skip_insertion)]
     pub id: i64,
     pub clock_id: i64,
     pub kind: String,
@@ -124,9 +128,31 @@ pub fn update_policy(conn: &mut DbConn, row: &PolicyRow) -> AppResult<()> {
     Ok(())
 }
 
+macro_rules! clock_values {
+    ($new:expr) => {
+        crate::bound_values!(
+            sla_clocks,
+            $new,
+            [
+                ticket_id,
+                policy_id,
+                kind,
+                target_minutes,
+                warning_percent,
+                state,
+                started_at,
+                due_at,
+                warn_at,
+                updated_at,
+                calendar_id,
+            ]
+        )
+    };
+}
+
 pub fn insert_clock(conn: &mut DbConn, new: &NewClock) -> AppResult<i64> {
     Ok(diesel::insert_into(sla_clocks::table)
-        .values(new)
+        .values(clock_values!(new))
         .returning(sla_clocks::id)
         .get_result(conn)?)
 }
@@ -139,7 +165,6 @@ pub fn insert_clock_with_event(
     kind: &str,
     reason: Option<&str>,
 ) -> AppResult<i64> {
-    use diesel::sql_types::{BigInt, Integer, Nullable, Text, Timestamp};
     let DbConn::Postgresql(c) = conn else {
         let id = insert_clock(conn, new)?;
         insert_event(
@@ -155,33 +180,70 @@ pub fn insert_clock_with_event(
         )?;
         return Ok(id);
     };
-    #[derive(QueryableByName)]
-    struct Id {
-        #[diesel(sql_type = BigInt)]
-        clock_id: i64,
+    Ok(ClockWithEvent { new, kind, reason }.get_result(c)?)
+}
+
+/// The statement of [`insert_clock_with_event`] on PostgreSQL, written out so
+/// that diesel keeps it prepared (a `sql_query` is parsed and planned again on
+/// every execution): a clock, and its first step made from what it returns.
+struct ClockWithEvent<'a> {
+    new: &'a NewClock,
+    kind: &'a str,
+    reason: Option<&'a str>,
+}
+
+/// [`ClockWithEvent`]'s key in the prepared-statement cache: its text is fixed.
+struct ClockWithEventId;
+
+impl QueryId for ClockWithEvent<'_> {
+    type QueryId = ClockWithEventId;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl Query for ClockWithEvent<'_> {
+    type SqlType = BigInt;
+}
+
+impl RunQueryDsl<diesel::PgConnection> for ClockWithEvent<'_> {}
+
+impl QueryFragment<Pg> for ClockWithEvent<'_> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        let n = self.new;
+        out.push_sql(
+            "WITH c AS (INSERT INTO sla_clocks (ticket_id, policy_id, kind, target_minutes, \
+             warning_percent, state, started_at, due_at, warn_at, updated_at, calendar_id) VALUES (",
+        );
+        out.push_bind_param::<BigInt, _>(&n.ticket_id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<BigInt, _>(&n.policy_id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(&n.kind)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Integer, _>(&n.target_minutes)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Integer, _>(&n.warning_percent)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(&n.state)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Timestamp, _>(&n.started_at)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Nullable<Timestamp>, _>(&n.due_at)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Nullable<Timestamp>, _>(&n.warn_at)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Timestamp, _>(&n.updated_at)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Nullable<BigInt>, _>(&n.calendar_id)?;
+        out.push_sql(
+            ") RETURNING id, due_at, started_at) \
+             INSERT INTO sla_clock_events (clock_id, kind, reason, due_at, at) SELECT id, ",
+        );
+        out.push_bind_param::<Text, _>(self.kind)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Nullable<Text>, _>(&self.reason)?;
+        out.push_sql(", due_at, started_at FROM c RETURNING clock_id");
+        Ok(())
     }
-    let row: Id = diesel::sql_query(
-        "WITH c AS (INSERT INTO sla_clocks (ticket_id, policy_id, kind, target_minutes, \
-         warning_percent, state, started_at, due_at, warn_at, updated_at, calendar_id) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id, due_at, started_at) \
-         INSERT INTO sla_clock_events (clock_id, kind, reason, due_at, at) \
-         SELECT id, $12, $13, due_at, started_at FROM c RETURNING clock_id",
-    )
-    .bind::<BigInt, _>(new.ticket_id)
-    .bind::<BigInt, _>(new.policy_id)
-    .bind::<Text, _>(&new.kind)
-    .bind::<Integer, _>(new.target_minutes)
-    .bind::<Integer, _>(new.warning_percent)
-    .bind::<Text, _>(&new.state)
-    .bind::<Timestamp, _>(new.started_at)
-    .bind::<Nullable<Timestamp>, _>(new.due_at)
-    .bind::<Nullable<Timestamp>, _>(new.warn_at)
-    .bind::<Timestamp, _>(new.updated_at)
-    .bind::<Nullable<BigInt>, _>(new.calendar_id)
-    .bind::<Text, _>(kind)
-    .bind::<Nullable<Text>, _>(reason)
-    .get_result(c)?;
-    Ok(row.clock_id)
 }
 
 pub fn update_clock(conn: &mut DbConn, id: i64, changes: &ClockChanges) -> AppResult<()> {
@@ -193,7 +255,11 @@ pub fn update_clock(conn: &mut DbConn, id: i64, changes: &ClockChanges) -> AppRe
 
 pub fn insert_event(conn: &mut DbConn, row: &ClockEventRow) -> AppResult<()> {
     diesel::insert_into(sla_clock_events::table)
-        .values(row)
+        .values(crate::bound_values!(
+            sla_clock_events,
+            row,
+            [clock_id, kind, reason, due_at, at]
+        ))
         .execute(conn)?;
     Ok(())
 }

@@ -3,7 +3,7 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Bool, Integer, Text};
+use diesel::sql_types::{Bool, Integer, Text};
 
 use super::rows::*;
 use super::schema::{
@@ -15,6 +15,12 @@ use crate::error::{is_unique_violation, AppResult};
 
 type DbBackend = <DbConn as diesel::Connection>::Backend;
 
+diesel::define_sql_function! {
+    /// PostgreSQL's `next_ticket_number(year)` (migration 000016), as a
+    /// function diesel keeps prepared.
+    fn next_ticket_number(year: Integer) -> BigInt;
+}
+
 /// The next sequence number of `year`. On PostgreSQL it comes from the
 /// year's sequence (`next_ticket_number`, migration 000016), which holds no
 /// lock: concurrent intakes do not wait for each other's commit; a number
@@ -22,12 +28,7 @@ type DbBackend = <DbConn as diesel::Connection>::Backend;
 /// writer makes the year's row in `ticket_counters` just as cheap.
 pub fn next_number(conn: &mut DbConn, year: i32) -> AppResult<i64> {
     if let DbConn::Postgresql(c) = conn {
-        return Ok(diesel::select(
-            diesel::dsl::sql::<BigInt>("next_ticket_number(")
-                .bind::<Integer, _>(year)
-                .sql(")"),
-        )
-        .get_result(c)?);
+        return Ok(diesel::select(next_ticket_number(year)).get_result(c)?);
     }
     loop {
         let bumped: Option<i64> = diesel::update(ticket_counters::table.find(year))
@@ -58,7 +59,25 @@ pub fn next_number(conn: &mut DbConn, year: i32) -> AppResult<i64> {
 
 /// Inserts a ticket and returns it as stored (ids, defaults) in the same statement.
 pub fn insert(conn: &mut DbConn, new: &NewTicket) -> AppResult<TicketRow> {
-    let q = diesel::insert_into(tickets::table).values(new);
+    let q = diesel::insert_into(tickets::table).values(crate::bound_values!(
+        tickets,
+        new,
+        [
+            number,
+            subject,
+            channel,
+            state,
+            priority,
+            queue_id,
+            assignee_id,
+            contact_id,
+            topic_id,
+            subject_id,
+            created_at,
+            updated_at,
+            first_response_at,
+        ]
+    ));
     Ok(crate::per_backend!(conn, c => q.returning(TicketRow::as_returning()).get_result(c))?)
 }
 
@@ -130,7 +149,20 @@ pub fn claim_candidate(conn: &mut DbConn, queue_id: i64) -> AppResult<Option<i64
 
 pub fn insert_article(conn: &mut DbConn, new: &NewArticle) -> AppResult<i64> {
     Ok(diesel::insert_into(articles::table)
-        .values(new)
+        .values(crate::bound_values!(
+            articles,
+            new,
+            [
+                ticket_id,
+                kind,
+                public,
+                author_agent_id,
+                author_contact_id,
+                body,
+                created_at,
+                html,
+            ]
+        ))
         .returning(articles::id)
         .get_result(conn)?)
 }
@@ -142,21 +174,61 @@ pub fn insert_attachment(conn: &mut DbConn, new: &NewAttachment) -> AppResult<i6
         .get_result(conn)?)
 }
 
+macro_rules! event_values {
+    ($row:expr) => {
+        crate::bound_values!(
+            ticket_events,
+            $row,
+            [ticket_id, kind, actor_agent_id, data, created_at]
+        )
+    };
+}
+
+/// An event's values owned, for the rows of a multi-row insert (diesel keys
+/// a fixed-shape batch's prepared statement by a type without borrows).
+macro_rules! owned_event {
+    ($e:expr) => {
+        (
+            ticket_events::ticket_id.eq($e.ticket_id),
+            ticket_events::kind.eq($e.kind.clone()),
+            ticket_events::actor_agent_id.eq($e.actor_agent_id),
+            ticket_events::data.eq($e.data.clone()),
+            ticket_events::created_at.eq($e.created_at),
+        )
+    };
+}
+
 pub fn insert_event(conn: &mut DbConn, new: &NewEvent) -> AppResult<()> {
     diesel::insert_into(ticket_events::table)
-        .values(new)
+        .values(event_values!(new))
         .execute(conn)?;
     Ok(())
 }
 
-/// Several events in one statement, in order (their ids follow it).
+/// Several events in one statement, in order (their ids follow it). Statements
+/// of one, two or three rows keep a fixed shape and stay prepared; a longer
+/// list (a request writes at most three) goes three at a time.
 pub fn insert_events(conn: &mut DbConn, rows: &[NewEvent]) -> AppResult<()> {
     match rows {
         [] => {}
         [one] => insert_event(conn, one)?,
-        _ => {
-            let q = diesel::insert_into(ticket_events::table).values(rows);
+        [a, b] => {
+            let q = diesel::insert_into(ticket_events::table)
+                .values([owned_event!(a), owned_event!(b)]);
             crate::per_backend!(conn, c => q.execute(c))?;
+        }
+        [a, b, d] => {
+            let q = diesel::insert_into(ticket_events::table).values([
+                owned_event!(a),
+                owned_event!(b),
+                owned_event!(d),
+            ]);
+            crate::per_backend!(conn, c => q.execute(c))?;
+        }
+        more => {
+            for three in more.chunks(3) {
+                insert_events(conn, three)?;
+            }
         }
     }
     Ok(())

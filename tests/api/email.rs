@@ -448,3 +448,63 @@ both!(mailgate_and_mailboxes_need_the_right_people, |t| {
     let r = mailgate(&t, vec![], None).await;
     assert_eq!(r.status, 422);
 });
+
+both!(a_message_that_cannot_be_processed_is_kept_for_review, |t| {
+    // A Russian letter longer than a ticket's text may be: intake refuses it
+    // inside the ingestion transaction, which is undone; the message is then
+    // journaled on its own, quarantined with the cause, raw source kept.
+    let body = "Принтер не печатает. ".repeat(12_000);
+    let raw = format!(
+        "From: Иван Петров <ivan@example.ru>\r\nTo: helpdesk@sportello.test\r\nSubject: =?utf-8?b?0J/RgNC40L3RgtC10YA=?=\r\nMessage-ID: <long-1@example.ru>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n"
+    );
+    let r = mailgate(&t, raw.clone(), None).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["outcome"], "quarantined", "{}", r.body);
+    assert_eq!(r.body["cause"], "rejected", "{}", r.body);
+    assert_eq!(t.count("tickets").await, 0, "nothing of the undone work stays");
+    assert_eq!(t.count("contacts").await, 0, "nothing of the undone work stays");
+    let list = t.get("/api/v1/mail/review", &t.fx.operator.token).await;
+    let items = list.body.as_array().unwrap();
+    assert_eq!(items.len(), 1, "{}", list.body);
+    assert_eq!(items[0]["id"], r.body["inbound_id"]);
+    assert!(
+        items[0]["detail"].as_str().unwrap().contains("body"),
+        "{}",
+        items[0]
+    );
+    let one = t
+        .get(
+            &format!("/api/v1/mail/review/{}", items[0]["id"]),
+            &t.fx.operator.token,
+        )
+        .await;
+    assert!(one.body["raw"].as_str().unwrap().contains("Принтер не печатает."));
+    // Delivered again, it is recognised and not journaled twice.
+    let again = mailgate(&t, raw, None).await;
+    assert_eq!(again.body["outcome"], "duplicate", "{}", again.body);
+    assert_eq!(again.body["inbound_id"], r.body["inbound_id"]);
+    assert_eq!(t.count("inbound_messages").await, 1);
+});
+
+both!(one_message_delivered_at_once_many_times_is_one_ticket, |t| {
+    // The MTA retries while the first delivery is still being processed: the
+    // deliveries meet at the journal's key and all but one are duplicates.
+    let raw = mail_fixture("it_plain.eml");
+    let deliveries = (0..6).map(|_| mailgate(&t, raw.clone(), None));
+    let results = futures_util::future::join_all(deliveries).await;
+    let mut outcomes: Vec<String> = results
+        .iter()
+        .map(|r| {
+            assert!(r.status.is_success(), "{}", r.body);
+            r.body["outcome"].as_str().unwrap().to_string()
+        })
+        .collect();
+    outcomes.sort();
+    assert_eq!(
+        outcomes,
+        ["duplicate", "duplicate", "duplicate", "duplicate", "duplicate", "ticket"]
+    );
+    assert_eq!(t.count("tickets").await, 1);
+    assert_eq!(t.count("inbound_messages").await, 1);
+    assert_eq!(t.count("outbox").await, 1, "one acknowledgement");
+});

@@ -326,3 +326,168 @@ both!(numbers_count_per_year_and_never_repeat, |t| {
         "2026-000013"
     );
 });
+
+both!(hot_inserts_stay_prepared, |t| {
+    use sportello::domain::{ArticleKind, Channel};
+    use sportello::intake::{self, ContactRef, IntakeRequest};
+    use sportello::service::contacts::ContactDetails;
+    use sportello::store::{mail, outbox, DbConn};
+
+    // Two new requests from new people, on one connection: every insert of an
+    // intake (with its service-level clocks), an outgoing mail and a journaled
+    // message, each with optional values both present and missing.
+    let r = t
+        .post(
+            "/api/v1/sla-policies",
+            &t.fx.admin.token,
+            json!({"name": "Standard", "first_response_minutes": 60, "resolution_minutes": 480}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let now = t.app.clock.now_db();
+    let calendar = t.app.config.calendar();
+    let request = |k: usize| {
+        intake::prepare(
+            IntakeRequest {
+                channel: Channel::Web,
+                contact: ContactRef::Details(ContactDetails {
+                    name: Some(format!("Cittadina {k}")),
+                    email: Some(format!("cittadina{k}@example.it")),
+                    contract_number: (k == 0).then(|| "C-1".to_string()),
+                    ..Default::default()
+                }),
+                topic_id: None,
+                subject_id: None,
+                queue_id: None,
+                subject: format!("Richiesta {k}"),
+                body: "La stampante non stampa".into(),
+                priority: None,
+                attachments: vec![],
+                idempotency_key: None,
+                ticket_id: None,
+                author_agent_id: None,
+                article_kind: ArticleKind::Inbound,
+                public: true,
+                html: (k == 1).then(|| "<p>La stampante</p>".to_string()),
+                fields: None,
+            },
+            1 << 20,
+        )
+        .unwrap()
+    };
+    let prepared = [request(0), request(1)];
+    let statements: Vec<String> = t
+        .app
+        .db
+        .write(move |c| {
+            use diesel::RunQueryDsl;
+            for (k, p) in prepared.iter().enumerate() {
+                let out = intake::apply(c, p, now, &calendar)?;
+                outbox::insert(
+                    c,
+                    &outbox::NewOutbox {
+                        ticket_id: Some(out.ticket_id),
+                        article_id: (k == 0).then_some(out.article_id),
+                        kind: "ack".into(),
+                        mailbox_id: None,
+                        from_address: "help@example.it".into(),
+                        to_address: format!("cittadina{k}@example.it"),
+                        reply_to: (k == 1).then(|| "noreply@example.it".to_string()),
+                        subject: "Ricevuta".into(),
+                        body: "Grazie".into(),
+                        message_id: format!("<ack{k}@example.it>"),
+                        in_reply_to: None,
+                        refs: String::new(),
+                        auto_submitted: true,
+                        state: "queued".into(),
+                        next_attempt_at: now,
+                        created_at: now,
+                    },
+                )?;
+                mail::insert_inbound_marked(
+                    c,
+                    &mail::NewInbound {
+                        mailbox_id: None,
+                        dedupe_key: format!("gate:<m{k}@example.it>"),
+                        message_id: (k == 0).then(|| format!("<m{k}@example.it>")),
+                        source: "mailgate".into(),
+                        raw: b"From: a@b.it\r\n\r\nciao".to_vec(),
+                        size: 22,
+                        sha256: "00".into(),
+                        imap_uid: (k == 1).then_some(7),
+                        uidvalidity: None,
+                        received_at: now,
+                    },
+                    &mail::InboundMark {
+                        status: "ingested",
+                        cause: None,
+                        detail: None,
+                        ticket_id: Some(out.ticket_id),
+                        article_id: (k == 0).then_some(out.article_id),
+                        from: Some("a@b.it"),
+                        subject: None,
+                        at: now,
+                    },
+                )?;
+            }
+            #[derive(diesel::QueryableByName)]
+            struct Statement {
+                #[diesel(sql_type = diesel::sql_types::Text)]
+                statement: String,
+            }
+            Ok(match c {
+                DbConn::Postgresql(pg) => {
+                    // The session runs without JIT (see `DbUrl::connect`).
+                    let jit: Statement =
+                        diesel::sql_query("SELECT current_setting('jit') AS statement")
+                            .get_result(pg)?;
+                    assert_eq!(jit.statement, "off");
+                    diesel::sql_query("SELECT statement FROM pg_prepared_statements")
+                        .load::<Statement>(pg)?
+                        .into_iter()
+                        .map(|s| s.statement)
+                        .collect()
+                }
+                // SQLite has no list of a connection's prepared statements:
+                // there the test checks only what was written.
+                DbConn::Sqlite(_) => vec![],
+            })
+        })
+        .await
+        .unwrap();
+    if t.kind != crate::harness::Kind::Sqlite {
+        for table in [
+            "INSERT INTO \"contacts\"",
+            "INSERT INTO \"audit_log\"",
+            "next_ticket_number(",
+            "INSERT INTO \"tickets\"",
+            "INSERT INTO \"articles\"",
+            "INSERT INTO \"ticket_events\"",
+            "INSERT INTO sla_clocks",
+            "INSERT INTO \"outbox\"",
+            "INSERT INTO \"inbound_messages\"",
+        ] {
+            assert!(
+                statements.iter().any(|s| s.contains(table)),
+                "{table} is not among the prepared statements: {statements:#?}"
+            );
+        }
+    }
+    // What was bound as NULL reads back as missing, what was there as there.
+    let r = t
+        .get("/api/v1/tickets?q=stampante", &t.fx.operator.token)
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let tickets = r.body["items"].as_array().unwrap();
+    assert_eq!(tickets.len(), 2, "{}", r.body);
+    for ticket in tickets {
+        assert!(ticket["assignee"].is_null(), "{ticket}");
+        assert!(ticket["first_response_at"].is_null(), "{ticket}");
+        assert_eq!(ticket["sla"]["state"], "running", "{ticket}");
+    }
+    let contact = tickets[1]["contact"]["id"].as_i64().unwrap();
+    let r = t
+        .get(&format!("/api/v1/contacts/{contact}"), &t.fx.operator.token)
+        .await;
+    assert_eq!(r.body["contract_number"], "C-1", "{}", r.body);
+});

@@ -1,12 +1,20 @@
 //! One ingestion path for every inbound message (IMAP, mailgate, import).
 //!
-//! 1. The raw message is journaled first, in its own transaction, under a
-//!    dedupe key (mailbox + Message-ID): a message seen again is recognised.
-//! 2. It is then processed in one transaction that also marks the journal
-//!    entry: either it becomes (part of) a ticket, or it is quarantined in the
-//!    review queue with a cause. A crash before that commit leaves the entry
-//!    `received`, and the next delivery of the same message processes it again;
-//!    a crash after it finds the entry done and creates nothing twice.
+//! A message is processed and journaled in one transaction: it becomes (part
+//! of) a ticket, or goes to the review queue with a cause, and its journal
+//! entry (under a dedupe key: mailbox + Message-ID) records the raw message
+//! and what became of it. A message seen again is recognised by its key.
+//! - Processing fails: the transaction is undone and the message is journaled
+//!   quarantined in a second one, so it is kept for review.
+//! - A crash before the commit leaves nothing; the source has not been told
+//!   the message is handled (IMAP flags it, the mailgate answers, only after),
+//!   so it delivers it again. A crash after it finds the entry and creates
+//!   nothing twice.
+//! - Two deliveries of one message at once: the second's entry meets the
+//!   first's key and its whole transaction is undone (a duplicate).
+//!
+//! An entry left `received` (journaled by an earlier version that processed in
+//! a second transaction) is processed when its message comes again.
 
 use chrono::{Duration, NaiveDateTime};
 use serde_json::json;
@@ -24,7 +32,7 @@ use crate::intake::{self, AttachmentInput, ContactRef, IntakeRequest};
 use crate::service::contacts::ContactDetails;
 use crate::service::App;
 use crate::store::delegations;
-use crate::store::mail::{self as mailstore, MailboxRow, NewInbound};
+use crate::store::mail::{self as mailstore, InboundMark, MailboxRow, NewInbound};
 use crate::store::outbox;
 use crate::store::rows::TicketRow;
 use crate::store::{tickets, DbConn};
@@ -97,63 +105,124 @@ pub async fn ingest(
         &sha,
     );
     let now = app.clock.now_db();
-
-    // 1. Journal.
-    let journal = {
-        let key = key.clone();
-        let mailbox_id = mailbox.as_ref().map(|m| m.id);
-        let message_id = parsed.as_ref().and_then(|p| p.message_id.clone());
-        let (uid, uidvalidity) = match source {
-            Source::Imap { uid, uidvalidity } => (Some(uid as i64), Some(uidvalidity as i64)),
-            _ => (None, None),
-        };
-        let size = raw.len() as i64;
-        app.db
-            .write(move |c| {
-                if let Some(existing) = mailstore::inbound_by_key(c, &key)? {
-                    return Ok(if existing.status == "received" {
-                        Ok(existing.id)
-                    } else {
-                        Err(existing.id)
-                    });
-                }
-                let id = mailstore::insert_inbound(
-                    c,
-                    &NewInbound {
-                        mailbox_id,
-                        dedupe_key: key,
-                        message_id,
-                        source: source.name().into(),
-                        raw,
-                        size,
-                        sha256: sha,
-                        status: "received".into(),
-                        imap_uid: uid,
-                        uidvalidity,
-                        received_at: now,
-                    },
-                )?;
-                Ok(Ok(id))
-            })
-            .await
+    let (uid, uidvalidity) = match source {
+        Source::Imap { uid, uidvalidity } => (Some(uid as i64), Some(uidvalidity as i64)),
+        _ => (None, None),
     };
-    let inbound_id = match journal {
-        Ok(Ok(id)) => id,
-        Ok(Err(done)) => return Ok(Outcome::Duplicate { inbound_id: done }),
-        // Two deliveries of one message raced: the other one journals and processes it.
+    let journal = std::sync::Arc::new(NewInbound {
+        mailbox_id: mailbox.as_ref().map(|m| m.id),
+        dedupe_key: key.clone(),
+        message_id: parsed.as_ref().and_then(|p| p.message_id.clone()),
+        source: source.name().into(),
+        size: raw.len() as i64,
+        raw,
+        sha256: sha,
+        imap_uid: uid,
+        uidvalidity,
+        received_at: now,
+    });
+    let config = app.config.clone();
+    let templates = app.templates.clone();
+    let (j, mb) = (journal.clone(), mailbox.clone());
+    let result = app
+        .db
+        .write(move |c| {
+            let entry = match mailstore::inbound_by_key(c, &j.dedupe_key)? {
+                // Journaled by an earlier version, which processed in a
+                // second transaction that did not happen: process it now.
+                Some(existing) if existing.status == "received" => Entry::Journaled(existing.id),
+                Some(existing) => {
+                    return Ok(Outcome::Duplicate {
+                        inbound_id: existing.id,
+                    })
+                }
+                None => Entry::New(&j),
+            };
+            Ctx {
+                entry,
+                mailbox: mb.as_ref(),
+                key: &j.dedupe_key,
+                now,
+                config: &config,
+                out: Outgoing {
+                    config: &config,
+                    templates: &templates,
+                    now,
+                },
+                release: Release::No,
+            }
+            .process_in(c, parsed.as_ref())
+        })
+        .await;
+    let error = match result {
+        Ok(outcome) => return Ok(outcome),
+        Err(e) => e,
+    };
+    // Two deliveries of one message raced: the other one journaled it.
+    if is_unique_violation(&error) {
+        let k = key.clone();
+        if let Some(existing) = app
+            .db
+            .read(move |c| mailstore::inbound_by_key(c, &k))
+            .await?
+        {
+            return Ok(Outcome::Duplicate {
+                inbound_id: existing.id,
+            });
+        }
+    }
+    // Whatever else went wrong, the message is kept and shown for review.
+    let detail = error.to_string();
+    tracing::warn!(key = %key, error = %detail, "inbound message quarantined");
+    let written = app
+        .db
+        .write(move |c| {
+            let mark = quarantined(&detail, now);
+            match mailstore::inbound_by_key(c, &journal.dedupe_key)? {
+                Some(existing) if existing.status == "received" => {
+                    mailstore::mark_inbound(c, existing.id, &mark)?;
+                    Ok(Outcome::Quarantined {
+                        inbound_id: existing.id,
+                        cause: cause::REJECTED.into(),
+                    })
+                }
+                Some(existing) => Ok(Outcome::Duplicate {
+                    inbound_id: existing.id,
+                }),
+                None => Ok(Outcome::Quarantined {
+                    inbound_id: mailstore::insert_inbound_marked(c, &journal, &mark)?,
+                    cause: cause::REJECTED.into(),
+                }),
+            }
+        })
+        .await;
+    match written {
         Err(e) if is_unique_violation(&e) => {
             let k = key.clone();
             let existing = app
                 .db
                 .read(move |c| mailstore::inbound_by_key(c, &k))
                 .await?;
-            return Ok(Outcome::Duplicate {
+            Ok(Outcome::Duplicate {
                 inbound_id: existing.map(|e| e.id).unwrap_or(0),
-            });
+            })
         }
-        Err(e) => return Err(e),
-    };
-    process(app, inbound_id, mailbox, parsed, key, Release::No).await
+        other => other,
+    }
+}
+
+/// How a message that could not be processed is recorded.
+fn quarantined(detail: &str, now: NaiveDateTime) -> InboundMark<'_> {
+    InboundMark {
+        status: "quarantined",
+        cause: Some(cause::REJECTED),
+        detail: Some(detail),
+        ticket_id: None,
+        article_id: None,
+        from: None,
+        subject: None,
+        at: now,
+    }
 }
 
 /// How a journaled message is (re)processed.
@@ -167,8 +236,8 @@ pub enum Release {
     Into(i64),
 }
 
-/// Processes a journaled message; `force` lets an agent release a robot's
-/// message from the review queue into a ticket.
+/// Processes a journaled message again; `release` lets an agent release a
+/// robot's message from the review queue into a ticket.
 pub async fn process(
     app: &App,
     inbound_id: i64,
@@ -184,7 +253,7 @@ pub async fn process(
         .db
         .write(move |c| {
             let ctx = Ctx {
-                inbound_id,
+                entry: Entry::Journaled(inbound_id),
                 mailbox: mailbox.as_ref(),
                 key: &key,
                 now,
@@ -206,20 +275,7 @@ pub async fn process(
             let detail = e.to_string();
             tracing::warn!(inbound_id, error = %detail, "inbound message quarantined");
             app.db
-                .write(move |c| {
-                    mailstore::mark_inbound(
-                        c,
-                        inbound_id,
-                        "quarantined",
-                        Some(cause::REJECTED),
-                        Some(&detail),
-                        None,
-                        None,
-                        None,
-                        None,
-                        now,
-                    )
-                })
+                .write(move |c| mailstore::mark_inbound(c, inbound_id, &quarantined(&detail, now)))
                 .await?;
             Ok(Outcome::Quarantined {
                 inbound_id,
@@ -229,8 +285,18 @@ pub async fn process(
     }
 }
 
+/// The journal entry of the message being processed.
+enum Entry<'a> {
+    /// Already journaled (released from review, or left `received`): its
+    /// entry is marked.
+    Journaled(i64),
+    /// Not yet journaled: the entry is written, marked, once the message is
+    /// processed, in the same transaction.
+    New(&'a NewInbound),
+}
+
 struct Ctx<'a> {
-    inbound_id: i64,
+    entry: Entry<'a>,
     mailbox: Option<&'a MailboxRow>,
     key: &'a str,
     now: NaiveDateTime,
@@ -240,6 +306,17 @@ struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
+    /// Records what became of the message in its journal entry; its id.
+    fn record(&self, c: &mut DbConn, mark: &InboundMark) -> AppResult<i64> {
+        match self.entry {
+            Entry::Journaled(id) => {
+                mailstore::mark_inbound(c, id, mark)?;
+                Ok(id)
+            }
+            Entry::New(journal) => mailstore::insert_inbound_marked(c, journal, mark),
+        }
+    }
+
     fn quarantine(
         &self,
         c: &mut DbConn,
@@ -248,20 +325,21 @@ impl Ctx<'_> {
         ticket: Option<i64>,
         mail: Option<&ParsedMail>,
     ) -> AppResult<Outcome> {
-        mailstore::mark_inbound(
+        let inbound_id = self.record(
             c,
-            self.inbound_id,
-            "quarantined",
-            Some(cause),
-            Some(detail),
-            ticket,
-            None,
-            mail.and_then(|m| m.from_address.as_deref()),
-            mail.map(|m| m.subject.as_str()),
-            self.now,
+            &InboundMark {
+                status: "quarantined",
+                cause: Some(cause),
+                detail: Some(detail),
+                ticket_id: ticket,
+                article_id: None,
+                from: mail.and_then(|m| m.from_address.as_deref()),
+                subject: mail.map(|m| m.subject.as_str()),
+                at: self.now,
+            },
         )?;
         Ok(Outcome::Quarantined {
-            inbound_id: self.inbound_id,
+            inbound_id,
             cause: cause.into(),
         })
     }
@@ -387,17 +465,18 @@ impl Ctx<'_> {
                 self.now,
             )?;
         }
-        mailstore::mark_inbound(
+        let inbound_id = self.record(
             c,
-            self.inbound_id,
-            "ingested",
-            None,
-            None,
-            Some(outcome.ticket_id),
-            Some(outcome.article_id),
-            Some(from),
-            Some(&mail.subject),
-            self.now,
+            &InboundMark {
+                status: "ingested",
+                cause: None,
+                detail: None,
+                ticket_id: Some(outcome.ticket_id),
+                article_id: Some(outcome.article_id),
+                from: Some(from),
+                subject: Some(&mail.subject),
+                at: self.now,
+            },
         )?;
         // After the journal names the ticket, so the mail goes out from this mailbox.
         let intake_mailbox = self.mailbox.is_none_or(|m| m.purpose == "intake");
@@ -408,7 +487,7 @@ impl Ctx<'_> {
             self.acknowledge(c, ticket, from, mail.message_id.as_deref())?;
         }
         Ok(Outcome::Ticket {
-            inbound_id: self.inbound_id,
+            inbound_id,
             ticket_id: outcome.ticket_id,
             created: outcome.created,
         })

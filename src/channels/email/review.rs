@@ -171,14 +171,16 @@ pub async fn discard(app: &App, viewer: &Viewer, id: i64, req: DiscardRequest) -
             mailstore::mark_inbound(
                 c,
                 id,
-                "discarded",
-                row.cause.as_deref(),
-                Some(&detail),
-                row.ticket_id,
-                None,
-                row.from_address.as_deref(),
-                row.subject.as_deref(),
-                now,
+                &mailstore::InboundMark {
+                    status: "discarded",
+                    cause: row.cause.as_deref(),
+                    detail: Some(&detail),
+                    ticket_id: row.ticket_id,
+                    article_id: None,
+                    from: row.from_address.as_deref(),
+                    subject: row.subject.as_deref(),
+                    at: now,
+                },
             )
         })
         .await
