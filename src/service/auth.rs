@@ -169,10 +169,9 @@ pub async fn authenticate(app: &App, token: &str) -> AppResult<Viewer> {
     let default_tz = app.config.time_zone;
     app.db
         .read(move |c| {
-            let (tok, agent) = agents::find_token(c, &hash, now)?.ok_or_else(|| {
+            let (tok, agent, queues) = agents::find_token(c, &hash, now)?.ok_or_else(|| {
                 AppError::Unauthorized("the token is unknown, expired or revoked".into())
             })?;
-            let queues = agents::queues_of(c, agent.id)?;
             Ok(Viewer {
                 actor: Actor {
                     agent_id: agent.id,

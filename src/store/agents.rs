@@ -116,13 +116,16 @@ pub fn insert_token(conn: &mut DbConn, new: &NewApiToken) -> AppResult<i64> {
 }
 
 /// The live token with this hash and its (active) agent.
+/// A live token with its active agent and the agent's queues (in id order),
+/// in one query: every staff request starts with it.
 pub fn find_token(
     conn: &mut DbConn,
     hash: &str,
     now: NaiveDateTime,
-) -> AppResult<Option<(ApiTokenRow, AgentRow)>> {
-    Ok(api_tokens::table
-        .inner_join(super::schema::agents::table)
+) -> AppResult<Option<(ApiTokenRow, AgentRow, Vec<i64>)>> {
+    let rows: Vec<(ApiTokenRow, AgentRow, Option<i64>)> = api_tokens::table
+        .inner_join(agents::table)
+        .left_join(queue_members::table.on(queue_members::agent_id.eq(agents::id)))
         .filter(api_tokens::token_hash.eq(hash))
         .filter(api_tokens::revoked_at.is_null())
         .filter(
@@ -131,9 +134,18 @@ pub fn find_token(
                 .or(api_tokens::expires_at.gt(now)),
         )
         .filter(agents::active.eq(true))
-        .select((ApiTokenRow::as_select(), AgentRow::as_select()))
-        .first(conn)
-        .optional()?)
+        .select((
+            ApiTokenRow::as_select(),
+            AgentRow::as_select(),
+            queue_members::queue_id.nullable(),
+        ))
+        .order(queue_members::queue_id)
+        .load(conn)?;
+    let queues = rows.iter().filter_map(|(_, _, q)| *q).collect();
+    Ok(rows
+        .into_iter()
+        .next()
+        .map(|(token, agent, _)| (token, agent, queues)))
 }
 
 pub fn tokens_of(conn: &mut DbConn, agent_id: i64) -> AppResult<Vec<ApiTokenRow>> {
