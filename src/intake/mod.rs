@@ -210,6 +210,19 @@ pub fn apply_returning(
     now: NaiveDateTime,
     calendar: &Calendar,
 ) -> AppResult<(IntakeOutcome, Option<TicketRow>)> {
+    apply_with(conn, ch, now, calendar, None)
+}
+
+/// [`apply_returning`] with the catalogue the caller has already read in this
+/// transaction (e-mail checks the mailboxes' addresses first), so it is not
+/// checked again.
+pub fn apply_with(
+    conn: &mut DbConn,
+    ch: &Prepared,
+    now: NaiveDateTime,
+    calendar: &Calendar,
+    catalogue: Option<std::sync::Arc<catalogue::Snapshot>>,
+) -> AppResult<(IntakeOutcome, Option<TicketRow>)> {
     let req = &ch.req;
     let tz = calendar.tz;
     if let Some(key) = &ch.key {
@@ -224,13 +237,13 @@ pub fn apply_returning(
         }
     }
     // Routing and the call form are checked before anything is written.
-    let cat = match req.ticket_id {
-        None => Some(catalogue::snapshot(conn)?),
-        Some(_) => None,
+    let cat = match (req.ticket_id, catalogue) {
+        (None, None) => Some(catalogue::snapshot(conn)?),
+        (_, given) => given,
     };
-    let routed = match &cat {
-        Some(cat) => Some(route(cat, req)?),
-        None => None,
+    let routed = match (&cat, req.ticket_id) {
+        (Some(cat), None) => Some(route(cat, req)?),
+        _ => None,
     };
     let field_values = match (&req.fields, routed, &cat) {
         (None, _, _) => vec![],

@@ -150,8 +150,9 @@ pub fn update_subject(conn: &mut DbConn, row: &SubjectRow) -> AppResult<()> {
 }
 
 /// The catalogue as one value: queues, topics, subjects, the active SLA
-/// policies and the agents' names, which every request reads and which
-/// change a few times a day. [`snapshot`] gives the current one.
+/// policies, the agents' names and the mailboxes' addresses, which every
+/// request reads and which change a few times a day. [`snapshot`] gives the
+/// current one.
 #[derive(Debug)]
 pub struct Snapshot {
     pub queues: Vec<QueueRow>,
@@ -159,6 +160,8 @@ pub struct Snapshot {
     pub subjects: Vec<SubjectRow>,
     pub policies: Vec<super::sla::PolicyRow>,
     pub agent_names: std::collections::HashMap<i64, String>,
+    /// Every mailbox's address: mail from one of them is a loop.
+    pub mailbox_addresses: Vec<String>,
 }
 
 impl Snapshot {
@@ -189,6 +192,7 @@ impl Snapshot {
             subjects: subjects(conn)?,
             policies: super::sla::active_policies(conn)?,
             agent_names: super::agents::names(conn)?,
+            mailbox_addresses: super::mail::own_addresses(conn)?,
         })
     }
 }

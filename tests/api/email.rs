@@ -382,7 +382,7 @@ both!(one_mail_two_mailboxes_two_linked_tickets, |t| {
         t.fx.first_level,
     )
     .await;
-    mailbox(&t, "reclami", "reclami@sportello.test", t.fx.care).await;
+    let reclami = mailbox(&t, "reclami", "reclami@sportello.test", t.fx.care).await;
     let a = mailgate(&t, mail_fixture("it_plain.eml"), Some("assistenza")).await;
     let b = mailgate(&t, mail_fixture("it_plain.eml"), Some("reclami")).await;
     assert_eq!(a.body["created"], true);
@@ -410,6 +410,42 @@ both!(one_mail_two_mailboxes_two_linked_tickets, |t| {
     )
     .await;
     assert_eq!(r.body["cause"], "loop");
+    // A mailbox's new address is ours from the next message on (the
+    // addresses are kept in memory with the catalogue), the old one no more.
+    let r = t
+        .patch(
+            &format!("/api/v1/mailboxes/{reclami}"),
+            &t.fx.admin.token,
+            json!({"address": "reclami.nuovo@sportello.test"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = mailgate(
+        &t,
+        reply(
+            "ciao",
+            "reclami.nuovo@sportello.test",
+            "loop-2",
+            "loop-2@sportello.test",
+            None,
+        ),
+        Some("assistenza"),
+    )
+    .await;
+    assert_eq!(r.body["cause"], "loop", "{}", r.body);
+    let r = mailgate(
+        &t,
+        reply(
+            "ciao",
+            "reclami@sportello.test",
+            "not-a-loop",
+            "not-a-loop@sportello.test",
+            None,
+        ),
+        Some("assistenza"),
+    )
+    .await;
+    assert_eq!(r.body["outcome"], "ticket", "{}", r.body);
     let r = mailgate(&t, mail_fixture("it_plain.eml"), Some("nowhere")).await;
     assert_eq!(r.status, 422);
 });
@@ -461,8 +497,16 @@ both!(a_message_that_cannot_be_processed_is_kept_for_review, |t| {
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["outcome"], "quarantined", "{}", r.body);
     assert_eq!(r.body["cause"], "rejected", "{}", r.body);
-    assert_eq!(t.count("tickets").await, 0, "nothing of the undone work stays");
-    assert_eq!(t.count("contacts").await, 0, "nothing of the undone work stays");
+    assert_eq!(
+        t.count("tickets").await,
+        0,
+        "nothing of the undone work stays"
+    );
+    assert_eq!(
+        t.count("contacts").await,
+        0,
+        "nothing of the undone work stays"
+    );
     let list = t.get("/api/v1/mail/review", &t.fx.operator.token).await;
     let items = list.body.as_array().unwrap();
     assert_eq!(items.len(), 1, "{}", list.body);
@@ -478,7 +522,10 @@ both!(a_message_that_cannot_be_processed_is_kept_for_review, |t| {
             &t.fx.operator.token,
         )
         .await;
-    assert!(one.body["raw"].as_str().unwrap().contains("Принтер не печатает."));
+    assert!(one.body["raw"]
+        .as_str()
+        .unwrap()
+        .contains("Принтер не печатает."));
     // Delivered again, it is recognised and not journaled twice.
     let again = mailgate(&t, raw, None).await;
     assert_eq!(again.body["outcome"], "duplicate", "{}", again.body);
@@ -486,25 +533,35 @@ both!(a_message_that_cannot_be_processed_is_kept_for_review, |t| {
     assert_eq!(t.count("inbound_messages").await, 1);
 });
 
-both!(one_message_delivered_at_once_many_times_is_one_ticket, |t| {
-    // The MTA retries while the first delivery is still being processed: the
-    // deliveries meet at the journal's key and all but one are duplicates.
-    let raw = mail_fixture("it_plain.eml");
-    let deliveries = (0..6).map(|_| mailgate(&t, raw.clone(), None));
-    let results = futures_util::future::join_all(deliveries).await;
-    let mut outcomes: Vec<String> = results
-        .iter()
-        .map(|r| {
-            assert!(r.status.is_success(), "{}", r.body);
-            r.body["outcome"].as_str().unwrap().to_string()
-        })
-        .collect();
-    outcomes.sort();
-    assert_eq!(
-        outcomes,
-        ["duplicate", "duplicate", "duplicate", "duplicate", "duplicate", "ticket"]
-    );
-    assert_eq!(t.count("tickets").await, 1);
-    assert_eq!(t.count("inbound_messages").await, 1);
-    assert_eq!(t.count("outbox").await, 1, "one acknowledgement");
-});
+both!(
+    one_message_delivered_at_once_many_times_is_one_ticket,
+    |t| {
+        // The MTA retries while the first delivery is still being processed: the
+        // deliveries meet at the journal's key and all but one are duplicates.
+        let raw = mail_fixture("it_plain.eml");
+        let deliveries = (0..6).map(|_| mailgate(&t, raw.clone(), None));
+        let results = futures_util::future::join_all(deliveries).await;
+        let mut outcomes: Vec<String> = results
+            .iter()
+            .map(|r| {
+                assert!(r.status.is_success(), "{}", r.body);
+                r.body["outcome"].as_str().unwrap().to_string()
+            })
+            .collect();
+        outcomes.sort();
+        assert_eq!(
+            outcomes,
+            [
+                "duplicate",
+                "duplicate",
+                "duplicate",
+                "duplicate",
+                "duplicate",
+                "ticket"
+            ]
+        );
+        assert_eq!(t.count("tickets").await, 1);
+        assert_eq!(t.count("inbound_messages").await, 1);
+        assert_eq!(t.count("outbox").await, 1, "one acknowledgement");
+    }
+);

@@ -16,6 +16,8 @@
 //! An entry left `received` (journaled by an earlier version that processed in
 //! a second transaction) is processed when its message comes again.
 
+use std::sync::Arc;
+
 use chrono::{Duration, NaiveDateTime};
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -31,10 +33,10 @@ use crate::error::{is_unique_violation, AppError, AppResult};
 use crate::intake::{self, AttachmentInput, ContactRef, IntakeRequest};
 use crate::service::contacts::ContactDetails;
 use crate::service::App;
-use crate::store::delegations;
 use crate::store::mail::{self as mailstore, InboundMark, MailboxRow, NewInbound};
 use crate::store::outbox;
 use crate::store::rows::TicketRow;
+use crate::store::{catalogue, delegations};
 use crate::store::{tickets, DbConn};
 
 /// Where a message came from.
@@ -140,6 +142,7 @@ pub async fn ingest(
             };
             Ctx {
                 entry,
+                catalogue: catalogue::snapshot(c)?,
                 mailbox: mb.as_ref(),
                 key: &j.dedupe_key,
                 now,
@@ -254,6 +257,7 @@ pub async fn process(
         .write(move |c| {
             let ctx = Ctx {
                 entry: Entry::Journaled(inbound_id),
+                catalogue: catalogue::snapshot(c)?,
                 mailbox: mailbox.as_ref(),
                 key: &key,
                 now,
@@ -297,6 +301,8 @@ enum Entry<'a> {
 
 struct Ctx<'a> {
     entry: Entry<'a>,
+    /// Read once for the message: the own addresses, then the intake's routing.
+    catalogue: Arc<catalogue::Snapshot>,
     mailbox: Option<&'a MailboxRow>,
     key: &'a str,
     now: NaiveDateTime,
@@ -363,7 +369,7 @@ impl Ctx<'_> {
                 Some(mail),
             );
         };
-        let own = mailstore::own_addresses(c)?;
+        let own = &self.catalogue.mailbox_addresses;
         if self.release == Release::No && own.iter().any(|a| a.eq_ignore_ascii_case(&from)) {
             return self.quarantine(
                 c,
@@ -717,7 +723,13 @@ impl Ctx<'_> {
             }
             Err(e) => return Err(e),
         };
-        intake::apply_returning(c, &prepared, self.now, &self.config.calendar())
+        intake::apply_with(
+            c,
+            &prepared,
+            self.now,
+            &self.config.calendar(),
+            Some(self.catalogue.clone()),
+        )
     }
 
     fn bounce(&self, c: &mut DbConn, mail: &ParsedMail, b: &parse::Bounce) -> AppResult<Outcome> {
