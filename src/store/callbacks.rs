@@ -35,7 +35,7 @@ pub struct CallbackRow {
 }
 
 #[derive(Debug, Insertable)]
-#[diesel(table_name = callback_requests, treat_none_as_null = true)]
+#[diesel(table_name = callback_requests)]
 pub struct NewCallback {
     pub ticket_id: i64,
     pub phone: String,

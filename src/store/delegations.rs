@@ -8,7 +8,7 @@ use super::DbConn;
 use crate::error::AppResult;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = delegations, treat_none_as_null = true)]
+#[diesel(table_name = delegations)]
 pub struct DelegationRow {
     #[diesel(skip_insertion)]
     pub id: i64,

@@ -23,7 +23,7 @@ pub struct QueueRow {
 }
 
 #[derive(Debug, Insertable)]
-#[diesel(table_name = queues, treat_none_as_null = true)]
+#[diesel(table_name = queues)]
 pub struct NewQueue {
     pub name: String,
     pub level: String,
@@ -49,7 +49,7 @@ pub struct AgentRow {
 }
 
 #[derive(Debug, Insertable)]
-#[diesel(table_name = agents, treat_none_as_null = true)]
+#[diesel(table_name = agents)]
 pub struct NewAgent {
     pub email: String,
     pub name: String,
@@ -61,7 +61,7 @@ pub struct NewAgent {
 }
 
 #[derive(Debug, Insertable)]
-#[diesel(table_name = api_tokens, treat_none_as_null = true)]
+#[diesel(table_name = api_tokens)]
 pub struct NewApiToken {
     pub agent_id: i64,
     pub token_hash: String,
@@ -101,7 +101,7 @@ pub struct TopicRow {
 }
 
 #[derive(Debug, Insertable)]
-#[diesel(table_name = topics, treat_none_as_null = true)]
+#[diesel(table_name = topics)]
 pub struct NewTopic {
     pub name: String,
     pub queue_id: i64,
@@ -116,7 +116,7 @@ pub struct NewTopic {
 /// A value filled in on a ticket's call form, with the label and place the
 /// field had in the form when it was written.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = ticket_fields, treat_none_as_null = true)]
+#[diesel(table_name = ticket_fields)]
 pub struct TicketFieldRow {
     pub ticket_id: i64,
     pub name: String,
@@ -139,7 +139,7 @@ pub struct SubjectRow {
 }
 
 #[derive(Debug, Insertable)]
-#[diesel(table_name = subjects, treat_none_as_null = true)]
+#[diesel(table_name = subjects)]
 pub struct NewSubject {
     pub topic_id: i64,
     pub name: String,
@@ -311,7 +311,7 @@ pub struct AttachmentMeta {
 }
 
 #[derive(Debug, Insertable)]
-#[diesel(table_name = attachments, treat_none_as_null = true)]
+#[diesel(table_name = attachments)]
 pub struct NewAttachment {
     pub article_id: i64,
     pub filename: String,
