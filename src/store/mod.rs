@@ -172,16 +172,22 @@ impl DbUrl {
                 {
                     url.push_str("&sslmode=disable");
                 }
-                // Sportello's statements are short; PostgreSQL's JIT compiles
-                // any whose estimated cost is high (a search for a common word
-                // at a million tickets), which took 40 ms to save nothing.
-                // Asked in the startup packet: no extra round trip.
-                if !url.contains("options=") {
-                    url.push_str("&options=-c%20jit%3Doff");
-                }
-                let conn = diesel::PgConnection::establish(&url).map_err(|e| {
+                let mut conn = diesel::PgConnection::establish(&url).map_err(|e| {
                     AppError::Unavailable(format!("cannot connect to {}: {e}", self.redacted()))
                 })?;
+                // Sportello's statements are short; PostgreSQL's JIT compiles
+                // any whose estimated cost is high (a search for a common word
+                // at a million tickets), which took 40 ms to save nothing. Set
+                // once per pooled connection, not in the startup packet: a
+                // connection pooler may refuse `options` there. A server
+                // without JIT (before PostgreSQL 11) does not know the setting;
+                // that is no reason to refuse it. A URL that sets `jit` itself
+                // (`options=-c%20jit%3Don`) keeps its choice.
+                if !url.contains("jit") {
+                    if let Err(e) = conn.batch_execute("SET jit = off") {
+                        tracing::debug!(error = %e, "PostgreSQL has no JIT setting");
+                    }
+                }
                 Ok(DbConn::Postgresql(conn))
             }
             Backend::Sqlite => {
