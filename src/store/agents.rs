@@ -115,7 +115,6 @@ pub fn insert_token(conn: &mut DbConn, new: &NewApiToken) -> AppResult<i64> {
         .get_result(conn)?)
 }
 
-/// The live token with this hash and its (active) agent.
 /// A live token with its active agent and the agent's queues (in id order),
 /// in one query: every staff request starts with it.
 pub fn find_token(
