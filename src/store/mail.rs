@@ -205,18 +205,25 @@ pub struct InboundMark<'a> {
     pub at: NaiveDateTime,
 }
 
+/// A mark's columns, for the update of an entry and the insert of a new one.
+macro_rules! mark_values {
+    ($m:expr) => {
+        (
+            inbound_messages::status.eq($m.status),
+            inbound_messages::cause.eq($m.cause),
+            inbound_messages::detail.eq($m.detail),
+            inbound_messages::ticket_id.eq($m.ticket_id),
+            inbound_messages::article_id.eq($m.article_id),
+            inbound_messages::from_address.eq($m.from),
+            inbound_messages::subject.eq($m.subject),
+            inbound_messages::processed_at.eq($m.at),
+        )
+    };
+}
+
 pub fn mark_inbound(conn: &mut DbConn, id: i64, m: &InboundMark) -> AppResult<()> {
     diesel::update(inbound_messages::table.find(id))
-        .set((
-            inbound_messages::status.eq(m.status),
-            inbound_messages::cause.eq(m.cause),
-            inbound_messages::detail.eq(m.detail),
-            inbound_messages::ticket_id.eq(m.ticket_id),
-            inbound_messages::article_id.eq(m.article_id),
-            inbound_messages::from_address.eq(m.from),
-            inbound_messages::subject.eq(m.subject),
-            inbound_messages::processed_at.eq(m.at),
-        ))
+        .set(mark_values!(m))
         .execute(conn)?;
     Ok(())
 }
@@ -244,18 +251,8 @@ pub fn insert_inbound_marked(
             received_at,
         ]
     );
-    let mark = (
-        inbound_messages::status.eq(m.status),
-        inbound_messages::cause.eq(m.cause),
-        inbound_messages::detail.eq(m.detail),
-        inbound_messages::ticket_id.eq(m.ticket_id),
-        inbound_messages::article_id.eq(m.article_id),
-        inbound_messages::from_address.eq(m.from),
-        inbound_messages::subject.eq(m.subject),
-        inbound_messages::processed_at.eq(m.at),
-    );
     Ok(diesel::insert_into(inbound_messages::table)
-        .values((journal, mark))
+        .values((journal, mark_values!(m)))
         .returning(inbound_messages::id)
         .get_result(conn)?)
 }

@@ -140,21 +140,13 @@ pub async fn ingest(
                 }
                 None => Entry::New(&j),
             };
-            Ctx {
-                entry,
-                catalogue: catalogue::snapshot(c)?,
-                mailbox: mb.as_ref(),
-                key: &j.dedupe_key,
-                now,
+            let out = Outgoing {
                 config: &config,
-                out: Outgoing {
-                    config: &config,
-                    templates: &templates,
-                    now,
-                },
-                release: Release::No,
-            }
-            .process_in(c, parsed.as_ref())
+                templates: &templates,
+                now,
+            };
+            Ctx::read(c, entry, mb.as_ref(), &j.dedupe_key, out, Release::No)?
+                .process_in(c, parsed.as_ref())
         })
         .await;
     let error = match result {
@@ -163,15 +155,8 @@ pub async fn ingest(
     };
     // Two deliveries of one message raced: the other one journaled it.
     if is_unique_violation(&error) {
-        let k = key.clone();
-        if let Some(existing) = app
-            .db
-            .read(move |c| mailstore::inbound_by_key(c, &k))
-            .await?
-        {
-            return Ok(Outcome::Duplicate {
-                inbound_id: existing.id,
-            });
+        if let Some(inbound_id) = journaled(app, &key).await? {
+            return Ok(Outcome::Duplicate { inbound_id });
         }
     }
     // Whatever else went wrong, the message is kept and shown for review.
@@ -200,18 +185,21 @@ pub async fn ingest(
         })
         .await;
     match written {
-        Err(e) if is_unique_violation(&e) => {
-            let k = key.clone();
-            let existing = app
-                .db
-                .read(move |c| mailstore::inbound_by_key(c, &k))
-                .await?;
-            Ok(Outcome::Duplicate {
-                inbound_id: existing.map(|e| e.id).unwrap_or(0),
-            })
-        }
+        Err(e) if is_unique_violation(&e) => Ok(Outcome::Duplicate {
+            inbound_id: journaled(app, &key).await?.unwrap_or(0),
+        }),
         other => other,
     }
+}
+
+/// The journal entry under `key`, as committed (after a race on it).
+async fn journaled(app: &App, key: &str) -> AppResult<Option<i64>> {
+    let key = key.to_string();
+    let entry = app
+        .db
+        .read(move |c| mailstore::inbound_by_key(c, &key))
+        .await?;
+    Ok(entry.map(|e| e.id))
 }
 
 /// How a message that could not be processed is recorded.
@@ -255,21 +243,14 @@ pub async fn process(
     let result = app
         .db
         .write(move |c| {
-            let ctx = Ctx {
-                entry: Entry::Journaled(inbound_id),
-                catalogue: catalogue::snapshot(c)?,
-                mailbox: mailbox.as_ref(),
-                key: &key,
-                now,
+            let out = Outgoing {
                 config: &config,
-                out: Outgoing {
-                    config: &config,
-                    templates: &templates,
-                    now,
-                },
-                release,
+                templates: &templates,
+                now,
             };
-            ctx.process_in(c, parsed.as_ref())
+            let entry = Entry::Journaled(inbound_id);
+            Ctx::read(c, entry, mailbox.as_ref(), &key, out, release)?
+                .process_in(c, parsed.as_ref())
         })
         .await;
     match result {
@@ -311,7 +292,28 @@ struct Ctx<'a> {
     release: Release,
 }
 
-impl Ctx<'_> {
+impl<'a> Ctx<'a> {
+    /// The context of one message, with the catalogue as this transaction sees it.
+    fn read(
+        c: &mut DbConn,
+        entry: Entry<'a>,
+        mailbox: Option<&'a MailboxRow>,
+        key: &'a str,
+        out: Outgoing<'a>,
+        release: Release,
+    ) -> AppResult<Self> {
+        Ok(Ctx {
+            entry,
+            catalogue: catalogue::snapshot(c)?,
+            mailbox,
+            key,
+            now: out.now,
+            config: out.config,
+            out,
+            release,
+        })
+    }
+
     /// Records what became of the message in its journal entry; its id.
     fn record(&self, c: &mut DbConn, mark: &InboundMark) -> AppResult<i64> {
         match self.entry {
