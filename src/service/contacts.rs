@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use chrono::NaiveDateTime;
+use diesel::Connection;
 use serde::Deserialize;
 use serde_json::json;
 use utoipa::ToSchema;
@@ -536,6 +537,52 @@ pub fn match_or_create(
     actor: Option<i64>,
     now: NaiveDateTime,
 ) -> AppResult<Option<i64>> {
+    // Two requests from one new address at the same moment (a double click,
+    // a mail and the web form) both find nobody and both add the address; on
+    // PostgreSQL the later one meets the unique key once the first commits.
+    // Its write runs under a savepoint, so it is undone alone and the second
+    // look finds the contact the first one made. SQLite's writes take turns,
+    // so there the first look already sees it. Most requests find their
+    // contact complete and write nothing: they pay for no savepoint.
+    let racing = matches!(conn, DbConn::Postgresql(_));
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let plan = match plan_contact(conn, d)? {
+            ContactPlan::Done(id) => return Ok(id),
+            plan => plan,
+        };
+        let write = |c: &mut DbConn| match &plan {
+            ContactPlan::Done(id) => Ok(*id),
+            ContactPlan::Complete(id, fill) => {
+                update_in(c, *id, fill, actor, "completed_by_intake", now).map(|_| Some(*id))
+            }
+            ContactPlan::Create(input) => create_in(c, input, actor, now).map(Some),
+        };
+        let written = match racing {
+            true => conn.transaction(write),
+            false => write(conn),
+        };
+        match written {
+            Err(e) if racing && attempt == 1 && is_unique_violation(&e) => continue,
+            other => return other,
+        }
+    }
+}
+
+/// What intake must do about a request's contact.
+enum ContactPlan {
+    /// Nothing to write: the contact (or none) is known in full.
+    Done(Option<i64>),
+    /// The contact, and what the request adds that it lacked.
+    Complete(i64, ContactInput),
+    /// Nobody matches: a new contact.
+    Create(ContactInput),
+}
+
+/// Matches a request's contact by e-mail, then by a phone number only one
+/// contact has; reads nothing more when the contact is complete.
+fn plan_contact(conn: &mut DbConn, d: &CheckedDetails) -> AppResult<ContactPlan> {
     let mut found = match &d.email {
         Some(e) => contacts::by_email(conn, e)?,
         None => None,
@@ -584,10 +631,11 @@ pub fn match_or_create(
                 && fill.phones.is_none()
                 && fill.name.is_none()
                 && fill.contract_number.is_none();
-            if !complete {
-                update_in(conn, id, &fill, actor, "completed_by_intake", now)?;
-            }
-            Ok(Some(id))
+            Ok(if complete {
+                ContactPlan::Done(Some(id))
+            } else {
+                ContactPlan::Complete(id, fill)
+            })
         }
         None => {
             let has_any = d.email.is_some()
@@ -597,14 +645,13 @@ pub fn match_or_create(
                     .as_deref()
                     .is_some_and(|n| !n.trim().is_empty());
             if !has_any {
-                return Ok(None);
+                return Ok(ContactPlan::Done(None));
             }
-            let input = as_input(
+            Ok(ContactPlan::Create(as_input(
                 &d.input,
                 d.email.clone().map(|e| vec![e]),
                 d.phone.clone().map(|p| vec![p]),
-            );
-            create_in(conn, &input, actor, now).map(Some)
+            )))
         }
     }
 }

@@ -202,6 +202,62 @@ both!(idempotency_under_concurrency, |t| {
     assert_eq!(t.count("tickets").await, 1);
 });
 
+both!(one_new_caller_at_once_is_one_contact, |t| {
+    // The same new citizen, several requests at the same moment: each opens
+    // its ticket, and all of them find or make one contact. The contacts that
+    // lose the race on the address are undone, not left behind half-made.
+    let before = [
+        t.count("contacts").await,
+        t.count("contact_emails").await,
+        t.count("contact_phones").await,
+    ];
+    let calls = (0..8).map(|i| {
+        t.post(
+            "/api/v1/tickets",
+            &t.fx.operator.token,
+            json!({"subject": format!("Richiesta {i}"), "body": "Дублирую запрос",
+                "contact": {"name": "Jiří Dvořák", "email": "jiri.dvorak@example.cz",
+                    "phone": "+420 601 234 567", "language": "cs"}}),
+        )
+    });
+    let results = futures_util::future::join_all(calls).await;
+    let contacts: std::collections::HashSet<String> = results
+        .iter()
+        .map(|r| {
+            assert_eq!(r.status, 201, "{}", r.body);
+            r.body["contact"]["id"].to_string()
+        })
+        .collect();
+    assert_eq!(
+        contacts.len(),
+        1,
+        "one contact for one address: {contacts:?}"
+    );
+    let after = [
+        t.count("contacts").await,
+        t.count("contact_emails").await,
+        t.count("contact_phones").await,
+    ];
+    assert_eq!(after, before.map(|n| n + 1), "contacts, addresses, phones");
+    assert_eq!(t.count("tickets").await, 8);
+    // One creation in the contact's history, no audit entry of an undone one.
+    let history = t
+        .get(
+            &format!(
+                "/api/v1/contacts/{}/history",
+                results[0].body["contact"]["id"]
+            ),
+            &t.fx.operator.token,
+        )
+        .await;
+    assert_eq!(
+        history.body.as_array().unwrap().len(),
+        1,
+        "{}",
+        history.body
+    );
+});
+
 both!(attachments_are_stored_with_hash, |t| {
     use base64::Engine;
     let data: Vec<u8> = (0..150_000u32).map(|i| (i % 251) as u8).collect();
