@@ -124,8 +124,12 @@ pub fn claim_due(
         .load(conn)?)
 }
 
-pub fn mark_sent(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> AppResult<()> {
-    diesel::update(outbox::table.find(id))
+/// Marks entries sent (one statement for a batch).
+pub fn mark_sent(conn: &mut DbConn, ids: &[i64], now: NaiveDateTime) -> AppResult<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    diesel::update(outbox::table.filter(outbox::id.eq_any(ids)))
         .set((
             outbox::state.eq("sent"),
             outbox::sent_at.eq(now),

@@ -17,6 +17,7 @@ use crate::error::{AppError, AppResult};
 use crate::intake;
 use crate::service::App;
 use crate::store::outbox::{self, OutboxRow};
+use crate::store::rows::NewEvent;
 use crate::store::tickets;
 
 /// Entries claimed per run (held for `outbox_lease_secs`).
@@ -157,7 +158,14 @@ pub async fn send_due(app: &App, mailer: &Mailer) -> AppResult<SendReport> {
     }
 }
 
-/// Claims and sends one batch; returns how many rows it claimed.
+/// How long a sent message may wait to be recorded with the next ones: the
+/// mail a crash could send twice is at most what went out in this time.
+const RECORD_WITHIN: StdDuration = StdDuration::from_millis(200);
+
+/// Claims and sends one batch; returns how many rows it claimed. Sent
+/// messages are recorded together (one transaction for what went out within
+/// [`RECORD_WITHIN`], a whole batch when the mail goes to files), failures one
+/// by one as they happen.
 async fn send_batch(app: &App, mailer: &Mailer, report: &mut SendReport) -> AppResult<usize> {
     let now = app.clock.now_db();
     let lease = now + Duration::seconds(app.config.outbox_lease_secs);
@@ -166,36 +174,32 @@ async fn send_batch(app: &App, mailer: &Mailer, report: &mut SendReport) -> AppR
         .write(move |c| outbox::claim_due(c, now, lease, BATCH))
         .await?;
     let claimed = rows.len();
+    let mut sent = Unrecorded::default();
     for row in rows {
-        let article = row.article_id;
-        let files = app
-            .db
-            .read(move |c| match article {
-                Some(a) => tickets::attachment_files(c, a),
-                None => Ok(vec![]),
-            })
-            .await?;
+        let files = match row.article_id {
+            Some(a) => {
+                app.db
+                    .read(move |c| tickets::attachment_files(c, a))
+                    .await?
+            }
+            None => vec![],
+        };
         let result = match build(&row, files) {
             Ok(message) => mailer.send(message).await.map_err(|e| (e, false)),
             Err(Permanent(e)) => Err((e, true)),
         };
         let now = app.clock.now_db();
-        let max = app.config.outbox_max_attempts;
-        let done = match result {
+        match result {
             Ok(()) => {
                 report.sent += 1;
-                app.db
-                    .write(move |c| {
-                        outbox::mark_sent(c, row.id, now)?;
-                        if let Some(t) = row.ticket_id {
-                            intake::event(c, t, EventKind::EmailSent, None, json!({"outbox_id": row.id, "to": row.to_address, "kind": row.kind}), now)?;
-                        }
-                        Ok(())
-                    })
-                    .await
+                sent.push(&row, now);
+                if sent.due() {
+                    sent.record(app).await?;
+                }
             }
             Err((error, permanent)) => {
                 let attempts = row.attempts + 1;
+                let max = app.config.outbox_max_attempts;
                 let retry_at = (!permanent && attempts < max).then(|| now + backoff(row.attempts));
                 if retry_at.is_some() {
                     report.retrying += 1;
@@ -218,12 +222,59 @@ async fn send_batch(app: &App, mailer: &Mailer, report: &mut SendReport) -> AppR
                         }
                         Ok(())
                     })
-                    .await
+                    .await?;
             }
-        };
-        done?;
+        }
     }
+    sent.record(app).await?;
     Ok(claimed)
+}
+
+/// Messages sent and not yet marked in the outbox, with their tickets' events.
+#[derive(Default)]
+struct Unrecorded {
+    ids: Vec<i64>,
+    events: Vec<NewEvent>,
+    since: Option<std::time::Instant>,
+}
+
+impl Unrecorded {
+    fn push(&mut self, row: &OutboxRow, now: chrono::NaiveDateTime) {
+        self.ids.push(row.id);
+        if let Some(t) = row.ticket_id {
+            self.events.push(NewEvent {
+                ticket_id: t,
+                kind: EventKind::EmailSent.as_str().into(),
+                actor_agent_id: None,
+                data: json!({"outbox_id": row.id, "to": row.to_address, "kind": row.kind})
+                    .to_string(),
+                created_at: now,
+            });
+        }
+        self.since.get_or_insert_with(std::time::Instant::now);
+    }
+
+    fn due(&self) -> bool {
+        self.since.is_some_and(|t| t.elapsed() >= RECORD_WITHIN)
+    }
+
+    async fn record(&mut self, app: &App) -> AppResult<()> {
+        if self.ids.is_empty() {
+            return Ok(());
+        }
+        let (ids, events) = (
+            std::mem::take(&mut self.ids),
+            std::mem::take(&mut self.events),
+        );
+        self.since = None;
+        let now = app.clock.now_db();
+        app.db
+            .write(move |c| {
+                outbox::mark_sent(c, &ids, now)?;
+                tickets::insert_events(c, &events)
+            })
+            .await
+    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,2 @@
+DROP INDEX outbox_claim;
+CREATE INDEX outbox_due ON outbox(state, next_attempt_at);
