@@ -21,11 +21,12 @@ pub mod rows;
 pub mod schema;
 pub mod service_points;
 pub mod sla;
+mod sqlite;
 pub mod stats;
 pub mod supervisor;
 pub mod tickets;
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
@@ -191,6 +192,7 @@ impl DbUrl {
                 Ok(DbConn::Postgresql(conn))
             }
             Backend::Sqlite => {
+                sqlite::stable_plans();
                 let mut conn = diesel::SqliteConnection::establish(&self.target).map_err(|e| {
                     AppError::Unavailable(format!("cannot open SQLite file {}: {e}", self.target))
                 })?;
@@ -268,13 +270,13 @@ impl ManageConnection for Manager {
     }
 }
 
-/// The pool, plus the single-writer lock that keeps SQLite from answering
-/// "database is locked" under concurrent write transactions.
+/// The pool, plus SQLite's single writer (see [`sqlite::Writer`]).
 #[derive(Clone)]
 pub struct Db {
     pool: Pool<Manager>,
     backend: Backend,
-    sqlite_writer: Arc<Mutex<()>>,
+    /// SQLite's writer (None on PostgreSQL, where writes use the pool).
+    sqlite_writer: Option<Arc<sqlite::Writer>>,
     /// The catalogue as last read through this pool (see `catalogue::snapshot`).
     catalogue: Arc<catalogue::Cache>,
 }
@@ -295,7 +297,7 @@ impl Db {
         Ok(Db {
             pool,
             backend: url.backend(),
-            sqlite_writer: Arc::new(Mutex::new(())),
+            sqlite_writer: url.is_sqlite().then(|| sqlite::Writer::start(url)),
             catalogue: Default::default(),
         })
     }
@@ -335,14 +337,15 @@ impl Db {
     }
 
     pub fn write_blocking<T>(&self, f: impl FnOnce(&mut DbConn) -> AppResult<T>) -> AppResult<T> {
-        let mut conn = self.pool.get()?;
         let _cache = catalogue::use_cache(self.catalogue.clone());
-        let _guard = match self.backend {
-            Backend::Sqlite => Some(self.sqlite_writer.lock().unwrap_or_else(|p| p.into_inner())),
-            Backend::Postgres => None,
-        };
-        let conn: &mut DbConn = &mut conn;
-        conn.transaction(f)
+        match &self.sqlite_writer {
+            Some(writer) => writer.write(f),
+            None => {
+                let mut conn = self.pool.get()?;
+                let conn: &mut DbConn = &mut conn;
+                conn.transaction(f)
+            }
+        }
     }
 
     /// Applies pending migrations; returns the versions applied.
