@@ -151,6 +151,33 @@ pub async fn submit_guarded(
     guard: Option<Guard>,
     after: Option<After>,
 ) -> AppResult<IntakeOutcome> {
+    submit_as(app, req, guard, after, None).await
+}
+
+/// The code of the conflict [`submit_checked`] answers when the catalogue
+/// changed after the caller checked the request against it.
+pub const CATALOGUE_CHANGED: &str = "catalogue-changed";
+
+/// [`submit`] of a request its channel checked against `catalogue` (a copy
+/// held in memory, read without a round trip): the transaction confirms that
+/// copy is still the current one and refuses the request with a
+/// [`CATALOGUE_CHANGED`] conflict if not, so that the channel checks it again.
+pub async fn submit_checked(
+    app: &App,
+    req: IntakeRequest,
+    catalogue: std::sync::Arc<catalogue::Snapshot>,
+    after: Option<After>,
+) -> AppResult<IntakeOutcome> {
+    submit_as(app, req, None, after, Some(catalogue)).await
+}
+
+async fn submit_as(
+    app: &App,
+    req: IntakeRequest,
+    guard: Option<Guard>,
+    after: Option<After>,
+    checked_against: Option<std::sync::Arc<catalogue::Snapshot>>,
+) -> AppResult<IntakeOutcome> {
     let checked = std::sync::Arc::new(prepare(req, app.config.max_attachment_bytes)?);
     let now = app.clock.now_db();
     let calendar = app.config.calendar();
@@ -161,7 +188,20 @@ pub async fn submit_guarded(
             if let Some(g) = guard {
                 g(c)?;
             }
-            let (outcome, ticket) = apply_returning(c, &c2, now, &calendar)?;
+            let cat = match checked_against {
+                Some(expected) => {
+                    let current = catalogue::snapshot(c)?;
+                    if !std::sync::Arc::ptr_eq(&current, &expected) {
+                        return Err(AppError::conflict(
+                            CATALOGUE_CHANGED,
+                            "the help desk's topics changed while the request was checked; send it again",
+                        ));
+                    }
+                    Some(current)
+                }
+                None => None,
+            };
+            let (outcome, ticket) = apply_with(c, &c2, now, &calendar, cat)?;
             if let (Some(a), Some(ticket)) = (after, ticket) {
                 a(c, &outcome, &ticket)?;
             }
@@ -199,23 +239,13 @@ pub fn apply(
     now: NaiveDateTime,
     calendar: &Calendar,
 ) -> AppResult<IntakeOutcome> {
-    apply_returning(conn, ch, now, calendar).map(|(outcome, _)| outcome)
+    apply_with(conn, ch, now, calendar, None).map(|(outcome, _)| outcome)
 }
 
 /// [`apply`], also giving the ticket as it stands after the request (`None`
-/// for a replay, which wrote nothing).
-pub fn apply_returning(
-    conn: &mut DbConn,
-    ch: &Prepared,
-    now: NaiveDateTime,
-    calendar: &Calendar,
-) -> AppResult<(IntakeOutcome, Option<TicketRow>)> {
-    apply_with(conn, ch, now, calendar, None)
-}
-
-/// [`apply_returning`] with the catalogue the caller has already read in this
-/// transaction (e-mail checks the mailboxes' addresses first), so it is not
-/// checked again.
+/// for a replay, which wrote nothing), with the catalogue the caller has
+/// already read in this transaction (e-mail checks the mailboxes' addresses
+/// first), so it is not checked again.
 pub fn apply_with(
     conn: &mut DbConn,
     ch: &Prepared,

@@ -201,6 +201,18 @@ impl Snapshot {
 #[derive(Default)]
 pub struct Cache(std::sync::Mutex<Option<(i64, std::sync::Arc<Snapshot>)>>);
 
+impl Cache {
+    /// The copy last read, unchecked: current unless the catalogue changed
+    /// since (the [`snapshot`] of the transaction that relies on it tells).
+    pub fn last(&self) -> Option<std::sync::Arc<Snapshot>> {
+        let held = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        held.as_ref().map(|(_, s)| s.clone())
+    }
+}
+
 thread_local! {
     /// The cache of the pool whose connection this thread is using
     /// (set by `Db::read_blocking` / `Db::write_blocking` around their work).

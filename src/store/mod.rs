@@ -306,6 +306,12 @@ impl Db {
         self.backend
     }
 
+    /// The catalogue this pool last read, without asking the database whether
+    /// it is still current (see [`catalogue::Cache::last`]).
+    pub fn last_catalogue(&self) -> Option<Arc<catalogue::Snapshot>> {
+        self.catalogue.last()
+    }
+
     /// Runs read-only work on a pooled connection, off the async executor.
     pub async fn read<T, F>(&self, f: F) -> AppResult<T>
     where

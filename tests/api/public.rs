@@ -545,3 +545,43 @@ both!(multipart_requests_and_messages_with_files, |t| {
     assert_eq!(r.status, 422);
     assert_eq!(r.body["field"], "colour");
 });
+
+// The form checks a request against the catalogue held in memory and its
+// transaction confirms the copy is current: a change another instance made
+// (here a second pool on the same database) is followed by the very next
+// request, whether it renames, closes or reopens a topic.
+both!(the_form_follows_a_catalogue_changed_elsewhere, |t| {
+    let (public, _, _) = catalogue(&t).await;
+    let form = "/api/v1/public/requests";
+    let r = anon(&t, Method::POST, form, Some(valid(public))).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+
+    let other = sportello::store::Db::open(&t.app.config.database_url, 2).unwrap();
+    let change = |name: &'static str, public_now: bool| {
+        other.write(move |c| {
+            use sportello::store::catalogue;
+            let mut row = catalogue::topic(c, public)?.unwrap();
+            row.name = name.into();
+            row.public = public_now;
+            catalogue::update_topic(c, &row)
+        })
+    };
+    change("Saldo punti", true).await.unwrap();
+    let r = anon(&t, Method::POST, form, Some(valid(public))).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let number = r.body["number"].as_str().unwrap().to_string();
+    let tk = t
+        .get(&format!("/api/v1/tickets/{number}"), &t.fx.operator.token)
+        .await;
+    assert_eq!(tk.body["subject"], "Saldo punti", "the new name");
+
+    change("Saldo punti", false).await.unwrap();
+    let r = anon(&t, Method::POST, form, Some(valid(public))).await;
+    assert_eq!(r.status, 422, "a topic no longer public: {}", r.body);
+    assert_eq!(r.body["errors"][0]["field"], "topic_id", "{}", r.body);
+
+    change("Saldo punti", true).await.unwrap();
+    let r = anon(&t, Method::POST, form, Some(valid(public))).await;
+    assert_eq!(r.status, 201, "open again: {}", r.body);
+    assert_eq!(t.count("tickets").await, 3);
+});

@@ -187,9 +187,31 @@ pub async fn submit(
     if req.website.as_deref().is_some_and(|w| !w.trim().is_empty()) {
         return Err(AppError::BadRequest("the request was refused".into()));
     }
+    // The request is checked against the catalogue this pool holds in
+    // memory, and the transaction confirms that copy is current: no read of
+    // its own. After a change the copy is read again and the request checked
+    // once more; so is a refusal (a topic may have just been opened to the
+    // public).
+    if let Some(cat) = app.db.last_catalogue() {
+        match submit_against(app, &req, idempotency_key.clone(), cat).await {
+            Err(AppError::Conflict { code, .. }) if code == intake::CATALOGUE_CHANGED => {}
+            Ok(Err(_refused)) => {}
+            other => return other,
+        }
+    }
     let cat = app.db.read(catalogue::snapshot).await?;
+    submit_against(app, &req, idempotency_key, cat).await
+}
+
+/// [`submit`] with the catalogue the request is checked against.
+async fn submit_against(
+    app: &App,
+    req: &PublicRequest,
+    idempotency_key: Option<String>,
+    cat: std::sync::Arc<catalogue::Snapshot>,
+) -> AppResult<Result<Submitted, Vec<FieldError>>> {
     let topics = public_topics_of(&cat);
-    let errors = validate(app, &req, &topics);
+    let errors = validate(app, req, &topics);
     if !errors.is_empty() {
         return Ok(Err(errors));
     }
@@ -239,7 +261,7 @@ pub async fn submit(
         )?;
         Ok(())
     });
-    let outcome = intake::submit_guarded(
+    let outcome = intake::submit_checked(
         app,
         IntakeRequest {
             channel: Channel::Web,
@@ -265,7 +287,7 @@ pub async fn submit(
             html: None,
             fields: None,
         },
-        None,
+        cat,
         Some(after),
     )
     .await?;
