@@ -191,7 +191,7 @@ async fn submit_as(
             let cat = match checked_against {
                 Some(expected) => {
                     let current = catalogue::snapshot(c)?;
-                    if !std::sync::Arc::ptr_eq(&current, &expected) {
+                    if current.version != expected.version {
                         return Err(AppError::conflict(
                             CATALOGUE_CHANGED,
                             "the help desk's topics changed while the request was checked; send it again",

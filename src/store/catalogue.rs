@@ -155,6 +155,9 @@ pub fn update_subject(conn: &mut DbConn, row: &SubjectRow) -> AppResult<()> {
 /// current one.
 #[derive(Debug)]
 pub struct Snapshot {
+    /// The `catalogue_version` it was read at: two copies of one version
+    /// hold the same catalogue.
+    pub version: i64,
     pub queues: Vec<QueueRow>,
     pub topics: Vec<TopicRow>,
     pub subjects: Vec<SubjectRow>,
@@ -185,8 +188,9 @@ impl Snapshot {
             .min_by_key(|q| q.id)
     }
 
-    fn load(conn: &mut DbConn) -> AppResult<Snapshot> {
+    fn load(conn: &mut DbConn, version: i64) -> AppResult<Snapshot> {
         Ok(Snapshot {
+            version,
             queues: queues(conn)?,
             topics: topics(conn)?,
             subjects: subjects(conn)?,
@@ -254,7 +258,7 @@ pub fn snapshot(conn: &mut DbConn) -> AppResult<std::sync::Arc<Snapshot>> {
             return Ok(s);
         }
     }
-    let fresh = std::sync::Arc::new(Snapshot::load(conn)?);
+    let fresh = std::sync::Arc::new(Snapshot::load(conn, version)?);
     if let Some(cache) = cache {
         *cache
             .0

@@ -585,3 +585,19 @@ both!(the_form_follows_a_catalogue_changed_elsewhere, |t| {
     assert_eq!(r.status, 201, "open again: {}", r.body);
     assert_eq!(t.count("tickets").await, 3);
 });
+
+// Right after a change, concurrent requests each find their copy outdated
+// and read the catalogue again, several at once: copies of one version are
+// the same catalogue, and every request goes through.
+both!(concurrent_requests_after_a_change_all_go_through, |t| {
+    let (public, _, _) = catalogue(&t).await;
+    let calls = (0..16).map(|i| {
+        let mut body = valid(public);
+        body["email"] = json!(format!("cittadino{i}@example.it"));
+        anon(&t, Method::POST, "/api/v1/public/requests", Some(body))
+    });
+    for r in futures_util::future::join_all(calls).await {
+        assert_eq!(r.status, 201, "{}", r.body);
+    }
+    assert_eq!(t.count("tickets").await, 16);
+});
