@@ -583,27 +583,23 @@ enum ContactPlan {
 /// Matches a request's contact by e-mail, then by a phone number only one
 /// contact has; reads nothing more when the contact is complete.
 fn plan_contact(conn: &mut DbConn, d: &CheckedDetails) -> AppResult<ContactPlan> {
+    let phone = d.phone.as_deref().unwrap_or("");
+    // Found by its address, the contact has it; else nobody has it.
     let mut found = match &d.email {
-        Some(e) => contacts::by_email(conn, e)?,
+        Some(e) => contacts::by_email_with_phone(conn, e, phone)?,
         None => None,
     };
-    // Found by its address, the contact has it; else nobody has it.
     let email_known = found.is_some();
-    if found.is_none() {
-        if let Some(p) = &d.phone {
-            let owners = contacts::by_phone(conn, p)?;
-            if owners.len() == 1 {
-                found = Some(owners[0]);
-            }
+    if found.is_none() && !phone.is_empty() {
+        if let [owner] = contacts::by_phone(conn, phone)?[..] {
+            found = contacts::find_with_phone(conn, owner, phone)?;
         }
     }
     match found {
-        Some(id) => {
+        Some((row, phone_known)) => {
+            let id = row.id;
             // Complete the registry with what the request told us that it
             // lacked; the lists are read only when something is missing.
-            let (row, phone_known) =
-                contacts::find_with_phone(conn, id, d.phone.as_deref().unwrap_or(""))?
-                    .ok_or_else(|| AppError::not_found("contact"))?;
             let mut fill = ContactInput::default();
             if let Some(e) = d.email.as_ref().filter(|_| !email_known) {
                 let mut emails = contacts::emails(conn, id)?;

@@ -213,7 +213,27 @@ pub fn by_email(conn: &mut DbConn, email: &str) -> AppResult<Option<i64>> {
         .optional()?)
 }
 
-/// Contacts that have this E.164 number, oldest first.
+/// The contact that has this address, and whether `phone` (normalised) is
+/// among its numbers, in one query.
+pub fn by_email_with_phone(
+    conn: &mut DbConn,
+    email: &str,
+    phone: &str,
+) -> AppResult<Option<(ContactRow, bool)>> {
+    let row: Option<(ContactRow, Option<i64>)> = contacts::table
+        .inner_join(contact_emails::table.on(contact_emails::contact_id.eq(contacts::id)))
+        .left_join(
+            contact_phones::table.on(contact_phones::contact_id
+                .eq(contacts::id)
+                .and(contact_phones::phone.eq(phone))),
+        )
+        .filter(contact_emails::email.eq(email))
+        .select((ContactRow::as_select(), contact_phones::id.nullable()))
+        .first(conn)
+        .optional()?;
+    Ok(row.map(|(c, p)| (c, p.is_some())))
+}
+
 /// A contact, and whether `phone` (normalised) is among its numbers, in one query.
 pub fn find_with_phone(
     conn: &mut DbConn,
@@ -233,6 +253,7 @@ pub fn find_with_phone(
     Ok(row.map(|(c, p)| (c, p.is_some())))
 }
 
+/// Contacts that have this E.164 number, oldest first.
 pub fn by_phone(conn: &mut DbConn, phone: &str) -> AppResult<Vec<i64>> {
     Ok(contact_phones::table
         .filter(contact_phones::phone.eq(phone))
