@@ -157,91 +157,127 @@ pub fn insert_clock(conn: &mut DbConn, new: &NewClock) -> AppResult<i64> {
         .get_result(conn)?)
 }
 
-/// Inserts a clock with the first step of its history (`kind`, `reason`, at
-/// its start, with its due time): one statement on PostgreSQL.
-pub fn insert_clock_with_event(
+/// Inserts clocks, each with the first step of its history (`kind`,
+/// `reason`, at its start, with its due time); returns their ids in order.
+/// On PostgreSQL the clocks a change starts together (a new ticket's two) go
+/// in one statement.
+pub fn insert_clocks_with_event(
     conn: &mut DbConn,
-    new: &NewClock,
+    news: &[NewClock],
     kind: &str,
     reason: Option<&str>,
-) -> AppResult<i64> {
-    let DbConn::Postgresql(c) = conn else {
-        let id = insert_clock(conn, new)?;
-        insert_event(
-            conn,
-            &ClockEventRow {
-                id: 0,
-                clock_id: id,
-                kind: kind.into(),
-                reason: reason.map(str::to_string),
-                due_at: new.due_at,
-                at: new.started_at,
-            },
-        )?;
-        return Ok(id);
-    };
-    Ok(ClockWithEvent { new, kind, reason }.get_result(c)?)
+) -> AppResult<Vec<i64>> {
+    match (conn, news) {
+        (DbConn::Postgresql(c), [one]) => Ok(ClocksWithEvent {
+            news: [one],
+            kind,
+            reason,
+        }
+        .load(c)?),
+        (DbConn::Postgresql(c), [a, b]) => Ok(ClocksWithEvent {
+            news: [a, b],
+            kind,
+            reason,
+        }
+        .load(c)?),
+        (conn, news) => {
+            let mut ids = Vec::with_capacity(news.len());
+            for new in news {
+                let id = match conn {
+                    DbConn::Postgresql(c) => ClocksWithEvent {
+                        news: [new],
+                        kind,
+                        reason,
+                    }
+                    .get_result(c)?,
+                    DbConn::Sqlite(_) => {
+                        let id = insert_clock(conn, new)?;
+                        insert_event(
+                            conn,
+                            &ClockEventRow {
+                                id: 0,
+                                clock_id: id,
+                                kind: kind.into(),
+                                reason: reason.map(str::to_string),
+                                due_at: new.due_at,
+                                at: new.started_at,
+                            },
+                        )?;
+                        id
+                    }
+                };
+                ids.push(id);
+            }
+            Ok(ids)
+        }
+    }
 }
 
-/// The statement of [`insert_clock_with_event`] on PostgreSQL, written out so
-/// that diesel keeps it prepared (a `sql_query` is parsed and planned again on
-/// every execution): a clock, and its first step made from what it returns.
-struct ClockWithEvent<'a> {
-    new: &'a NewClock,
+/// The statement of [`insert_clocks_with_event`] on PostgreSQL for `N`
+/// clocks, written out so that diesel keeps it prepared (a `sql_query` is
+/// parsed and planned again on every execution): the clocks, and their first
+/// steps made from what they return.
+struct ClocksWithEvent<'a, const N: usize> {
+    news: [&'a NewClock; N],
     kind: &'a str,
     reason: Option<&'a str>,
 }
 
-/// [`ClockWithEvent`]'s key in the prepared-statement cache: its text is fixed.
-struct ClockWithEventId;
+/// [`ClocksWithEvent`]'s key in the prepared-statement cache: its text is
+/// fixed for each number of clocks.
+struct ClocksWithEventId<const N: usize>;
 
-impl QueryId for ClockWithEvent<'_> {
-    type QueryId = ClockWithEventId;
+impl<const N: usize> QueryId for ClocksWithEvent<'_, N> {
+    type QueryId = ClocksWithEventId<N>;
     const HAS_STATIC_QUERY_ID: bool = true;
 }
 
-impl Query for ClockWithEvent<'_> {
+impl<const N: usize> Query for ClocksWithEvent<'_, N> {
     type SqlType = BigInt;
 }
 
-impl RunQueryDsl<diesel::PgConnection> for ClockWithEvent<'_> {}
+impl<const N: usize> RunQueryDsl<diesel::PgConnection> for ClocksWithEvent<'_, N> {}
 
-impl QueryFragment<Pg> for ClockWithEvent<'_> {
+impl<const N: usize> QueryFragment<Pg> for ClocksWithEvent<'_, N> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
-        let n = self.new;
         out.push_sql(
             "WITH c AS (INSERT INTO sla_clocks (ticket_id, policy_id, kind, target_minutes, \
-             warning_percent, state, started_at, due_at, warn_at, updated_at, calendar_id) VALUES (",
+             warning_percent, state, started_at, due_at, warn_at, updated_at, calendar_id) VALUES ",
         );
-        out.push_bind_param::<BigInt, _>(&n.ticket_id)?;
-        out.push_sql(", ");
-        out.push_bind_param::<BigInt, _>(&n.policy_id)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Text, _>(&n.kind)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Integer, _>(&n.target_minutes)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Integer, _>(&n.warning_percent)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Text, _>(&n.state)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Timestamp, _>(&n.started_at)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Nullable<Timestamp>, _>(&n.due_at)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Nullable<Timestamp>, _>(&n.warn_at)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Timestamp, _>(&n.updated_at)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Nullable<BigInt>, _>(&n.calendar_id)?;
+        for (i, n) in self.news.iter().enumerate() {
+            out.push_sql(if i == 0 { "(" } else { ", (" });
+            out.push_bind_param::<BigInt, _>(&n.ticket_id)?;
+            out.push_sql(", ");
+            out.push_bind_param::<BigInt, _>(&n.policy_id)?;
+            out.push_sql(", ");
+            out.push_bind_param::<Text, _>(&n.kind)?;
+            out.push_sql(", ");
+            out.push_bind_param::<Integer, _>(&n.target_minutes)?;
+            out.push_sql(", ");
+            out.push_bind_param::<Integer, _>(&n.warning_percent)?;
+            out.push_sql(", ");
+            out.push_bind_param::<Text, _>(&n.state)?;
+            out.push_sql(", ");
+            out.push_bind_param::<Timestamp, _>(&n.started_at)?;
+            out.push_sql(", ");
+            out.push_bind_param::<Nullable<Timestamp>, _>(&n.due_at)?;
+            out.push_sql(", ");
+            out.push_bind_param::<Nullable<Timestamp>, _>(&n.warn_at)?;
+            out.push_sql(", ");
+            out.push_bind_param::<Timestamp, _>(&n.updated_at)?;
+            out.push_sql(", ");
+            out.push_bind_param::<Nullable<BigInt>, _>(&n.calendar_id)?;
+            out.push_sql(")");
+        }
         out.push_sql(
-            ") RETURNING id, due_at, started_at) \
-             INSERT INTO sla_clock_events (clock_id, kind, reason, due_at, at) SELECT id, ",
+            " RETURNING id, due_at, started_at), \
+             e AS (INSERT INTO sla_clock_events (clock_id, kind, reason, due_at, at) SELECT id, ",
         );
-        out.push_bind_param::<Text, _>(self.kind)?;
+        out.push_bind_param::<Text, _>(&self.kind)?;
         out.push_sql(", ");
         out.push_bind_param::<Nullable<Text>, _>(&self.reason)?;
-        out.push_sql(", due_at, started_at FROM c RETURNING clock_id");
+        // Ids come from the sequence in the order of the rows.
+        out.push_sql(", due_at, started_at FROM c) SELECT id FROM c ORDER BY id");
         Ok(())
     }
 }

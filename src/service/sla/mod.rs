@@ -83,11 +83,11 @@ pub(crate) fn track_with(
     let mut found = Lookups { catalogue };
     match from {
         None => {
+            let mut clocks = Vec::with_capacity(2);
             for kind in [ClockKind::FirstResponse, ClockKind::Resolution] {
-                start(
-                    c, cal, &mut found, &mut live, ticket, kind, "created", pause, now,
-                )?;
+                clocks.extend(new_clock(c, cal, &mut found, ticket, kind, now)?);
             }
+            begin(c, cal, &mut live, clocks, "created", pause, now)?;
         }
         Some(from) if from != to => {
             if !to.is_active() {
@@ -189,16 +189,31 @@ fn start(
     pause: Option<PauseReason>,
     now: NaiveDateTime,
 ) -> AppResult<()> {
+    let clock = new_clock(c, cal, found, ticket, kind, now)?;
+    begin(c, cal, live, clock.into_iter().collect(), why, pause, now)
+}
+
+/// The clock of `kind` the policy that fits the ticket now would start, with
+/// its due and warning times (none when no policy fits or it sets no such
+/// target); nothing is written.
+fn new_clock(
+    c: &mut DbConn,
+    cal: &Calendar,
+    found: &mut Lookups,
+    ticket: &TicketRow,
+    kind: ClockKind,
+    now: NaiveDateTime,
+) -> AppResult<Option<ClockRow>> {
     let catalogue = found.get(c)?;
     let policies = &catalogue.policies;
     let matchers: Vec<(i64, Matcher)> = policies.iter().map(|p| (p.id, matcher(p))).collect();
     let Some(policy) = rules::choose(&matchers, ticket.queue_id, ticket.priority, ticket.topic_id)
         .and_then(|id| policies.iter().find(|p| p.id == id))
     else {
-        return Ok(());
+        return Ok(None);
     };
     let Some(target) = target_of(policy, kind) else {
-        return Ok(());
+        return Ok(None);
     };
     let mut clock = ClockRow {
         id: 0,
@@ -222,28 +237,48 @@ fn start(
     );
     clock.due_at = status.due_at;
     clock.warn_at = status.warn_at;
-    clock.id = store::insert_clock_with_event(
-        c,
-        &NewClock {
+    Ok(Some(clock))
+}
+
+/// Writes clocks [`new_clock`] made, each with its first step (`why`), in
+/// one statement; paused at once when the ticket waits on someone.
+fn begin(
+    c: &mut DbConn,
+    cal: &Calendar,
+    live: &mut Vec<ClockRow>,
+    clocks: Vec<ClockRow>,
+    why: &str,
+    pause: Option<PauseReason>,
+    now: NaiveDateTime,
+) -> AppResult<()> {
+    if clocks.is_empty() {
+        return Ok(());
+    }
+    let news: Vec<NewClock> = clocks
+        .iter()
+        .map(|clock| NewClock {
             ticket_id: clock.ticket_id,
             policy_id: clock.policy_id,
             kind: clock.kind.clone(),
             target_minutes: clock.target_minutes,
             warning_percent: clock.warning_percent,
             state: clock.state.clone(),
-            started_at: now,
+            started_at: clock.started_at,
             due_at: clock.due_at,
             warn_at: clock.warn_at,
-            updated_at: now,
+            updated_at: clock.updated_at,
             calendar_id: clock.calendar_id,
-        },
-        ClockEventKind::Started.as_str(),
-        Some(why),
-    )?;
-    if let Some(r) = pause {
-        pause_clock(c, cal, &mut clock, r, now)?;
+        })
+        .collect();
+    let ids =
+        store::insert_clocks_with_event(c, &news, ClockEventKind::Started.as_str(), Some(why))?;
+    for (mut clock, id) in clocks.into_iter().zip(ids) {
+        clock.id = id;
+        if let Some(r) = pause {
+            pause_clock(c, cal, &mut clock, r, now)?;
+        }
+        live.push(clock);
     }
-    live.push(clock);
     Ok(())
 }
 
