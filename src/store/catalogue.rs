@@ -201,19 +201,25 @@ impl Snapshot {
     }
 }
 
-/// A pool's catalogue in memory, with the version it was read at.
+/// A pool's catalogue in memory.
 #[derive(Default)]
-pub struct Cache(std::sync::Mutex<Option<(i64, std::sync::Arc<Snapshot>)>>);
+pub struct Cache(std::sync::Mutex<Option<std::sync::Arc<Snapshot>>>);
 
 impl Cache {
     /// The copy last read, unchecked: current unless the catalogue changed
     /// since (the [`snapshot`] of the transaction that relies on it tells).
     pub fn last(&self) -> Option<std::sync::Arc<Snapshot>> {
-        let held = self
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    fn keep(&self, snapshot: std::sync::Arc<Snapshot>) {
+        *self
             .0
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        held.as_ref().map(|(_, s)| s.clone())
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(snapshot);
     }
 }
 
@@ -246,24 +252,14 @@ pub fn snapshot(conn: &mut DbConn) -> AppResult<std::sync::Arc<Snapshot>> {
     use super::schema::catalogue_version as cv;
     let version: i64 = cv::table.select(cv::version).first(conn)?;
     let cache = CURRENT.with(|c| c.borrow().clone());
-    let lock = |cache: &Cache| {
-        cache
-            .0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone()
-    };
-    if let Some((v, s)) = cache.as_deref().and_then(lock) {
-        if v == version {
-            return Ok(s);
+    if let Some(held) = cache.as_deref().and_then(Cache::last) {
+        if held.version == version {
+            return Ok(held);
         }
     }
     let fresh = std::sync::Arc::new(Snapshot::load(conn, version)?);
     if let Some(cache) = cache {
-        *cache
-            .0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some((version, fresh.clone()));
+        cache.keep(fresh.clone());
     }
     Ok(fresh)
 }

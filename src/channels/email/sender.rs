@@ -198,6 +198,8 @@ async fn send_batch(app: &App, mailer: &Mailer, report: &mut SendReport) -> AppR
                 }
             }
             Err((error, permanent)) => {
+                // What went out before it is recorded first, in order.
+                sent.record(app).await?;
                 let attempts = row.attempts + 1;
                 let max = app.config.outbox_max_attempts;
                 let retry_at = (!permanent && attempts < max).then(|| now + backoff(row.attempts));
