@@ -7,6 +7,7 @@
 //!     cargo bench --bench suite -- --quick            # smoke size, about two minutes
 //!     cargo bench --bench suite -- --tickets 50000 --json /tmp/suite.json
 //!     cargo bench --bench suite -- --only postgres    # one database (or sqlite)
+//!     cargo bench --bench suite -- --client-threads 1  # the load generator on one thread
 //!
 //! Prints a table per database and writes JSON (default target/bench-suite.json).
 //! Nothing is asserted about speed; the run fails only when something breaks
@@ -74,6 +75,7 @@ fn main() {
     // Some(true): PostgreSQL only; Some(false): SQLite only.
     let mut only: Option<bool> = None;
     let mut tickets = None;
+    let mut client_threads: usize = 2;
     let mut json_path = PathBuf::from(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/target/bench-suite.json"
@@ -95,6 +97,13 @@ fn main() {
                     Some("postgres") => Some(true),
                     _ => panic!("--only sqlite|postgres"),
                 }
+            }
+            "--client-threads" => {
+                client_threads = args
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .filter(|n| *n >= 1)
+                    .expect("--client-threads N (1 or more)")
             }
             // cargo bench passes --bench; libtest options mean nothing here.
             _ => {}
@@ -118,7 +127,11 @@ fn main() {
             .as_deref()
             .unwrap_or("not measured (SPORTELLO_BENCH_DATABASE_URL unset)")
     );
-    println!("server: {}", server::BIN);
+    println!(
+        "server: {}; load generator: {client_threads} thread{}",
+        server::BIN,
+        if client_threads == 1 { "" } else { "s" }
+    );
 
     let pgbench = pg_base
         .as_deref()
@@ -137,14 +150,22 @@ fn main() {
         eprintln!("suite: pgbench did not run: {e}");
     }
 
-    // One thread drives every client: the load generator shares the
-    // machine's two cores with the server and the database, and its two
-    // worker threads woke each other for every request (perf put it at 12%
-    // of the machine under web-form intake; wrk takes 2% for the same load).
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    // The load generator's threads (two unless told otherwise). It shares
+    // the machine's cores with the server and the database; one thread or
+    // two made no difference above the noise
+    // (PostgreSQL at 100,000 tickets: web form 334 / 1,053 / 1,177 tickets/s
+    // at 1 / 8 / 64 clients on one thread, 349 / 1,212 / 1,199 on two).
+    let rt = match client_threads {
+        1 => tokio::runtime::Builder::new_current_thread(),
+        n => {
+            let mut b = tokio::runtime::Builder::new_multi_thread();
+            b.worker_threads(n);
+            b
+        }
+    }
+    .enable_all()
+    .build()
+    .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let mut reports = Vec::new();
     let sqlite_url = format!("sqlite://{}", dir.path().join("bench.db").display());
@@ -196,6 +217,7 @@ fn main() {
     let out = json!({
         "date": chrono::Utc::now().to_rfc3339(),
         "size": if quick { "quick" } else { "default" },
+        "client_threads": client_threads,
         "machine": {"cores": reference::cores(), "memory_bytes": reference::memory(),
             "postgres": pg_version},
         "reference": {"pgbench_tps": reference.pgbench_tps,
