@@ -167,50 +167,46 @@ pub fn insert_clocks_with_event(
     kind: &str,
     reason: Option<&str>,
 ) -> AppResult<Vec<i64>> {
-    match (conn, news) {
-        (DbConn::Postgresql(c), [one]) => Ok(ClocksWithEvent {
-            news: [one],
-            kind,
-            reason,
-        }
-        .load(c)?),
-        (DbConn::Postgresql(c), [a, b]) => Ok(ClocksWithEvent {
-            news: [a, b],
-            kind,
-            reason,
-        }
-        .load(c)?),
-        (conn, news) => {
-            let mut ids = Vec::with_capacity(news.len());
-            for new in news {
-                let id = match conn {
-                    DbConn::Postgresql(c) => ClocksWithEvent {
-                        news: [new],
+    let mut ids = Vec::with_capacity(news.len());
+    match conn {
+        DbConn::Postgresql(c) => {
+            for chunk in news.chunks(2) {
+                ids.extend(match chunk {
+                    [a, b] => ClocksWithEvent {
+                        news: [a, b],
                         kind,
                         reason,
                     }
-                    .get_result(c)?,
-                    DbConn::Sqlite(_) => {
-                        let id = insert_clock(conn, new)?;
-                        insert_event(
-                            conn,
-                            &ClockEventRow {
-                                id: 0,
-                                clock_id: id,
-                                kind: kind.into(),
-                                reason: reason.map(str::to_string),
-                                due_at: new.due_at,
-                                at: new.started_at,
-                            },
-                        )?;
-                        id
+                    .load::<i64>(c)?,
+                    [one] => ClocksWithEvent {
+                        news: [one],
+                        kind,
+                        reason,
                     }
-                };
+                    .load::<i64>(c)?,
+                    _ => vec![],
+                });
+            }
+        }
+        DbConn::Sqlite(_) => {
+            for new in news {
+                let id = insert_clock(conn, new)?;
+                insert_event(
+                    conn,
+                    &ClockEventRow {
+                        id: 0,
+                        clock_id: id,
+                        kind: kind.into(),
+                        reason: reason.map(str::to_string),
+                        due_at: new.due_at,
+                        at: new.started_at,
+                    },
+                )?;
                 ids.push(id);
             }
-            Ok(ids)
         }
     }
+    Ok(ids)
 }
 
 /// The statement of [`insert_clocks_with_event`] on PostgreSQL for `N`
