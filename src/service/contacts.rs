@@ -548,20 +548,20 @@ pub fn match_or_create(
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let plan = match plan_contact(conn, d)? {
+        let change = match plan_contact(conn, d)? {
             ContactPlan::Done(id) => return Ok(id),
-            plan => plan,
+            ContactPlan::Write(change) => change,
         };
-        let write = |c: &mut DbConn| match &plan {
-            ContactPlan::Done(id) => Ok(*id),
-            ContactPlan::Complete(id, fill) => {
+        let write = |c: &mut DbConn| match change.as_ref() {
+            ContactWrite::Complete(id, fill) => {
                 update_in(c, *id, fill, actor, "completed_by_intake", now).map(|_| Some(*id))
             }
-            ContactPlan::Create(input) => create_in(c, input, actor, now).map(Some),
+            ContactWrite::Create(input) => create_in(c, input, actor, now).map(Some),
         };
-        let written = match racing {
-            true => conn.transaction(write),
-            false => write(conn),
+        let written = if racing {
+            conn.transaction(write)
+        } else {
+            write(conn)
         };
         match written {
             Err(e) if racing && attempt == 1 && is_unique_violation(&e) => continue,
@@ -574,6 +574,10 @@ pub fn match_or_create(
 enum ContactPlan {
     /// Nothing to write: the contact (or none) is known in full.
     Done(Option<i64>),
+    Write(Box<ContactWrite>),
+}
+
+enum ContactWrite {
     /// The contact, and what the request adds that it lacked.
     Complete(i64, ContactInput),
     /// Nobody matches: a new contact.
@@ -630,7 +634,7 @@ fn plan_contact(conn: &mut DbConn, d: &CheckedDetails) -> AppResult<ContactPlan>
             Ok(if complete {
                 ContactPlan::Done(Some(id))
             } else {
-                ContactPlan::Complete(id, fill)
+                ContactPlan::Write(Box::new(ContactWrite::Complete(id, fill)))
             })
         }
         None => {
@@ -643,11 +647,13 @@ fn plan_contact(conn: &mut DbConn, d: &CheckedDetails) -> AppResult<ContactPlan>
             if !has_any {
                 return Ok(ContactPlan::Done(None));
             }
-            Ok(ContactPlan::Create(as_input(
-                &d.input,
-                d.email.clone().map(|e| vec![e]),
-                d.phone.clone().map(|p| vec![p]),
-            )))
+            Ok(ContactPlan::Write(Box::new(ContactWrite::Create(
+                as_input(
+                    &d.input,
+                    d.email.clone().map(|e| vec![e]),
+                    d.phone.clone().map(|p| vec![p]),
+                ),
+            ))))
         }
     }
 }
