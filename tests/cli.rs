@@ -506,6 +506,7 @@ fn encoded(s: &str) -> String {
 /// `demo generate` on an empty database: the demo is seeded, 3,000 tickets
 /// spread over states, channels and queues, and the app keeps working on top.
 fn generate_and_use(dir: &std::path::Path, database_url: Option<&str>, database: &str) {
+    let before = chrono::Utc::now().naive_utc();
     let mut cmd = sportello();
     cmd.current_dir(dir)
         .args(["demo", "generate", "--tickets", "3000"]);
@@ -561,6 +562,45 @@ fn generate_and_use(dir: &std::path::Path, database_url: Option<&str>, database:
             "SELECT COUNT(*) AS n FROM contacts WHERE search_key LIKE '%+39%' OR search_key LIKE '%+7%'"
         ) > 0
     );
+    // Each ticket has the clocks intake would have started, each with its
+    // history from the start; the escalation rules whose moment has passed
+    // have fired, so a server started on it has no backlog of old breaches.
+    assert_eq!(
+        count(
+            c,
+            "SELECT COUNT(*) AS n FROM tickets t WHERE NOT EXISTS \
+             (SELECT 1 FROM sla_clocks k WHERE k.ticket_id = t.id AND k.kind = 'resolution')"
+        ),
+        0,
+        "every ticket has a resolution clock"
+    );
+    assert_eq!(
+        count(
+            c,
+            "SELECT COUNT(*) AS n FROM sla_clocks k WHERE NOT EXISTS \
+             (SELECT 1 FROM sla_clock_events e WHERE e.clock_id = k.id AND e.kind = 'started')"
+        ),
+        0,
+        "every clock's history starts"
+    );
+    for state in ["running", "paused", "met", "breached"] {
+        assert!(
+            count(
+                c,
+                &format!("SELECT COUNT(*) AS n FROM sla_clocks WHERE state = '{state}'")
+            ) > 0,
+            "{database}: no {state} clock"
+        );
+    }
+    assert!(count(c, "SELECT COUNT(*) AS n FROM escalation_firings") > 0);
+    // The demo's own 30 tickets come first; their overdue clocks are for
+    // the server to fire, as on any demo.
+    let due: Vec<_> = sportello::store::escalation::due(c, before, 1000)
+        .unwrap()
+        .into_iter()
+        .filter(|d| d.ticket_id > 30)
+        .collect();
+    assert!(due.is_empty(), "{database}: left to fire: {due:?}");
     let (max_id, before_years) = (
         count(c, "SELECT MAX(id) AS n FROM tickets"),
         count(c, "SELECT COUNT(*) AS n FROM ticket_counters"),

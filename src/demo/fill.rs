@@ -10,11 +10,13 @@ use diesel::Connection;
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 
-use super::generate::{self, Plan, Routing};
+use super::generate::{self, LevelRule, Levels, Plan, Policy, Routing};
+use crate::domain::sla::ClockKind;
 use crate::error::{AppError, AppResult};
+use crate::service::sla::{calendars, escalation};
 use crate::service::App;
 use crate::store::bulk::{self, Batch};
-use crate::store::DbUrl;
+use crate::store::{catalogue, DbConn, DbUrl};
 
 /// Tickets per transaction. Merged tickets point back into their own batch,
 /// so the same seed gives the same data only with the same batch size.
@@ -49,6 +51,8 @@ pub async fn generate(app: &App, tickets: u64, seed: u64) -> AppResult<Summary> 
     }
     let routing =
         Routing::new(&rows).ok_or_else(|| AppError::conflict("no-queue", "no active queue"))?;
+    let desk = app.config.calendar();
+    let levels = app.db.read(move |c| levels(c, desk)).await?;
     let url = app.config.database_url.clone();
     let now = app
         .clock
@@ -57,16 +61,55 @@ pub async fn generate(app: &App, tickets: u64, seed: u64) -> AppResult<Summary> 
         .unwrap_or(app.clock.now_db());
     let tz = app.config.time_zone;
     let mut summary =
-        tokio::task::spawn_blocking(move || fill(&url, &routing, now, tz, tickets, seed))
+        tokio::task::spawn_blocking(move || fill(&url, &routing, &levels, now, tz, tickets, seed))
             .await
             .map_err(|e| AppError::Internal(format!("generation failed: {e}")))??;
     summary.seeded_demo = seeded_demo;
     Ok(summary)
 }
 
+/// The service levels generated tickets get: the active policies, the
+/// queues' calendars and the active escalation rules.
+fn levels(c: &mut DbConn, desk: crate::domain::calendar::Calendar) -> AppResult<Levels> {
+    let cat = catalogue::snapshot(c)?;
+    let policies = cat
+        .policies
+        .iter()
+        .map(|p| Policy {
+            id: p.id,
+            matcher: crate::service::sla::matcher(p),
+            first_response_minutes: p.first_response_minutes,
+            resolution_minutes: p.resolution_minutes,
+            warning_percent: p.warning_percent,
+        })
+        .collect();
+    let mut queue_calendars = std::collections::HashMap::new();
+    for q in &cat.queues {
+        if let Some(id) = q.calendar_id {
+            queue_calendars.insert(q.id, (id, calendars::of_clock(c, &desk, Some(id))?));
+        }
+    }
+    let mut rules = Vec::new();
+    for r in crate::store::escalation::rules(c, None)? {
+        if !r.active {
+            continue;
+        }
+        let rule = escalation::domain_rule(&r)?;
+        rules.push(LevelRule {
+            id: r.id,
+            queue_id: r.queue_id,
+            clock_kind: r.clock_kind.as_deref().and_then(ClockKind::parse),
+            on: rule.on,
+            actions: escalation::recorded_actions(&rule).into(),
+        });
+    }
+    Ok(Levels::new(policies, queue_calendars, desk, rules))
+}
+
 fn fill(
     url: &DbUrl,
     routing: &Routing,
+    levels: &Levels,
     now: NaiveDateTime,
     tz: Tz,
     tickets: u64,
@@ -96,6 +139,7 @@ fn fill(
 
     let plan = Plan {
         routing,
+        levels,
         now,
         total: tickets,
         first_contact_id,

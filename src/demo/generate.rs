@@ -11,10 +11,14 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use super::words::{people, words};
+use crate::domain::calendar::Calendar;
 use crate::domain::contact::{search_key, SearchFields};
+use crate::domain::escalation::Trigger;
+use crate::domain::sla::{self as rules, ClockKind, ClockState, Matcher, Pause, PauseReason};
 use crate::domain::{number, Channel, QueueLevel, TicketState};
 use crate::store::bulk::{
-    Article, Attachment, Batch, CatalogueRows, Contact, Cursor, Event, Ticket,
+    Article, Attachment, Batch, CatalogueRows, ClockEvent, Contact, Cursor, Event, Firing,
+    SlaClock, Ticket,
 };
 
 /// How far back generated tickets go.
@@ -211,9 +215,193 @@ impl Routing {
     }
 }
 
+/// What gives generated tickets the service-level clocks intake and the
+/// workflow would have run on them, and the escalation rules that would
+/// have fired since: a database of a million tickets has their clocks, and
+/// a server started on it has no backlog of old breaches to fire.
+pub struct Levels {
+    policies: Vec<Policy>,
+    /// The policies' matchers, by their index in `policies`.
+    matchers: Vec<(i64, Matcher)>,
+    queue_calendars: std::collections::HashMap<i64, (i64, Calendar)>,
+    desk: Calendar,
+    rules: Vec<LevelRule>,
+}
+
+/// A policy: what it matches on, and its targets.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    pub id: i64,
+    pub matcher: Matcher,
+    pub first_response_minutes: Option<i32>,
+    pub resolution_minutes: Option<i32>,
+    pub warning_percent: i32,
+}
+
+/// An active escalation rule, and the actions a firing records.
+#[derive(Debug, Clone)]
+pub struct LevelRule {
+    pub id: i64,
+    pub queue_id: i64,
+    /// `None`: clocks of any kind.
+    pub clock_kind: Option<ClockKind>,
+    pub on: Trigger,
+    pub actions: std::sync::Arc<str>,
+}
+
+/// What a generated ticket's history says to its clocks.
+struct Course {
+    ticket_id: i64,
+    /// Where it was opened (its clocks' policy and calendar) and where it is now.
+    opened_in: i64,
+    queue_id: i64,
+    priority: i32,
+    topic_id: Option<i64>,
+    created: NaiveDateTime,
+    /// The help desk's first public answer.
+    first_reply: Option<NaiveDateTime>,
+    /// Since when, and why, it waits on someone.
+    paused: Option<(NaiveDateTime, PauseReason)>,
+    /// When it stopped being active (resolved or merged), and as what.
+    ended: Option<(NaiveDateTime, &'static str)>,
+}
+
+impl Levels {
+    /// `policies` are the active ones; `queue_calendars` gives the calendar
+    /// a queue's clocks count on and its id (queues not there count on the
+    /// `desk`'s); `rules` are the active escalation rules.
+    pub fn new(
+        policies: Vec<Policy>,
+        queue_calendars: std::collections::HashMap<i64, (i64, Calendar)>,
+        desk: Calendar,
+        rules: Vec<LevelRule>,
+    ) -> Levels {
+        let matchers = policies
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (i as i64, p.matcher))
+            .collect();
+        Levels {
+            policies,
+            matchers,
+            queue_calendars,
+            desk,
+            rules,
+        }
+    }
+
+    /// The first-response and resolution clocks of a ticket, each with its
+    /// history, as [`crate::service::sla`] would have written them step by
+    /// step; and the firings of the rules whose moment has passed on a clock
+    /// still running. Next-response clocks are not generated.
+    fn clocks(&self, t: &Course, now: NaiveDateTime, cursor: &mut Cursor, batch: &mut Batch) {
+        // Policies are told apart by index here, so that ties go to the
+        // older one as they do by id.
+        let Some(i) = rules::choose(&self.matchers, t.opened_in, t.priority, t.topic_id) else {
+            return;
+        };
+        let policy = &self.policies[i as usize];
+        let (calendar_id, cal) = match self.queue_calendars.get(&t.opened_in) {
+            Some((id, cal)) => (Some(*id), cal),
+            None => (None, &self.desk),
+        };
+        for kind in [ClockKind::FirstResponse, ClockKind::Resolution] {
+            let target = match kind {
+                ClockKind::FirstResponse => policy.first_response_minutes,
+                _ => policy.resolution_minutes,
+            };
+            let Some(target) = target else { continue };
+            let stop = match kind {
+                ClockKind::FirstResponse => t
+                    .first_reply
+                    .filter(|r| t.ended.is_none_or(|(e, _)| *r <= e))
+                    .map(|r| (r, "reply"))
+                    .or(t.ended),
+                _ => t.ended,
+            };
+            let pause = t.paused.filter(|(at, _)| stop.is_none_or(|(s, _)| *at < s));
+            let id = cursor.clock;
+            cursor.clock += 1;
+            let mut clock = rules::Clock {
+                started_at: t.created,
+                target: Duration::minutes(target.into()),
+                warning_percent: policy.warning_percent,
+                pauses: vec![],
+                stopped_at: None,
+                cancelled: false,
+            };
+            // Each step records the due time it leaves, as the service does.
+            let mut step = |clock: &rules::Clock, kind, reason, at| {
+                let status = rules::status(cal, clock, at);
+                batch.clock_events.push(ClockEvent {
+                    clock_id: id,
+                    kind,
+                    reason,
+                    due_at: status.due_at,
+                    at,
+                });
+                status
+            };
+            let mut status = step(&clock, "started", Some("created"), t.created);
+            if let Some((at, reason)) = pause {
+                clock.pauses.push(Pause { from: at, to: None });
+                status = step(&clock, "paused", Some(reason.as_str()), at);
+            }
+            if let Some((at, why)) = stop {
+                if let Some(p) = clock.pauses.last_mut() {
+                    p.to = Some(at);
+                    step(&clock, "resumed", Some(why), at);
+                }
+                clock.stopped_at = Some(at);
+                status = step(&clock, "stopped", Some(why), at);
+            }
+            let state = match status.state {
+                ClockState::Breached if clock.stopped_at.is_none() => ClockState::Running,
+                s => s,
+            };
+            if state == ClockState::Running {
+                for rule in self
+                    .rules
+                    .iter()
+                    .filter(|r| r.queue_id == t.queue_id && r.clock_kind.is_none_or(|k| k == kind))
+                {
+                    let moment = match rule.on {
+                        Trigger::Warning => status.warn_at,
+                        Trigger::Breach => status.due_at,
+                    };
+                    if let Some(at) = moment.filter(|m| *m <= now) {
+                        batch.firings.push(Firing {
+                            rule_id: rule.id,
+                            clock_id: id,
+                            ticket_id: t.ticket_id,
+                            fired_at: at,
+                            actions: rule.actions.clone(),
+                        });
+                    }
+                }
+            }
+            batch.clocks.push(SlaClock {
+                id,
+                ticket_id: t.ticket_id,
+                policy_id: policy.id,
+                kind: kind.as_str(),
+                target_minutes: target,
+                warning_percent: policy.warning_percent,
+                state: state.as_str(),
+                started_at: t.created,
+                due_at: status.due_at,
+                warn_at: status.warn_at,
+                stopped_at: clock.stopped_at,
+                calendar_id,
+            });
+        }
+    }
+}
+
 /// Everything a run's tickets share.
 pub struct Plan<'a> {
     pub routing: &'a Routing,
+    pub levels: &'a Levels,
     pub now: NaiveDateTime,
     /// Tickets in the whole run, to spread their creation over [`YEARS`].
     pub total: u64,
@@ -414,6 +602,7 @@ impl Plan<'_> {
             created,
         );
         let mut first_response = None;
+        let mut first_reply = None;
         for k in 0..articles {
             let at = if k == 0 {
                 created
@@ -458,6 +647,9 @@ impl Plan<'_> {
             if first_response.is_none() && (kind == "outbound" || kind == "phone") {
                 first_response = Some(at);
             }
+            if first_reply.is_none() && kind == "outbound" {
+                first_reply = Some(at);
+            }
             let article_id = cursor.article;
             cursor.article += 1;
             let attached = kind == "inbound" && rng.gen_bool(0.04);
@@ -497,6 +689,7 @@ impl Plan<'_> {
         let mut current = New;
         let mut resolution = None;
         let (mut resolved_at, mut closed_at, mut merged_into) = (None, None, None);
+        let (mut paused, mut ended) = (None, None);
         if state != New {
             let at = clock.advance(rng, Duration::hours(2), 3);
             if let Some(from) = escalated_from {
@@ -531,6 +724,7 @@ impl Plan<'_> {
             PendingCustomer | PendingThirdParty => {
                 let at = clock.advance(rng, Duration::hours(8), 2);
                 state_changed(batch, id, worker, current, state, at);
+                paused = rules::pause_reason(state).map(|r| (at, r));
             }
             Resolved | Closed => {
                 let at = clock.advance(rng, Duration::days(2), 2);
@@ -546,6 +740,7 @@ impl Plan<'_> {
                 );
                 resolution = Some(text);
                 resolved_at = Some(at);
+                ended = Some((at, Resolved.as_str()));
                 if state == Closed {
                     // Closed by housekeeping a week later, or by hand sooner.
                     let auto = rng.gen_bool(0.7);
@@ -591,6 +786,7 @@ impl Plan<'_> {
                         at,
                     );
                     merged_into = Some(target_id);
+                    ended = Some((at, Merged.as_str()));
                 }
             }
             _ => {}
@@ -600,6 +796,22 @@ impl Plan<'_> {
         } else {
             state
         };
+        self.levels.clocks(
+            &Course {
+                ticket_id: id,
+                opened_in: escalated_from.unwrap_or(q.id),
+                queue_id: q.id,
+                priority,
+                topic_id,
+                created,
+                first_reply,
+                paused,
+                ended,
+            },
+            self.now,
+            cursor,
+            batch,
+        );
         batch.tickets.push(Ticket {
             id,
             number,
@@ -650,10 +862,48 @@ mod tests {
             .unwrap()
     }
 
+    /// The demo's two policies, and rules on the first-level queue: a
+    /// warning on first responses and a breach on any clock.
+    fn levels() -> Levels {
+        let policy = |id, priority, fr, res| Policy {
+            id,
+            matcher: Matcher {
+                queue_id: None,
+                priority,
+                topic_id: None,
+            },
+            first_response_minutes: Some(fr),
+            resolution_minutes: Some(res),
+            warning_percent: 80,
+        };
+        let rule = |id, clock_kind, on| LevelRule {
+            id,
+            queue_id: 1,
+            clock_kind,
+            on,
+            actions: "[\"RaisePriority\"]".into(),
+        };
+        let desk = Calendar::new(
+            chrono_tz::Europe::Rome,
+            crate::domain::calendar::Week::parse("mon-fri 08:00-18:00").unwrap(),
+        );
+        Levels::new(
+            vec![policy(1, None, 240, 2400), policy(2, Some(4), 30, 480)],
+            Default::default(),
+            desk,
+            vec![
+                rule(7, Some(ClockKind::FirstResponse), Trigger::Warning),
+                rule(8, None, Trigger::Breach),
+            ],
+        )
+    }
+
     fn generate(seed: u64, n: u64) -> (Batch, Cursor) {
         let routing = routing();
+        let levels = levels();
         let plan = Plan {
             routing: &routing,
+            levels: &levels,
             now: now(),
             total: n,
             first_contact_id: 100,
@@ -665,6 +915,7 @@ mod tests {
             contact: 100,
             ticket: 1,
             article: 1,
+            clock: 1,
             counters: std::collections::BTreeMap::from([(2026, 30)]),
         };
         let mut batch = Batch::default();
@@ -768,6 +1019,113 @@ mod tests {
         assert!(b.articles.iter().any(|a| a.body.contains("stampante")));
         assert!(b.articles.iter().any(|a| a.body.contains("принтер")));
         assert!(!b.attachments.is_empty());
+    }
+
+    #[test]
+    fn clocks_follow_each_tickets_history() {
+        let (b, cursor) = generate(4, 3000);
+        let now = now();
+        let levels = levels();
+        assert_eq!(cursor.clock, b.clocks.len() as i64 + 1);
+        let mut fired = std::collections::HashSet::new();
+        for f in &b.firings {
+            assert!(fired.insert((f.rule_id, f.clock_id)), "fired twice");
+        }
+        for t in &b.tickets {
+            let state = TicketState::parse(t.state).unwrap();
+            let clocks: Vec<&SlaClock> = b.clocks.iter().filter(|k| k.ticket_id == t.id).collect();
+            let kinds: Vec<&str> = clocks.iter().map(|k| k.kind).collect();
+            assert_eq!(kinds, ["first_response", "resolution"], "{}", t.number);
+            for k in clocks {
+                assert_eq!(k.policy_id, if t.priority == 4 { 2 } else { 1 });
+                assert_eq!(k.started_at, t.created_at);
+                let steps: Vec<&ClockEvent> = b
+                    .clock_events
+                    .iter()
+                    .filter(|e| e.clock_id == k.id)
+                    .collect();
+                assert_eq!(steps[0].kind, "started");
+                assert!(steps.windows(2).all(|w| w[0].at <= w[1].at));
+                let last = steps.last().unwrap();
+                // The clock is what its history makes it, due time included.
+                assert_eq!(k.due_at, last.due_at);
+                let clock = rules::Clock {
+                    started_at: k.started_at,
+                    target: Duration::minutes(k.target_minutes.into()),
+                    warning_percent: k.warning_percent,
+                    pauses: match steps.iter().find(|e| e.kind == "paused") {
+                        Some(p) => vec![Pause {
+                            from: p.at,
+                            to: steps.iter().find(|e| e.kind == "resumed").map(|e| e.at),
+                        }],
+                        None => vec![],
+                    },
+                    stopped_at: k.stopped_at,
+                    cancelled: false,
+                };
+                let status = rules::status(&levels.desk, &clock, last.at);
+                assert_eq!((k.due_at, k.warn_at), (status.due_at, status.warn_at));
+                match k.stopped_at {
+                    Some(at) => {
+                        assert_eq!(last.kind, "stopped");
+                        assert_eq!(at, last.at);
+                        assert_eq!(k.state, status.state.as_str());
+                        assert!(matches!(k.state, "met" | "breached"));
+                    }
+                    None => {
+                        assert!(state.is_active(), "{} {}", t.number, t.state);
+                        assert_eq!(
+                            k.state,
+                            if last.kind == "paused" {
+                                "paused"
+                            } else {
+                                "running"
+                            }
+                        );
+                    }
+                }
+                if !state.is_active() {
+                    assert!(k.stopped_at.is_some(), "{} {}", t.number, k.kind);
+                }
+                if k.kind == "resolution" {
+                    let ended = t.resolved_at.or(t.merged_into_id.map(|_| t.updated_at));
+                    assert_eq!(k.stopped_at.is_some(), ended.is_some());
+                    if let (Some(r), Some(s)) = (t.resolved_at, k.stopped_at) {
+                        assert_eq!(r, s);
+                    }
+                    assert_eq!(
+                        k.state == "paused",
+                        matches!(
+                            state,
+                            TicketState::PendingCustomer | TicketState::PendingThirdParty
+                        ),
+                    );
+                }
+                // Rules of the ticket's queue have fired on a running clock
+                // whose moment passed, and on no other.
+                let warned = fired.contains(&(7, k.id));
+                let breached = fired.contains(&(8, k.id));
+                let running = k.state == "running" && t.queue_id == 1;
+                assert_eq!(
+                    breached,
+                    running && k.due_at.is_some_and(|d| d <= now),
+                    "{} {}",
+                    t.number,
+                    k.kind
+                );
+                assert_eq!(
+                    warned,
+                    running && k.kind == "first_response" && k.warn_at.is_some_and(|w| w <= now)
+                );
+            }
+        }
+        for state in ["running", "paused", "met", "breached"] {
+            assert!(
+                b.clocks.iter().any(|k| k.state == state),
+                "no {state} clock"
+            );
+        }
+        assert!(fired.iter().any(|(r, _)| *r == 7) && fired.iter().any(|(r, _)| *r == 8));
     }
 
     #[test]

@@ -12,8 +12,9 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable};
 
 use super::schema::{
-    agents, articles, attachments, contact_emails, contact_phones, contacts, queue_members, queues,
-    ticket_counters, ticket_events, tickets, topics,
+    agents, articles, attachments, contact_emails, contact_phones, contacts, escalation_firings,
+    queue_members, queues, sla_clock_events, sla_clocks, ticket_counters, ticket_events, tickets,
+    topics,
 };
 use super::DbConn;
 use crate::error::AppResult;
@@ -79,6 +80,41 @@ pub struct Event {
     pub created_at: NaiveDateTime,
 }
 
+/// A service-level clock, with its id chosen by the caller so its history
+/// and firings can point at it.
+pub struct SlaClock {
+    pub id: i64,
+    pub ticket_id: i64,
+    pub policy_id: i64,
+    pub kind: &'static str,
+    pub target_minutes: i32,
+    pub warning_percent: i32,
+    pub state: &'static str,
+    pub started_at: NaiveDateTime,
+    pub due_at: Option<NaiveDateTime>,
+    pub warn_at: Option<NaiveDateTime>,
+    pub stopped_at: Option<NaiveDateTime>,
+    pub calendar_id: Option<i64>,
+}
+
+/// One step of a clock's history.
+pub struct ClockEvent {
+    pub clock_id: i64,
+    pub kind: &'static str,
+    pub reason: Option<&'static str>,
+    pub due_at: Option<NaiveDateTime>,
+    pub at: NaiveDateTime,
+}
+
+/// An escalation rule that has fired on a clock.
+pub struct Firing {
+    pub rule_id: i64,
+    pub clock_id: i64,
+    pub ticket_id: i64,
+    pub fired_at: NaiveDateTime,
+    pub actions: std::sync::Arc<str>,
+}
+
 /// Rows written together, in one transaction.
 #[derive(Default)]
 pub struct Batch {
@@ -87,6 +123,9 @@ pub struct Batch {
     pub articles: Vec<Article>,
     pub attachments: Vec<Attachment>,
     pub events: Vec<Event>,
+    pub clocks: Vec<SlaClock>,
+    pub clock_events: Vec<ClockEvent>,
+    pub firings: Vec<Firing>,
 }
 
 /// The first free ids and the ticket counters, read under the lock.
@@ -95,6 +134,7 @@ pub struct Cursor {
     pub contact: i64,
     pub ticket: i64,
     pub article: i64,
+    pub clock: i64,
     /// Last sequence number used per year (`ticket_counters`).
     pub counters: BTreeMap<i32, i64>,
 }
@@ -159,7 +199,7 @@ pub fn analyze(conn: &mut DbConn) -> AppResult<()> {
     if let DbConn::Postgresql(c) = conn {
         c.batch_execute(
             "ANALYZE contacts, contact_emails, contact_phones, tickets, articles, \
-             attachments, ticket_events",
+             attachments, ticket_events, sla_clocks, sla_clock_events, escalation_firings",
         )?;
     }
     Ok(())
@@ -170,9 +210,10 @@ pub fn analyze(conn: &mut DbConn) -> AppResult<()> {
 pub fn lock_and_read_cursor(conn: &mut DbConn) -> AppResult<Cursor> {
     match conn {
         // In the order an intake takes them (a contact, its number, the
-        // ticket, the article), so the two never wait for each other in a circle.
+        // ticket, the article, its clocks), so the two never wait for each
+        // other in a circle.
         DbConn::Postgresql(c) => c.batch_execute(
-            "LOCK TABLE contacts, ticket_counters, tickets, articles IN EXCLUSIVE MODE",
+            "LOCK TABLE contacts, ticket_counters, tickets, articles, sla_clocks IN EXCLUSIVE MODE",
         )?,
         // A write statement takes SQLite's write lock now rather than at the first insert.
         DbConn::Sqlite(c) => {
@@ -189,7 +230,12 @@ pub fn lock_and_read_cursor(conn: &mut DbConn) -> AppResult<Cursor> {
             diesel::sql_query(format!("SELECT MAX(id) AS id FROM {table}")).get_result(conn)?;
         Ok(m.id.unwrap_or(0) + 1)
     };
-    let (contact, ticket, article) = (next("contacts")?, next("tickets")?, next("articles")?);
+    let (contact, ticket, article, clock) = (
+        next("contacts")?,
+        next("tickets")?,
+        next("articles")?,
+        next("sla_clocks")?,
+    );
     let mut counters: BTreeMap<i32, i64> = ticket_counters::table
         .select((ticket_counters::year, ticket_counters::last_value))
         .load::<(i32, i64)>(conn)?
@@ -208,6 +254,7 @@ pub fn lock_and_read_cursor(conn: &mut DbConn) -> AppResult<Cursor> {
         contact,
         ticket,
         article,
+        clock,
         counters,
     })
 }
@@ -258,7 +305,7 @@ pub fn finish(conn: &mut DbConn, counters: &BTreeMap<i32, i64>) -> AppResult<()>
                 ))?;
             }
         }
-        for table in ["contacts", "tickets", "articles"] {
+        for table in ["contacts", "tickets", "articles", "sla_clocks"] {
             c.batch_execute(&format!(
                 "SELECT setval(pg_get_serial_sequence('{table}', 'id'), \
                  GREATEST((SELECT MAX(id) FROM {table}), 1))"
@@ -531,6 +578,67 @@ pub fn write(conn: &mut DbConn, b: &Batch) -> AppResult<()> {
             opt_int(r.actor_agent_id),
             Val::Text(&r.data),
             Val::Time(r.created_at),
+        ]
+    );
+    load!(
+        conn,
+        sla_clocks,
+        [
+            id,
+            ticket_id,
+            policy_id,
+            kind,
+            target_minutes,
+            warning_percent,
+            state,
+            started_at,
+            due_at,
+            warn_at,
+            stopped_at,
+            updated_at,
+            calendar_id
+        ],
+        &b.clocks,
+        |r| [
+            Val::Int(r.id),
+            Val::Int(r.ticket_id),
+            Val::Int(r.policy_id),
+            Val::Text(r.kind),
+            Val::Int(r.target_minutes.into()),
+            Val::Int(r.warning_percent.into()),
+            Val::Text(r.state),
+            Val::Time(r.started_at),
+            opt_time(r.due_at),
+            opt_time(r.warn_at),
+            opt_time(r.stopped_at),
+            Val::Time(r.stopped_at.unwrap_or(r.started_at)),
+            opt_int(r.calendar_id),
+        ]
+    );
+    load!(
+        conn,
+        sla_clock_events,
+        [clock_id, kind, reason, due_at, at],
+        &b.clock_events,
+        |r| [
+            Val::Int(r.clock_id),
+            Val::Text(r.kind),
+            r.reason.map_or(Val::Null, Val::Text),
+            opt_time(r.due_at),
+            Val::Time(r.at),
+        ]
+    );
+    load!(
+        conn,
+        escalation_firings,
+        [rule_id, clock_id, ticket_id, fired_at, actions],
+        &b.firings,
+        |r| [
+            Val::Int(r.rule_id),
+            Val::Int(r.clock_id),
+            Val::Int(r.ticket_id),
+            Val::Time(r.fired_at),
+            Val::Text(&r.actions),
         ]
     );
     Ok(())

@@ -68,7 +68,13 @@ pub struct RuleView {
     pub updated_at: DateTime<FixedOffset>,
 }
 
-fn domain_rule(r: &RuleRow) -> AppResult<Rule> {
+/// The actions a firing of `rule` records (its planned steps, in order).
+pub(crate) fn recorded_actions(rule: &Rule) -> String {
+    let planned: Vec<String> = rule.steps().iter().map(|s| format!("{s:?}")).collect();
+    serde_json::to_string(&planned).unwrap_or_default()
+}
+
+pub(crate) fn domain_rule(r: &RuleRow) -> AppResult<Rule> {
     Ok(Rule {
         on: Trigger::parse(&r.on_event)
             .ok_or_else(|| AppError::Internal(format!("rule {}: on '{}'", r.id, r.on_event)))?,
@@ -335,13 +341,7 @@ fn fire(c: &mut DbConn, app: &App, d: Due, now: NaiveDateTime) -> AppResult<Opti
         return Ok(None);
     }
     let steps = rule.steps();
-    let planned: Vec<String> = steps.iter().map(|s| format!("{s:?}")).collect();
-    if !store::fire(
-        c,
-        d,
-        now,
-        &serde_json::to_string(&planned).unwrap_or_default(),
-    )? {
+    if !store::fire(c, d, now, &recorded_actions(&rule))? {
         return Ok(None);
     }
 

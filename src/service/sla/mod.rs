@@ -25,7 +25,7 @@ use crate::store::sla::{
 };
 use crate::store::DbConn;
 
-fn matcher(r: &PolicyRow) -> Matcher {
+pub(crate) fn matcher(r: &PolicyRow) -> Matcher {
     Matcher {
         queue_id: r.queue_id,
         priority: r.priority,
