@@ -601,6 +601,36 @@ fn generate_and_use(dir: &std::path::Path, database_url: Option<&str>, database:
         .filter(|d| d.ticket_id > 30)
         .collect();
     assert!(due.is_empty(), "{database}: left to fire: {due:?}");
+    // Housekeeping (the default rules) has done to the generated tickets
+    // what fell due before the run, so a server started on them does not
+    // spend its first minutes closing, resolving and reminding.
+    use sportello::store::housekeeping as hk;
+    let rules = sportello::domain::housekeeping::Rules {
+        auto_close_days: 7,
+        reminder_days: 3,
+        auto_resolve_days: 14,
+    };
+    let cutoff = rules.close_cutoff(before).unwrap();
+    assert_eq!(
+        hk::resolved_before(c, cutoff, 30, 10).unwrap(),
+        Vec::<i64>::new()
+    );
+    let waiting = hk::waiting_before(c, rules.waiting_cutoff(before).unwrap(), 30, 1000).unwrap();
+    for id in waiting {
+        let w = hk::waiting(c, id, before).unwrap();
+        let facts = sportello::domain::housekeeping::Facts {
+            state: sportello::domain::TicketState::PendingCustomer,
+            resolved_at: None,
+            waiting_since: w.since,
+            reminders: w.reminders,
+            last_reminder_at: w.last_reminder_at,
+        };
+        assert_eq!(
+            rules.due(&facts, before),
+            sportello::domain::housekeeping::Due::Nothing,
+            "{database}: ticket {id}: {w:?}"
+        );
+    }
     let (max_id, before_years) = (
         count(c, "SELECT MAX(id) AS n FROM tickets"),
         count(c, "SELECT COUNT(*) AS n FROM ticket_counters"),

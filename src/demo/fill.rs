@@ -60,10 +60,21 @@ pub async fn generate(app: &App, tickets: u64, seed: u64) -> AppResult<Summary> 
         .with_nanosecond(0)
         .unwrap_or(app.clock.now_db());
     let tz = app.config.time_zone;
-    let mut summary =
-        tokio::task::spawn_blocking(move || fill(&url, &routing, &levels, now, tz, tickets, seed))
-            .await
-            .map_err(|e| AppError::Internal(format!("generation failed: {e}")))??;
+    let housekeeping = app.config.housekeeping();
+    let mut summary = tokio::task::spawn_blocking(move || {
+        fill(
+            &url,
+            &routing,
+            &levels,
+            housekeeping,
+            now,
+            tz,
+            tickets,
+            seed,
+        )
+    })
+    .await
+    .map_err(|e| AppError::Internal(format!("generation failed: {e}")))??;
     summary.seeded_demo = seeded_demo;
     Ok(summary)
 }
@@ -106,10 +117,12 @@ fn levels(c: &mut DbConn, desk: crate::domain::calendar::Calendar) -> AppResult<
     Ok(Levels::new(policies, queue_calendars, desk, rules))
 }
 
+#[allow(clippy::too_many_arguments)]
 fn fill(
     url: &DbUrl,
     routing: &Routing,
     levels: &Levels,
+    housekeeping: crate::domain::housekeeping::Rules,
     now: NaiveDateTime,
     tz: Tz,
     tickets: u64,
@@ -140,6 +153,7 @@ fn fill(
     let plan = Plan {
         routing,
         levels,
+        housekeeping,
         now,
         total: tickets,
         first_contact_id,
@@ -169,7 +183,7 @@ fn fill(
             let _ = std::io::stdout().flush();
         }
     }
-    bulk::analyze(&mut conn)?;
+    bulk::vacuum_analyze(&mut conn)?;
     Ok(Summary {
         tickets,
         contacts,

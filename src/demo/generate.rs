@@ -14,7 +14,9 @@ use super::words::{people, words};
 use crate::domain::calendar::Calendar;
 use crate::domain::contact::{search_key, SearchFields};
 use crate::domain::escalation::Trigger;
+use crate::domain::housekeeping::{Due as Housekeeping, Facts, Rules as HousekeepingRules};
 use crate::domain::sla::{self as rules, ClockKind, ClockState, Matcher, Pause, PauseReason};
+use crate::domain::EventKind;
 use crate::domain::{number, Channel, QueueLevel, TicketState};
 use crate::store::bulk::{
     Article, Attachment, Batch, CatalogueRows, ClockEvent, Contact, Cursor, Event, Firing,
@@ -402,6 +404,8 @@ impl Levels {
 pub struct Plan<'a> {
     pub routing: &'a Routing,
     pub levels: &'a Levels,
+    /// What housekeeping does to tickets left waiting or resolved.
+    pub housekeeping: HousekeepingRules,
     pub now: NaiveDateTime,
     /// Tickets in the whole run, to spread their creation over [`YEARS`].
     pub total: u64,
@@ -537,6 +541,48 @@ fn state_changed(
 }
 
 impl Plan<'_> {
+    /// The reminders housekeeping sent to a customer waited on since
+    /// `since`, each at the moment it fell due; and when it resolved the
+    /// ticket for the wait (`None`: still waiting).
+    fn waited(&self, batch: &mut Batch, id: i64, since: NaiveDateTime) -> Option<NaiveDateTime> {
+        let rules = &self.housekeeping;
+        let mut facts = Facts {
+            state: TicketState::PendingCustomer,
+            resolved_at: None,
+            waiting_since: since,
+            reminders: 0,
+            last_reminder_at: None,
+        };
+        loop {
+            let resolve = (rules.auto_resolve_days > 0)
+                .then(|| since + Duration::days(rules.auto_resolve_days));
+            let remind = (rules.reminder_days > 0).then(|| {
+                facts.last_reminder_at.unwrap_or(since) + Duration::days(rules.reminder_days)
+            });
+            let next = [resolve, remind]
+                .into_iter()
+                .flatten()
+                .min()
+                .filter(|t| *t <= self.now)?;
+            match rules.due(&facts, next) {
+                Housekeeping::AutoResolve => return Some(next),
+                Housekeeping::Remind(n) => {
+                    event(
+                        batch,
+                        id,
+                        EventKind::ReminderSent.as_str(),
+                        None,
+                        json!({"reminder": n, "auto": true}),
+                        next,
+                    );
+                    facts.reminders = n;
+                    facts.last_reminder_at = Some(next);
+                }
+                Housekeeping::Nothing | Housekeeping::Close => return None,
+            }
+        }
+    }
+
     /// Generates the `index`-th ticket of the run into `batch`, taking its id,
     /// article ids and number from `cursor` and advancing it. A merged ticket
     /// points back to one written before it in the same batch.
@@ -791,11 +837,54 @@ impl Plan<'_> {
             }
             _ => {}
         }
-        let state = if state == Merged && merged_into.is_none() {
+        let mut state = if state == Merged && merged_into.is_none() {
             current
         } else {
             state
         };
+        // What housekeeping has done since: reminders to a customer we wait
+        // on, resolving after the longest wait, closing what stayed resolved.
+        if let (PendingCustomer, Some((since, _))) = (state, paused) {
+            if let Some(at) = self.waited(batch, id, since) {
+                let days = self.housekeeping.auto_resolve_days;
+                let text = crate::service::housekeeping::resolution_text(Some(lang.code()), days);
+                state_changed(batch, id, None, PendingCustomer, Resolved, at);
+                event(
+                    batch,
+                    id,
+                    "resolved",
+                    None,
+                    json!({"resolution": text, "auto": true}),
+                    at,
+                );
+                resolution = Some(text);
+                resolved_at = Some(at);
+                ended = Some((at, Resolved.as_str()));
+                clock.at = at;
+                state = Resolved;
+            }
+        }
+        if let (Resolved, Some(resolved), Some(cutoff)) =
+            (state, resolved_at, self.housekeeping.close_cutoff(self.now))
+        {
+            if resolved <= cutoff {
+                let days = self.housekeeping.auto_close_days;
+                let at = resolved + Duration::days(days);
+                let reason = crate::service::housekeeping::close_reason(days);
+                state_changed(batch, id, None, Resolved, Closed, at);
+                event(
+                    batch,
+                    id,
+                    "closed",
+                    None,
+                    json!({"reason": reason, "auto": true}),
+                    at,
+                );
+                closed_at = Some(at);
+                clock.at = at;
+                state = Closed;
+            }
+        }
         self.levels.clocks(
             &Course {
                 ticket_id: id,
@@ -898,12 +987,19 @@ mod tests {
         )
     }
 
+    const HOUSEKEEPING: HousekeepingRules = HousekeepingRules {
+        auto_close_days: 7,
+        reminder_days: 3,
+        auto_resolve_days: 14,
+    };
+
     fn generate(seed: u64, n: u64) -> (Batch, Cursor) {
         let routing = routing();
         let levels = levels();
         let plan = Plan {
             routing: &routing,
             levels: &levels,
+            housekeeping: HOUSEKEEPING,
             now: now(),
             total: n,
             first_contact_id: 100,
@@ -985,7 +1081,41 @@ mod tests {
             }
             let articles = b.articles.iter().filter(|a| a.ticket_id == t.id).count();
             assert!((1..=5).contains(&articles));
+            // Housekeeping has done what fell due: nothing stays resolved
+            // past a week, nobody is waited on past two weeks, and a
+            // customer waited on got a reminder every three days.
+            if state == TicketState::Resolved {
+                assert!(
+                    t.resolved_at.unwrap() > now - Duration::days(7),
+                    "{}",
+                    t.number
+                );
+            }
+            if state == TicketState::PendingCustomer {
+                let since = last.unwrap().created_at;
+                assert!(since > now - Duration::days(14), "{}", t.number);
+                let reminders = b
+                    .events
+                    .iter()
+                    .filter(|e| e.ticket_id == t.id && e.kind == "reminder_sent")
+                    .count() as i64;
+                assert_eq!(
+                    reminders,
+                    (now - since).num_seconds() / (3 * 86_400),
+                    "{}",
+                    t.number
+                );
+            }
         }
+        let auto = |kind: &str| {
+            b.events
+                .iter()
+                .filter(|e| {
+                    e.kind == kind && e.actor_agent_id.is_none() && e.data.contains("\"auto\":true")
+                })
+                .count()
+        };
+        assert!(auto("resolved") > 0 && auto("closed") > 0 && auto("reminder_sent") > 0);
         // Numbers continue the existing counter; years follow creation.
         assert!(b.tickets.iter().any(|t| t.number == "2026-000031"));
         assert!(!b.tickets.iter().any(|t| t.number == "2026-000030"));

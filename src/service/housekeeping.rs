@@ -159,10 +159,7 @@ fn handle(
     match rules.due(&facts, now) {
         Due::Nothing => Ok(Outcome::Unchanged),
         Due::Close => {
-            let reason = format!(
-                "resolved {} days ago with no reply from the customer",
-                rules.auto_close_days
-            );
+            let reason = close_reason(rules.auto_close_days);
             super::tickets::auto_close_in(c, id, now, &reason, &config.calendar())?;
             Ok(Outcome::Closed)
         }
@@ -214,7 +211,14 @@ fn handle(
 }
 
 /// What the customer is told when we stop waiting for them, in their language.
-fn resolution_text(language: Option<&str>, days: i64) -> String {
+/// Why housekeeping closed a ticket, in its history.
+pub(crate) fn close_reason(days: i64) -> String {
+    format!("resolved {days} days ago with no reply from the customer")
+}
+
+/// The resolution housekeeping gives a ticket that waited on its customer
+/// for `days`, in the customer's language.
+pub(crate) fn resolution_text(language: Option<&str>, days: i64) -> String {
     if language.unwrap_or("it") == "it" {
         format!(
             "Non avendo ricevuto sue notizie da {days} giorni, consideriamo la richiesta risolta. \
