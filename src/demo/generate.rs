@@ -20,8 +20,11 @@ use crate::domain::EventKind;
 use crate::domain::{number, Channel, QueueLevel, TicketState};
 use crate::store::bulk::{
     Article, Attachment, Batch, CatalogueRows, ClockEvent, Contact, Cursor, Event, Firing,
-    SlaClock, Ticket,
+    MailThread, SlaClock, Ticket,
 };
+
+/// The domain of the help desk's own Message-IDs in generated mail.
+const OWN_DOMAIN: &str = "sportello.localhost";
 
 /// How far back generated tickets go.
 pub const YEARS: i64 = 3;
@@ -698,6 +701,35 @@ impl Plan<'_> {
             }
             let article_id = cursor.article;
             cursor.article += 1;
+            // The Message-IDs threading knows: what the customer wrote by
+            // e-mail, and what we sent them (the acknowledgement of a
+            // request by e-mail or the web form, then public answers).
+            if contact_id.is_some() && matches!(channel, Channel::Email | Channel::Web) {
+                let mut thread = |message_id: String, direction, created_at| {
+                    batch.threads.push(MailThread {
+                        message_id,
+                        ticket_id: id,
+                        direction,
+                        created_at,
+                    })
+                };
+                if k == 0 {
+                    thread(format!("sportello.{id:x}.ack@{OWN_DOMAIN}"), "out", at);
+                }
+                match kind {
+                    "inbound" if channel == Channel::Email => thread(
+                        format!("{id:x}.{article_id:x}@{}", people(lang).domain),
+                        "in",
+                        at,
+                    ),
+                    "outbound" => thread(
+                        format!("sportello.{id:x}.{article_id:x}@{OWN_DOMAIN}"),
+                        "out",
+                        at,
+                    ),
+                    _ => {}
+                }
+            }
             let attached = kind == "inbound" && rng.gen_bool(0.04);
             if attached {
                 let (filename, title) = w.attachment;
@@ -1105,6 +1137,26 @@ mod tests {
                     "{}",
                     t.number
                 );
+            }
+        }
+        // Mail of e-mail and web tickets is threaded by its Message-IDs.
+        let mut ids = std::collections::HashSet::new();
+        for m in &b.threads {
+            assert!(ids.insert(m.message_id.clone()), "{}", m.message_id);
+            let t = &b.tickets[(m.ticket_id - 1) as usize];
+            assert!(matches!(t.channel, "email" | "web") && t.contact_id.is_some());
+            assert!(m.direction == "out" || t.channel == "email");
+        }
+        for t in b.tickets.iter().filter(|t| t.contact_id.is_some()) {
+            let has = |d: &str| {
+                b.threads
+                    .iter()
+                    .any(|m| m.ticket_id == t.id && m.direction == d)
+            };
+            match t.channel {
+                "email" => assert!(has("in") && has("out"), "{}", t.number),
+                "web" => assert!(has("out") && !has("in"), "{}", t.number),
+                _ => assert!(!has("out")),
             }
         }
         let auto = |kind: &str| {

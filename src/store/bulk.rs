@@ -13,8 +13,8 @@ use diesel::sql_types::{BigInt, Nullable};
 
 use super::schema::{
     agents, articles, attachments, contact_emails, contact_phones, contacts, escalation_firings,
-    queue_members, queues, sla_clock_events, sla_clocks, ticket_counters, ticket_events, tickets,
-    topics,
+    mail_threads, queue_members, queues, sla_clock_events, sla_clocks, ticket_counters,
+    ticket_events, tickets, topics,
 };
 use super::DbConn;
 use crate::error::AppResult;
@@ -115,6 +115,14 @@ pub struct Firing {
     pub actions: std::sync::Arc<str>,
 }
 
+/// A Message-ID of a ticket's mail, received (`in`) or sent (`out`).
+pub struct MailThread {
+    pub message_id: String,
+    pub ticket_id: i64,
+    pub direction: &'static str,
+    pub created_at: NaiveDateTime,
+}
+
 /// Rows written together, in one transaction.
 #[derive(Default)]
 pub struct Batch {
@@ -126,6 +134,7 @@ pub struct Batch {
     pub clocks: Vec<SlaClock>,
     pub clock_events: Vec<ClockEvent>,
     pub firings: Vec<Firing>,
+    pub threads: Vec<MailThread>,
 }
 
 /// The first free ids and the ticket counters, read under the lock.
@@ -204,7 +213,8 @@ pub fn vacuum_analyze(conn: &mut DbConn) -> AppResult<()> {
     if let DbConn::Postgresql(c) = conn {
         c.batch_execute(
             "VACUUM (ANALYZE) contacts, contact_emails, contact_phones, tickets, articles, \
-             attachments, ticket_events, sla_clocks, sla_clock_events, escalation_firings",
+             attachments, ticket_events, sla_clocks, sla_clock_events, escalation_firings, \
+             mail_threads",
         )?;
     }
     Ok(())
@@ -644,6 +654,18 @@ pub fn write(conn: &mut DbConn, b: &Batch) -> AppResult<()> {
             Val::Int(r.ticket_id),
             Val::Time(r.fired_at),
             Val::Text(&r.actions),
+        ]
+    );
+    load!(
+        conn,
+        mail_threads,
+        [message_id, ticket_id, direction, created_at],
+        &b.threads,
+        |r| [
+            Val::Text(&r.message_id),
+            Val::Int(r.ticket_id),
+            Val::Text(r.direction),
+            Val::Time(r.created_at),
         ]
     );
     Ok(())

@@ -286,16 +286,20 @@ pub fn tickets_of_message(conn: &mut DbConn, message_id: &str) -> AppResult<Vec<
 }
 
 /// The ticket a Message-ID we sent or received belongs to (the newest, if several).
+///
+/// Every match is read and the newest taken here: a Message-ID has one or
+/// two tickets. Asked for the newest in SQL, PostgreSQL's generic plan walked
+/// the tickets index backwards from the newest ticket until one matched
+/// (3.8 ms per reply with 28,000 threads, and the longer the older the ticket).
 pub fn ticket_of_any(conn: &mut DbConn, ids: &[String]) -> AppResult<Option<i64>> {
     if ids.is_empty() {
         return Ok(None);
     }
-    Ok(mail_threads::table
+    let tickets: Vec<i64> = mail_threads::table
         .filter(mail_threads::message_id.eq_any(ids))
-        .order(mail_threads::ticket_id.desc())
         .select(mail_threads::ticket_id)
-        .first(conn)
-        .optional()?)
+        .load(conn)?;
+    Ok(tickets.into_iter().max())
 }
 
 pub fn remember_message(
