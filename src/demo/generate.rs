@@ -298,7 +298,9 @@ impl Levels {
     /// The first-response and resolution clocks of a ticket, each with its
     /// history, as [`crate::service::sla`] would have written them step by
     /// step; and the firings of the rules whose moment has passed on a clock
-    /// still running. Next-response clocks are not generated.
+    /// still running. Not generated: next-response clocks, and what a
+    /// firing did (notices, a raised priority, an escalation); the firing
+    /// itself is recorded, so it is not done again.
     fn clocks(&self, t: &Course, now: NaiveDateTime, cursor: &mut Cursor, batch: &mut Batch) {
         // Policies are told apart by index here, so that ties go to the
         // older one as they do by id.
@@ -348,11 +350,14 @@ impl Levels {
                 status
             };
             let mut status = step(&clock, "started", Some("created"), t.created);
+            let mut updated_at = t.created;
             if let Some((at, reason)) = pause {
                 clock.pauses.push(Pause { from: at, to: None });
                 status = step(&clock, "paused", Some(reason.as_str()), at);
+                updated_at = at;
             }
             if let Some((at, why)) = stop {
+                updated_at = at;
                 if let Some(p) = clock.pauses.last_mut() {
                     p.to = Some(at);
                     step(&clock, "resumed", Some(why), at);
@@ -397,6 +402,7 @@ impl Levels {
                 due_at: status.due_at,
                 warn_at: status.warn_at,
                 stopped_at: clock.stopped_at,
+                updated_at,
                 calendar_id,
             });
         }
@@ -1229,6 +1235,7 @@ mod tests {
                 assert_eq!(steps[0].kind, "started");
                 assert!(steps.windows(2).all(|w| w[0].at <= w[1].at));
                 let last = steps.last().unwrap();
+                assert_eq!(k.updated_at, last.at);
                 // The clock is what its history makes it, due time included.
                 assert_eq!(k.due_at, last.due_at);
                 let clock = rules::Clock {

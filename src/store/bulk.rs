@@ -94,6 +94,8 @@ pub struct SlaClock {
     pub due_at: Option<NaiveDateTime>,
     pub warn_at: Option<NaiveDateTime>,
     pub stopped_at: Option<NaiveDateTime>,
+    /// The time of its last step.
+    pub updated_at: NaiveDateTime,
     pub calendar_id: Option<i64>,
 }
 
@@ -626,7 +628,7 @@ pub fn write(conn: &mut DbConn, b: &Batch) -> AppResult<()> {
             opt_time(r.due_at),
             opt_time(r.warn_at),
             opt_time(r.stopped_at),
-            Val::Time(r.stopped_at.unwrap_or(r.started_at)),
+            Val::Time(r.updated_at),
             opt_int(r.calendar_id),
         ]
     );
