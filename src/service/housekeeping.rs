@@ -210,14 +210,13 @@ fn handle(
     }
 }
 
-/// What the customer is told when we stop waiting for them, in their language.
 /// Why housekeeping closed a ticket, in its history.
 pub(crate) fn close_reason(days: i64) -> String {
     format!("resolved {days} days ago with no reply from the customer")
 }
 
-/// The resolution housekeeping gives a ticket that waited on its customer
-/// for `days`, in the customer's language.
+/// What the customer is told when we stop waiting for them after `days`,
+/// in their language (the ticket's resolution).
 pub(crate) fn resolution_text(language: Option<&str>, days: i64) -> String {
     if language.unwrap_or("it") == "it" {
         format!(
