@@ -215,17 +215,44 @@ pub fn to_customer_via(
     customer_mail(conn, out, kind, ticket, None, vars, mailbox, Some(thread))
 }
 
-/// [`to_customer`] for the first mail about a ticket that did not come by
-/// e-mail (the web form's acknowledgement): there is no mailbox of its own
-/// and no thread to look up.
+/// Who a mail to a customer goes to: the address, the name it greets and
+/// the language of its template.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recipient {
+    pub address: String,
+    pub name: Option<String>,
+    pub language: String,
+}
+
+/// The first mail about a ticket that did not come by e-mail (the web form's
+/// acknowledgement), to the person who just wrote in, as they gave
+/// themselves: the address they typed, the name they gave, the language
+/// they chose (the contact's first address or stored language may be
+/// others). There is no mailbox of its own and no thread to look up.
 pub fn first_to_customer(
     conn: &mut DbConn,
     out: Outgoing<'_>,
     kind: &'static str,
     ticket: &TicketRow,
+    to: Recipient,
     vars: serde_json::Value,
-) -> AppResult<Option<i64>> {
-    customer_mail(conn, out, kind, ticket, None, vars, None, Some(vec![]))
+) -> AppResult<i64> {
+    enqueue(
+        conn,
+        out,
+        Compose {
+            kind,
+            ticket,
+            to: to.address,
+            language: to.language,
+            name: to.name,
+            mailbox: None,
+            article_id: None,
+            vars,
+            automatic: kind != kind::REPLY,
+            thread: Some(vec![]),
+        },
+    )
 }
 
 #[allow(clippy::too_many_arguments)]
