@@ -4,7 +4,10 @@
 //! sender expires and the row is claimed again.
 
 use chrono::NaiveDateTime;
+use diesel::pg::Pg;
 use diesel::prelude::*;
+use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
+use diesel::sql_types::{BigInt, Bool, Nullable, Text, Timestamp};
 
 use super::schema::outbox;
 use super::DbConn;
@@ -55,6 +58,93 @@ pub struct NewOutbox {
     pub state: String,
     pub next_attempt_at: NaiveDateTime,
     pub created_at: NaiveDateTime,
+}
+
+/// [`insert`] of a mail about `ticket`, whose Message-ID is also remembered
+/// as the ticket's (outgoing), so that the answers thread back to it; one
+/// statement on PostgreSQL. Returns the outbox id.
+pub fn insert_remembered(conn: &mut DbConn, new: &NewOutbox, ticket: i64) -> AppResult<i64> {
+    match conn {
+        DbConn::Postgresql(c) => Ok(Remembered { new, ticket }.get_result(c)?),
+        DbConn::Sqlite(_) => {
+            let id = insert(conn, new)?;
+            super::mail::remember_new_message(
+                conn,
+                &new.message_id,
+                ticket,
+                "out",
+                new.mailbox_id,
+                new.created_at,
+            )?;
+            Ok(id)
+        }
+    }
+}
+
+/// The statement of [`insert_remembered`] on PostgreSQL: the outbox row, and
+/// the ticket's thread entry made from what it returns. Its text is fixed, so
+/// diesel keeps it prepared.
+struct Remembered<'a> {
+    new: &'a NewOutbox,
+    ticket: i64,
+}
+
+impl QueryId for Remembered<'_> {
+    type QueryId = Remembered<'static>;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl Query for Remembered<'_> {
+    type SqlType = BigInt;
+}
+
+impl RunQueryDsl<diesel::PgConnection> for Remembered<'_> {}
+
+impl QueryFragment<Pg> for Remembered<'_> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        let n = self.new;
+        out.push_sql(
+            "WITH o AS (INSERT INTO outbox (ticket_id, article_id, kind, mailbox_id, \
+             from_address, to_address, reply_to, subject, body, message_id, in_reply_to, refs, \
+             auto_submitted, state, next_attempt_at, created_at) VALUES (",
+        );
+        out.push_bind_param::<BigInt, _>(&self.ticket)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Nullable<BigInt>, _>(&n.article_id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(&n.kind)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Nullable<BigInt>, _>(&n.mailbox_id)?;
+        for text in [&n.from_address, &n.to_address] {
+            out.push_sql(", ");
+            out.push_bind_param::<Text, _>(text)?;
+        }
+        out.push_sql(", ");
+        out.push_bind_param::<Nullable<Text>, _>(&n.reply_to)?;
+        for text in [&n.subject, &n.body, &n.message_id] {
+            out.push_sql(", ");
+            out.push_bind_param::<Text, _>(text)?;
+        }
+        out.push_sql(", ");
+        out.push_bind_param::<Nullable<Text>, _>(&n.in_reply_to)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(&n.refs)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Bool, _>(&n.auto_submitted)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(&n.state)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Timestamp, _>(&n.next_attempt_at)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Timestamp, _>(&n.created_at)?;
+        out.push_sql(
+            ") RETURNING id, message_id, ticket_id, mailbox_id, created_at), \
+             t AS (INSERT INTO mail_threads (message_id, ticket_id, direction, mailbox_id, \
+             created_at) SELECT message_id, ticket_id, 'out', mailbox_id, created_at FROM o) \
+             SELECT id FROM o",
+        );
+        Ok(())
+    }
 }
 
 pub fn insert(conn: &mut DbConn, new: &NewOutbox) -> AppResult<i64> {

@@ -314,6 +314,18 @@ impl<'a> Ctx<'a> {
         })
     }
 
+    /// The key that makes intake apply this message once. A message not yet
+    /// journaled needs none: its journal entry, unique by its dedupe key, is
+    /// written in this transaction, so a second delivery finds it or fails
+    /// on it. A journaled one (released from review, or left `received`) has
+    /// its entry already, and two agents may release it at once.
+    fn intake_key(&self) -> Option<String> {
+        match self.entry {
+            Entry::New(_) => None,
+            Entry::Journaled(_) => Some(self.key.to_string()),
+        }
+    }
+
     /// Records what became of the message in its journal entry; its id.
     fn record(&self, c: &mut DbConn, mark: &InboundMark) -> AppResult<i64> {
         match self.entry {
@@ -703,7 +715,7 @@ impl<'a> Ctx<'a> {
             body,
             priority: None,
             attachments,
-            idempotency_key: Some(self.key.to_string()),
+            idempotency_key: self.intake_key(),
             ticket_id,
             author_agent_id: None,
             article_kind: ArticleKind::Inbound,
@@ -762,7 +774,7 @@ impl<'a> Ctx<'a> {
                 body: format!("Bounce: {detail}.\n\n{}", mail.text.trim()),
                 priority: None,
                 attachments: vec![],
-                idempotency_key: Some(self.key.to_string()),
+                idempotency_key: self.intake_key(),
                 ticket_id: Some(t),
                 author_agent_id: None,
                 article_kind: ArticleKind::Note,

@@ -138,7 +138,8 @@ pub fn enqueue(conn: &mut DbConn, out: Outgoing<'_>, c: Compose<'_>) -> AppResul
         }
     };
     let in_reply_to = thread.last().cloned();
-    let id = outbox::insert(
+    // The ticket's thread knows the Message-ID, so the answers come back to it.
+    outbox::insert_remembered(
         conn,
         &NewOutbox {
             ticket_id: Some(c.ticket.id),
@@ -158,16 +159,8 @@ pub fn enqueue(conn: &mut DbConn, out: Outgoing<'_>, c: Compose<'_>) -> AppResul
             next_attempt_at: out.now,
             created_at: out.now,
         },
-    )?;
-    mailstore::remember_new_message(
-        conn,
-        &message_id,
         c.ticket.id,
-        "out",
-        c.mailbox.as_ref().map(|m| m.id),
-        out.now,
-    )?;
-    Ok(id)
+    )
 }
 
 /// The customer's address, name and language for mail about a ticket

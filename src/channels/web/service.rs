@@ -662,18 +662,6 @@ pub async fn request_new_callback(app: &App, req: NewCallbackRequest) -> AppResu
     let lang = language.clone();
     let link_base = app.config.public_url();
     let tok = token.clone();
-    // The tracking link goes where the citizen said, in the language chosen.
-    let recipient = outbound::Recipient {
-        address: normalise_email(req.email.as_deref().unwrap_or_default())
-            .map_err(|_| AppError::invalid("email", "not an e-mail address"))?,
-        name: req
-            .name
-            .as_deref()
-            .map(str::trim)
-            .filter(|n| !n.is_empty())
-            .map(str::to_string),
-        language: language.clone(),
-    };
     let booked_phone = phone.clone();
     let booked = std::sync::Arc::new(std::sync::Mutex::new(None));
     let out = booked.clone();
