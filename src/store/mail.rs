@@ -2,7 +2,10 @@
 //! Message-IDs that thread mail to tickets.
 
 use chrono::NaiveDateTime;
+use diesel::pg::Pg;
 use diesel::prelude::*;
+use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
+use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
 
 use super::schema::{contact_emails, inbound_messages, mail_polls, mail_threads, mailboxes};
 use super::DbConn;
@@ -341,6 +344,73 @@ pub fn remember_new_message(
         ))
         .execute(conn)?;
     Ok(())
+}
+
+/// Remembers the Message-ID of a message that just opened `ticket` (which
+/// cannot know it yet), and returns the tickets opened from the same message
+/// before (the same mail to another mailbox): one statement on PostgreSQL.
+pub fn remember_opening_message(
+    conn: &mut DbConn,
+    message_id: &str,
+    ticket: i64,
+    mailbox_id: Option<i64>,
+    now: NaiveDateTime,
+) -> AppResult<Vec<i64>> {
+    match conn {
+        DbConn::Postgresql(c) => Ok(OpeningMessage {
+            message_id,
+            ticket,
+            mailbox_id,
+            now,
+        }
+        .load(c)?),
+        DbConn::Sqlite(_) => {
+            let before = tickets_of_message(conn, message_id)?;
+            remember_new_message(conn, message_id, ticket, "in", mailbox_id, now)?;
+            Ok(before)
+        }
+    }
+}
+
+/// The statement of [`remember_opening_message`] on PostgreSQL: the earlier
+/// tickets are read from the snapshot before the new entry. Its text is
+/// fixed, so diesel keeps it prepared.
+struct OpeningMessage<'a> {
+    message_id: &'a str,
+    ticket: i64,
+    mailbox_id: Option<i64>,
+    now: NaiveDateTime,
+}
+
+impl QueryId for OpeningMessage<'_> {
+    type QueryId = OpeningMessage<'static>;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl Query for OpeningMessage<'_> {
+    type SqlType = BigInt;
+}
+
+impl RunQueryDsl<diesel::PgConnection> for OpeningMessage<'_> {}
+
+impl QueryFragment<Pg> for OpeningMessage<'_> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        out.push_sql(
+            "WITH t AS (INSERT INTO mail_threads (message_id, ticket_id, direction, mailbox_id, \
+             created_at) VALUES (",
+        );
+        out.push_bind_param::<Text, _>(&self.message_id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<BigInt, _>(&self.ticket)?;
+        out.push_sql(", 'in', ");
+        out.push_bind_param::<Nullable<BigInt>, _>(&self.mailbox_id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Timestamp, _>(&self.now)?;
+        out.push_sql(
+            ")) SELECT ticket_id FROM mail_threads WHERE message_id = $1 AND direction = 'in'",
+        );
+        Ok(())
+    }
 }
 
 /// Flags an address that bounced; returns how many registry entries had it.

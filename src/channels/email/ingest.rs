@@ -453,8 +453,13 @@ impl<'a> Ctx<'a> {
         ticket: Option<&TicketRow>,
     ) -> AppResult<Outcome> {
         if let Some(mid) = &mail.message_id {
+            let mailbox = self.mailbox.map(|m| m.id);
             if outcome.created {
-                for sibling in mailstore::tickets_of_message(c, mid)? {
+                // A ticket just opened cannot know the message yet; tickets
+                // opened from it in other mailboxes are its siblings.
+                let earlier =
+                    mailstore::remember_opening_message(c, mid, outcome.ticket_id, mailbox, self.now)?;
+                for sibling in earlier {
                     if sibling != outcome.ticket_id
                         && tickets::insert_link(c, outcome.ticket_id, sibling, "sibling", self.now)?
                     {
@@ -469,21 +474,9 @@ impl<'a> Ctx<'a> {
                         )?;
                     }
                 }
-            }
-            // A ticket just opened cannot know the message yet.
-            let remember = if outcome.created {
-                mailstore::remember_new_message
             } else {
-                mailstore::remember_message
-            };
-            remember(
-                c,
-                mid,
-                outcome.ticket_id,
-                "in",
-                self.mailbox.map(|m| m.id),
-                self.now,
-            )?;
+                mailstore::remember_message(c, mid, outcome.ticket_id, "in", mailbox, self.now)?;
+            }
         }
         let inbound_id = self.record(
             c,
