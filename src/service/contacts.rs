@@ -73,6 +73,7 @@ impl Record {
     }
 
     fn load(conn: &mut DbConn, row: &ContactRow) -> AppResult<Record> {
+        let lists = contacts::lists(conn, row.id)?;
         Ok(Record {
             name: row.name.clone(),
             organisation: row.organisation.clone(),
@@ -81,10 +82,10 @@ impl Record {
             contract_number: row.contract_number.clone(),
             language: row.language.clone(),
             notes: row.notes.clone(),
-            emails: contacts::emails(conn, row.id)?,
-            phones: contacts::phones(conn, row.id)?,
+            emails: lists.emails,
+            phones: lists.phones,
             external_key: row.external_key.clone(),
-            attributes: contacts::attributes(conn, row.id)?,
+            attributes: lists.attributes,
         })
     }
 

@@ -1,7 +1,8 @@
 //! The registry (anagrafica): contacts, their addresses and phones, and the audit trail.
 
+use diesel::dsl::sql;
 use diesel::prelude::*;
-use diesel::sql_types::{Bool, Text};
+use diesel::sql_types::{Bool, Integer, Text};
 
 use super::rows::{AuditRow, ContactFields, ContactRow, NewAudit};
 use super::schema::{audit_log, contact_attributes, contact_emails, contact_phones, contacts};
@@ -71,6 +72,64 @@ pub fn phones(conn: &mut DbConn, contact_id: i64) -> AppResult<Vec<String>> {
         .order(contact_phones::id)
         .select(contact_phones::phone)
         .load(conn)?)
+}
+
+/// A contact's addresses, numbers and attributes, each list in its order.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Lists {
+    pub emails: Vec<String>,
+    pub phones: Vec<String>,
+    /// (name, value)
+    pub attributes: Vec<(String, String)>,
+}
+
+/// [`emails`], [`phones`] and [`attributes`] of a contact in one query.
+pub fn lists(conn: &mut DbConn, contact_id: i64) -> AppResult<Lists> {
+    const EMAIL: i32 = 0;
+    const PHONE: i32 = 1;
+    let emails = contact_emails::table
+        .filter(contact_emails::contact_id.eq(contact_id))
+        .select((
+            sql::<Integer>("0"),
+            contact_emails::email,
+            sql::<Text>("''"),
+            sql::<Integer>("0"),
+            contact_emails::id,
+        ));
+    let phones = contact_phones::table
+        .filter(contact_phones::contact_id.eq(contact_id))
+        .select((
+            sql::<Integer>("1"),
+            contact_phones::phone,
+            sql::<Text>("''"),
+            sql::<Integer>("0"),
+            contact_phones::id,
+        ));
+    let attributes = contact_attributes::table
+        .filter(contact_attributes::contact_id.eq(contact_id))
+        .select((
+            sql::<Integer>("2"),
+            contact_attributes::name,
+            contact_attributes::value,
+            contact_attributes::position,
+            contact_attributes::id,
+        ));
+    // A union is written per backend (diesel's multi-backend connection has none).
+    let union = emails.union_all(phones).union_all(attributes);
+    let mut rows: Vec<(i32, String, String, i32, i64)> = match conn {
+        DbConn::Postgresql(c) => union.load(c)?,
+        DbConn::Sqlite(c) => union.load(c)?,
+    };
+    rows.sort_unstable_by_key(|&(list, _, _, position, id)| (list, position, id));
+    let mut out = Lists::default();
+    for (list, a, b, _, _) in rows {
+        match list {
+            EMAIL => out.emails.push(a),
+            PHONE => out.phones.push(a),
+            _ => out.attributes.push((a, b)),
+        }
+    }
+    Ok(out)
 }
 
 /// (contact_id, email) pairs for many contacts at once.

@@ -191,3 +191,49 @@ both!(invalid_contact_data_is_refused_whole, |t| {
         404
     );
 });
+
+both!(a_contacts_lists_keep_their_order_in_every_view, |t| {
+    let tok = &t.fx.operator.token;
+    let r = t.post("/api/v1/contacts", tok, json!({"name": "Jana Nováková",
+        "emails": ["zuzana@example.cz", "jana@example.cz", "novakova@firma.cz"],
+        "phones": ["+420 601 123 456", "+39 06 1234567"],
+        "attributes": [{"name": "Věrnostní karta", "value": "Zlatá"},
+            {"name": "Bodový zůstatek", "value": "1 200"}, {"name": "Agentura", "value": "Praha 2"}]})).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let id = r.body["id"].as_i64().unwrap();
+    let emails = json!(["zuzana@example.cz", "jana@example.cz", "novakova@firma.cz"]);
+    let phones = json!(["+420601123456", "+39061234567"]);
+    let attributes = json!([{"name": "Věrnostní karta", "value": "Zlatá"},
+        {"name": "Bodový zůstatek", "value": "1 200"}, {"name": "Agentura", "value": "Praha 2"}]);
+    let c = t.get(&format!("/api/v1/contacts/{id}"), tok).await.body;
+    assert_eq!(
+        (&c["emails"], &c["phones"], &c["attributes"]),
+        (&emails, &phones, &attributes),
+        "{c}"
+    );
+    // Reordered, as a ticket shows it.
+    let r = t.patch(&format!("/api/v1/contacts/{id}"), tok, json!({"emails": ["novakova@firma.cz", "zuzana@example.cz"],
+        "attributes": [{"name": "Agentura", "value": "Praha 2"}, {"name": "Věrnostní karta", "value": "Zlatá"}]})).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let tk = t
+        .post(
+            "/api/v1/tickets",
+            tok,
+            json!({"subject": "Tiskárna netiskne", "body": "Dobrý den, tiskárna netiskne.",
+        "contact_id": id}),
+        )
+        .await;
+    assert_eq!(tk.status, 201, "{}", tk.body);
+    let d = &tk.body["contact_details"];
+    assert_eq!(
+        d["emails"],
+        json!(["novakova@firma.cz", "zuzana@example.cz"]),
+        "{d}"
+    );
+    assert_eq!(d["phones"], phones);
+    assert_eq!(
+        d["attributes"],
+        json!([{"name": "Agentura", "value": "Praha 2"},
+        {"name": "Věrnostní karta", "value": "Zlatá"}])
+    );
+});

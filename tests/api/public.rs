@@ -108,39 +108,48 @@ both!(a_request_becomes_a_ticket_with_a_private_link, |t| {
     assert_ne!(stored, token);
 });
 
-both!(the_acknowledgement_goes_where_the_citizen_said_in_their_language, |t| {
-    let (public, _, _) = catalogue(&t).await;
-    // Known to the help desk with another address first, and as Italian.
-    let r = t.post("/api/v1/contacts", &t.fx.operator.token, json!({"name": "Maria Rossi",
-        "emails": ["m.rossi@lavoro.it", "maria@example.it"], "language": "it"})).await;
-    assert_eq!(r.status, 201, "{}", r.body);
-    let contact = r.body["id"].as_i64().unwrap();
-    let mut body = valid(public);
-    body["email"] = json!("Maria@Example.IT");
-    body["name"] = json!("  Maria  ");
-    body["language"] = json!("en");
-    let r = anon(&t, Method::POST, "/api/v1/public/requests", Some(body)).await;
-    assert_eq!(r.status, 201, "{}", r.body);
-    let number = r.body["number"].as_str().unwrap().to_string();
-    let tk = t
-        .get(&format!("/api/v1/tickets/{number}"), &t.fx.operator.token)
-        .await
-        .body;
-    assert_eq!(tk["contact"]["id"], contact, "{tk}");
-    let (to, text): (String, String) = t
-        .app
-        .db
-        .read(|c| {
-            use diesel::prelude::*;
-            use sportello::store::schema::outbox::dsl::*;
-            Ok(outbox.select((to_address, body)).first(c)?)
-        })
-        .await
-        .unwrap();
-    assert_eq!(to, "maria@example.it");
-    assert!(text.starts_with("Dear Maria,\n"), "{text}");
-    assert!(text.contains(&format!("/track/{number}?t=")), "{text}");
-});
+both!(
+    the_acknowledgement_goes_where_the_citizen_said_in_their_language,
+    |t| {
+        let (public, _, _) = catalogue(&t).await;
+        // Known to the help desk with another address first, and as Italian.
+        let r = t
+            .post(
+                "/api/v1/contacts",
+                &t.fx.operator.token,
+                json!({"name": "Maria Rossi",
+        "emails": ["m.rossi@lavoro.it", "maria@example.it"], "language": "it"}),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        let contact = r.body["id"].as_i64().unwrap();
+        let mut body = valid(public);
+        body["email"] = json!("Maria@Example.IT");
+        body["name"] = json!("  Maria  ");
+        body["language"] = json!("en");
+        let r = anon(&t, Method::POST, "/api/v1/public/requests", Some(body)).await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        let number = r.body["number"].as_str().unwrap().to_string();
+        let tk = t
+            .get(&format!("/api/v1/tickets/{number}"), &t.fx.operator.token)
+            .await
+            .body;
+        assert_eq!(tk["contact"]["id"], contact, "{tk}");
+        let (to, text): (String, String) = t
+            .app
+            .db
+            .read(|c| {
+                use diesel::prelude::*;
+                use sportello::store::schema::outbox::dsl::*;
+                Ok(outbox.select((to_address, body)).first(c)?)
+            })
+            .await
+            .unwrap();
+        assert_eq!(to, "maria@example.it");
+        assert!(text.starts_with("Dear Maria,\n"), "{text}");
+        assert!(text.contains(&format!("/track/{number}?t=")), "{text}");
+    }
+);
 
 both!(every_validation_rule, |t| {
     let (public, subject, staff_only) = catalogue(&t).await;

@@ -457,8 +457,13 @@ impl<'a> Ctx<'a> {
             if outcome.created {
                 // A ticket just opened cannot know the message yet; tickets
                 // opened from it in other mailboxes are its siblings.
-                let earlier =
-                    mailstore::remember_opening_message(c, mid, outcome.ticket_id, mailbox, self.now)?;
+                let earlier = mailstore::remember_opening_message(
+                    c,
+                    mid,
+                    outcome.ticket_id,
+                    mailbox,
+                    self.now,
+                )?;
                 for sibling in earlier {
                     if sibling != outcome.ticket_id
                         && tickets::insert_link(c, outcome.ticket_id, sibling, "sibling", self.now)?
