@@ -1,6 +1,5 @@
 //! The registry (anagrafica): contacts, their addresses and phones, and the audit trail.
 
-use diesel::dsl::sql;
 use diesel::prelude::*;
 use diesel::sql_types::{Bool, Integer, Text};
 
@@ -84,31 +83,33 @@ pub struct Lists {
 }
 
 /// [`emails`], [`phones`] and [`attributes`] of a contact in one query.
+/// Its constant columns are bound values, not SQL literals, which would keep
+/// diesel from preparing it once per connection.
 pub fn lists(conn: &mut DbConn, contact_id: i64) -> AppResult<Lists> {
     const EMAIL: i32 = 0;
     const PHONE: i32 = 1;
     let emails = contact_emails::table
         .filter(contact_emails::contact_id.eq(contact_id))
         .select((
-            sql::<Integer>("0"),
+            0.into_sql::<Integer>(),
             contact_emails::email,
-            sql::<Text>("''"),
-            sql::<Integer>("0"),
+            "".into_sql::<Text>(),
+            0.into_sql::<Integer>(),
             contact_emails::id,
         ));
     let phones = contact_phones::table
         .filter(contact_phones::contact_id.eq(contact_id))
         .select((
-            sql::<Integer>("1"),
+            1.into_sql::<Integer>(),
             contact_phones::phone,
-            sql::<Text>("''"),
-            sql::<Integer>("0"),
+            "".into_sql::<Text>(),
+            0.into_sql::<Integer>(),
             contact_phones::id,
         ));
     let attributes = contact_attributes::table
         .filter(contact_attributes::contact_id.eq(contact_id))
         .select((
-            sql::<Integer>("2"),
+            2.into_sql::<Integer>(),
             contact_attributes::name,
             contact_attributes::value,
             contact_attributes::position,
