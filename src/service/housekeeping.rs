@@ -164,7 +164,7 @@ fn handle(
             Ok(Outcome::Closed)
         }
         Due::AutoResolve => {
-            let language = outbound::recipient_of(c, &row)?.map(|(_, _, l)| l);
+            let language = outbound::recipient_of(c, &row)?.map(|r| r.language);
             let resolution = resolution_text(language.as_deref(), rules.auto_resolve_days);
             super::tickets::auto_resolve_in(c, id, now, resolution, config, templates)?;
             Ok(Outcome::Resolved)

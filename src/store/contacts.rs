@@ -88,10 +88,11 @@ pub struct Lists {
 pub fn lists(conn: &mut DbConn, contact_id: i64) -> AppResult<Lists> {
     const EMAIL: i32 = 0;
     const PHONE: i32 = 1;
+    const ATTRIBUTE: i32 = 2;
     let emails = contact_emails::table
         .filter(contact_emails::contact_id.eq(contact_id))
         .select((
-            0.into_sql::<Integer>(),
+            EMAIL.into_sql::<Integer>(),
             contact_emails::email,
             "".into_sql::<Text>(),
             0.into_sql::<Integer>(),
@@ -100,7 +101,7 @@ pub fn lists(conn: &mut DbConn, contact_id: i64) -> AppResult<Lists> {
     let phones = contact_phones::table
         .filter(contact_phones::contact_id.eq(contact_id))
         .select((
-            1.into_sql::<Integer>(),
+            PHONE.into_sql::<Integer>(),
             contact_phones::phone,
             "".into_sql::<Text>(),
             0.into_sql::<Integer>(),
@@ -109,7 +110,7 @@ pub fn lists(conn: &mut DbConn, contact_id: i64) -> AppResult<Lists> {
     let attributes = contact_attributes::table
         .filter(contact_attributes::contact_id.eq(contact_id))
         .select((
-            2.into_sql::<Integer>(),
+            ATTRIBUTE.into_sql::<Integer>(),
             contact_attributes::name,
             contact_attributes::value,
             contact_attributes::position,

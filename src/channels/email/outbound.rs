@@ -163,20 +163,29 @@ pub fn enqueue(conn: &mut DbConn, out: Outgoing<'_>, c: Compose<'_>) -> AppResul
     )
 }
 
+/// Who a mail to a customer goes to: the address, the name it greets and
+/// the language of its template.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recipient {
+    pub address: String,
+    pub name: Option<String>,
+    pub language: String,
+}
+
 /// The customer's address, name and language for mail about a ticket
 /// (`None` when the contact has no address that works).
-pub fn recipient_of(
-    conn: &mut DbConn,
-    ticket: &TicketRow,
-) -> AppResult<Option<(String, Option<String>, String)>> {
+pub fn recipient_of(conn: &mut DbConn, ticket: &TicketRow) -> AppResult<Option<Recipient>> {
     let Some(cid) = ticket.contact_id else {
         return Ok(None);
     };
-    let Some((email, name, language)) = contacts::mail_recipient(conn, cid)? else {
+    let Some((address, name, language)) = contacts::mail_recipient(conn, cid)? else {
         return Ok(None);
     };
-    let name = (!name.is_empty()).then_some(name);
-    Ok(Some((email, name, language)))
+    Ok(Some(Recipient {
+        address,
+        name: (!name.is_empty()).then_some(name),
+        language,
+    }))
 }
 
 /// Queues `kind` to the ticket's customer, from the mailbox the ticket came through.
@@ -208,15 +217,6 @@ pub fn to_customer_via(
     customer_mail(conn, out, kind, ticket, None, vars, mailbox, Some(thread))
 }
 
-/// Who a mail to a customer goes to: the address, the name it greets and
-/// the language of its template.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Recipient {
-    pub address: String,
-    pub name: Option<String>,
-    pub language: String,
-}
-
 /// The first mail about a ticket that did not come by e-mail (the web form's
 /// acknowledgement), to the person who just wrote in, as they gave
 /// themselves: the address they typed, the name they gave, the language
@@ -230,22 +230,7 @@ pub fn first_to_customer(
     to: Recipient,
     vars: serde_json::Value,
 ) -> AppResult<i64> {
-    enqueue(
-        conn,
-        out,
-        Compose {
-            kind,
-            ticket,
-            to: to.address,
-            language: to.language,
-            name: to.name,
-            mailbox: None,
-            article_id: None,
-            vars,
-            automatic: kind != kind::REPLY,
-            thread: Some(vec![]),
-        },
-    )
+    mail_to(conn, out, kind, ticket, to, None, vars, None, Some(vec![]))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -259,25 +244,42 @@ fn customer_mail(
     mailbox: Option<MailboxRow>,
     thread: Option<Vec<String>>,
 ) -> AppResult<Option<i64>> {
-    let Some((to, name, language)) = recipient_of(conn, ticket)? else {
+    let Some(to) = recipient_of(conn, ticket)? else {
         return Ok(None);
     };
-    let automatic = kind != kind::REPLY;
+    mail_to(
+        conn, out, kind, ticket, to, article_id, vars, mailbox, thread,
+    )
+    .map(Some)
+}
+
+/// Queues `kind` about `ticket` to `to`; only a reply is not automatic.
+#[allow(clippy::too_many_arguments)]
+fn mail_to(
+    conn: &mut DbConn,
+    out: Outgoing<'_>,
+    kind: &'static str,
+    ticket: &TicketRow,
+    to: Recipient,
+    article_id: Option<i64>,
+    vars: serde_json::Value,
+    mailbox: Option<MailboxRow>,
+    thread: Option<Vec<String>>,
+) -> AppResult<i64> {
     enqueue(
         conn,
         out,
         Compose {
             kind,
             ticket,
-            to,
-            language,
-            name,
+            to: to.address,
+            language: to.language,
+            name: to.name,
             mailbox,
             article_id,
             vars,
-            automatic,
+            automatic: kind != kind::REPLY,
             thread,
         },
     )
-    .map(Some)
 }
