@@ -324,7 +324,15 @@ pub fn apply_with(
         })
         .collect();
     tickets::insert_fields(conn, &rows)?;
-    let article_id = tickets::insert_article(
+    // The article and the request's events, the last of them naming it.
+    let added = new_event(
+        ticket_id,
+        EventKind::ArticleAdded,
+        req.author_agent_id,
+        json!({"kind": req.article_kind, "channel": req.channel, "attachments": req.attachments.len()}),
+        now,
+    );
+    let article_id = tickets::insert_article_with_events(
         conn,
         &NewArticle {
             ticket_id,
@@ -340,6 +348,8 @@ pub fn apply_with(
             created_at: now,
             html: req.html.clone(),
         },
+        &events,
+        &added,
     )?;
     for a in &req.attachments {
         tickets::insert_attachment(
@@ -355,14 +365,6 @@ pub fn apply_with(
             },
         )?;
     }
-    events.push(new_event(
-        ticket_id,
-        EventKind::ArticleAdded,
-        req.author_agent_id,
-        json!({"article_id": article_id, "kind": req.article_kind, "channel": req.channel, "attachments": req.attachments.len()}),
-        now,
-    ));
-    tickets::insert_events(conn, &events)?;
     if let Some(key) = &ch.key {
         tickets::insert_intake_key(conn, key, ticket_id, article_id, now)?;
     }

@@ -73,8 +73,11 @@ impl Record {
     }
 
     fn load(conn: &mut DbConn, row: &ContactRow) -> AppResult<Record> {
-        let lists = contacts::lists(conn, row.id)?;
-        Ok(Record {
+        Ok(Record::of(row, contacts::lists(conn, row.id)?))
+    }
+
+    fn of(row: &ContactRow, lists: contacts::Lists) -> Record {
+        Record {
             name: row.name.clone(),
             organisation: row.organisation.clone(),
             city: row.city.clone(),
@@ -86,7 +89,7 @@ impl Record {
             phones: lists.phones,
             external_key: row.external_key.clone(),
             attributes: lists.attributes,
-        })
+        }
     }
 
     /// Applies and validates input; the record is unchanged on error.
@@ -336,8 +339,14 @@ pub fn update_in(
 pub fn view_in(conn: &mut DbConn, id: i64, tz: chrono_tz::Tz) -> AppResult<ContactView> {
     let row =
         contacts::find(conn, id)?.ok_or_else(|| AppError::not_found(format!("contact {id}")))?;
-    let rec = Record::load(conn, &row)?;
-    Ok(ContactView {
+    let lists = contacts::lists(conn, row.id)?;
+    Ok(view_of(row, lists, tz))
+}
+
+/// A contact's view from their row and lists as read.
+pub fn view_of(row: ContactRow, lists: contacts::Lists, tz: chrono_tz::Tz) -> ContactView {
+    let rec = Record::of(&row, lists);
+    ContactView {
         id: row.id,
         name: row.name,
         organisation: row.organisation,
@@ -356,7 +365,7 @@ pub fn view_in(conn: &mut DbConn, id: i64, tz: chrono_tz::Tz) -> AppResult<Conta
             .collect(),
         created_at: local(row.created_at, tz),
         updated_at: local(row.updated_at, tz),
-    })
+    }
 }
 
 pub async fn create(app: &App, viewer: &Viewer, input: ContactInput) -> AppResult<ContactView> {

@@ -58,22 +58,31 @@ impl Lookup {
         Lookup::with(conn, rows, contacts, sla, tz)
     }
 
-    /// [`Lookup::load`] for one ticket whose contact's name and clocks (all
-    /// of them, oldest first) the caller has read already.
-    pub fn for_ticket(
-        conn: &mut DbConn,
+    /// [`Lookup::load`] for one ticket's detail, from what was read with it:
+    /// its contact's name, its clocks (all of them, oldest first), the
+    /// catalogue, and the tickets it links to or was merged into.
+    pub fn for_detail(
         row: &TicketRow,
         contact_name: Option<String>,
         clocks: &[crate::store::sla::ClockRow],
+        cat: std::sync::Arc<catalogue::Snapshot>,
+        others: &[TicketRow],
         tz: Tz,
         now: chrono::NaiveDateTime,
-    ) -> AppResult<Lookup> {
-        let contacts = match (row.contact_id, contact_name) {
-            (Some(id), Some(name)) => HashMap::from([(id, name)]),
-            (id, _) => contact_names(conn, &Vec::from_iter(id))?,
-        };
-        let sla = super::sla::summarise(clocks, now, tz);
-        Lookup::with(conn, std::slice::from_ref(row), contacts, sla, tz)
+    ) -> Lookup {
+        let contacts = row.contact_id.zip(contact_name).into_iter().collect();
+        let numbers = others
+            .iter()
+            .filter(|o| Some(o.id) == row.merged_into_id)
+            .map(|o| (o.id, o.number.clone()))
+            .collect();
+        Lookup {
+            cat,
+            contacts,
+            numbers,
+            sla: super::sla::summarise(clocks, now, tz),
+            tz,
+        }
     }
 
     /// The rest of a lookup: the catalogue and the numbers of the tickets

@@ -222,48 +222,33 @@ pub fn detail_in(
     calendar: &Calendar,
     now: NaiveDateTime,
 ) -> AppResult<TicketDetail> {
-    let row = tickets::find(c, id)?.ok_or_else(|| AppError::not_found(format!("ticket {id}")))?;
-    // The contact and the clocks are read once, for the summary and in full.
-    let contact_details = match row.contact_id {
-        Some(cid) => Some(super::contacts::view_in(c, cid, tz)?),
-        None => None,
-    };
-    let clocks = crate::store::sla::clocks_of(c, id)?;
-    let lookup = Lookup::for_ticket(
-        c,
+    let d = crate::store::detail::read(c, id)?
+        .ok_or_else(|| AppError::not_found(format!("ticket {id}")))?;
+    let cat = crate::store::detail::catalogue_of(c, &d)?;
+    let contact_details = d
+        .contact
+        .map(|row| super::contacts::view_of(row, d.contact_lists, tz));
+    let row = d.ticket;
+    let lookup = Lookup::for_detail(
         &row,
-        contact_details.as_ref().map(|d| d.name.clone()),
-        &clocks,
+        contact_details.as_ref().map(|v| v.name.clone()),
+        &d.clocks,
+        cat,
+        &d.others,
         tz,
         now,
-    )?;
-    let articles = tickets::articles(c, id, false)?;
-    let ids: Vec<i64> = articles.iter().map(|a| a.id).collect();
-    let atts = tickets::attachments_of(c, &ids)?;
-    let contact_names: std::collections::HashMap<i64, String> = {
-        // Usually the ticket's own contact, whose name is known.
-        let mut names: std::collections::HashMap<i64, String> = contact_details
-            .iter()
-            .map(|d| (d.id, d.name.clone()))
-            .collect();
-        let mut others: Vec<i64> = articles
-            .iter()
-            .filter_map(|a| a.author_contact_id)
-            .filter(|id| !names.contains_key(id))
-            .collect();
-        others.sort_unstable();
-        others.dedup();
-        names.extend(
-            contacts::find_many(c, &others)?
-                .into_iter()
-                .map(|r| (r.id, r.name)),
-        );
-        names
-    };
-    let articles = articles
+    );
+    let contact_names: std::collections::HashMap<i64, String> = contact_details
+        .iter()
+        .map(|v| (v.id, v.name.clone()))
+        .chain(d.authors)
+        .collect();
+    let articles = d
+        .articles
         .iter()
         .map(|a| {
-            let files = atts
+            let files = d
+                .attachments
                 .iter()
                 .filter(|m| m.article_id == a.id)
                 .map(attachment_view)
@@ -275,26 +260,18 @@ pub fn detail_in(
             lookup.article(a, files, author)
         })
         .collect();
-    let events = tickets::events(c, id)?
-        .iter()
-        .map(|e| lookup.event(e))
-        .collect();
-    let link_rows = tickets::links(c, id)?;
-    let other_ids: Vec<i64> = link_rows
+    let events = d.events.iter().map(|e| lookup.event(e)).collect();
+    let links = d
+        .links
         .iter()
         .map(|l| {
             if l.ticket_id == id {
-                l.linked_ticket_id
+                (l, l.linked_ticket_id)
             } else {
-                l.ticket_id
+                (l, l.ticket_id)
             }
         })
-        .collect();
-    let others = tickets::find_many(c, &other_ids)?;
-    let links = link_rows
-        .iter()
-        .zip(&other_ids)
-        .filter_map(|(l, oid)| others.iter().find(|o| o.id == *oid).map(|o| (l, o)))
+        .filter_map(|(l, oid)| d.others.iter().find(|o| o.id == oid).map(|o| (l, o)))
         .map(|(l, o)| {
             Ok(LinkView {
                 kind: l.kind.clone(),
@@ -305,7 +282,8 @@ pub fn detail_in(
             })
         })
         .collect::<AppResult<Vec<_>>>()?;
-    let fields = tickets::fields_of(c, id)?
+    let fields = d
+        .fields
         .into_iter()
         .map(|f| {
             let kind = FieldType::parse(&f.kind)
@@ -326,7 +304,15 @@ pub fn detail_in(
         articles,
         events,
         links,
-        sla_clocks: sla::views_of(c, calendar, &clocks, lookup.catalogue(), now, tz)?,
+        sla_clocks: sla::views_with(
+            c,
+            calendar,
+            &d.clocks,
+            &d.clock_events,
+            lookup.catalogue(),
+            now,
+            tz,
+        )?,
     })
 }
 

@@ -251,6 +251,12 @@ pub fn use_cache(cache: std::sync::Arc<Cache>) -> impl Drop {
 pub fn snapshot(conn: &mut DbConn) -> AppResult<std::sync::Arc<Snapshot>> {
     use super::schema::catalogue_version as cv;
     let version: i64 = cv::table.select(cv::version).first(conn)?;
+    snapshot_at(conn, version)
+}
+
+/// The catalogue at `version`, just read with something else: the cache when
+/// it holds that version, else read now.
+pub fn snapshot_at(conn: &mut DbConn, version: i64) -> AppResult<std::sync::Arc<Snapshot>> {
     let cache = CURRENT.with(|c| c.borrow().clone());
     if let Some(held) = cache.as_deref().and_then(Cache::last) {
         if held.version == version {

@@ -86,9 +86,6 @@ pub struct Lists {
 /// Its constant columns are bound values, not SQL literals, which would keep
 /// diesel from preparing it once per connection.
 pub fn lists(conn: &mut DbConn, contact_id: i64) -> AppResult<Lists> {
-    const EMAIL: i32 = 0;
-    const PHONE: i32 = 1;
-    const ATTRIBUTE: i32 = 2;
     let emails = contact_emails::table
         .filter(contact_emails::contact_id.eq(contact_id))
         .select((
@@ -118,20 +115,35 @@ pub fn lists(conn: &mut DbConn, contact_id: i64) -> AppResult<Lists> {
         ));
     // A union is written per backend (diesel's multi-backend connection has none).
     let union = emails.union_all(phones).union_all(attributes);
-    let mut rows: Vec<(i32, String, String, i32, i64)> = match conn {
+    let rows: Vec<ListEntry> = match conn {
         DbConn::Postgresql(c) => union.load(c)?,
         DbConn::Sqlite(c) => union.load(c)?,
     };
-    rows.sort_unstable_by_key(|&(list, _, _, position, id)| (list, position, id));
-    let mut out = Lists::default();
-    for (list, a, b, _, _) in rows {
-        match list {
-            EMAIL => out.emails.push(a),
-            PHONE => out.phones.push(a),
-            _ => out.attributes.push((a, b)),
+    Ok(Lists::from_entries(rows))
+}
+
+/// One entry of a contact's lists as read: (which list, the value or the
+/// attribute's name, the attribute's value, its position, its id).
+pub type ListEntry = (i32, String, String, i32, i64);
+/// The lists of a [`ListEntry`] (the ticket detail's statement writes them too).
+pub const EMAIL: i32 = 0;
+pub const PHONE: i32 = 1;
+pub const ATTRIBUTE: i32 = 2;
+
+impl Lists {
+    /// The lists from their entries in any order (see [`ListEntry`]).
+    pub fn from_entries(mut rows: Vec<ListEntry>) -> Lists {
+        rows.sort_unstable_by_key(|&(list, _, _, position, id)| (list, position, id));
+        let mut out = Lists::default();
+        for (list, a, b, _, _) in rows {
+            match list {
+                EMAIL => out.emails.push(a),
+                PHONE => out.phones.push(a),
+                _ => out.attributes.push((a, b)),
+            }
         }
+        out
     }
-    Ok(out)
 }
 
 /// (contact_id, email) pairs for many contacts at once.

@@ -10,6 +10,7 @@ pub mod callbacks;
 pub mod catalogue;
 pub mod contacts;
 pub mod delegations;
+pub mod detail;
 pub mod escalation;
 pub mod housekeeping;
 pub mod jobs;

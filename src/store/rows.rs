@@ -115,7 +115,7 @@ pub struct NewTopic {
 
 /// A value filled in on a ticket's call form, with the label and place the
 /// field had in the form when it was written.
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, serde::Deserialize)]
 #[diesel(table_name = ticket_fields)]
 pub struct TicketFieldRow {
     pub ticket_id: i64,
@@ -149,7 +149,7 @@ pub struct NewSubject {
     pub created_at: NaiveDateTime,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, Queryable, Selectable, serde::Deserialize)]
 #[diesel(table_name = contacts)]
 pub struct ContactRow {
     pub id: i64,
@@ -181,7 +181,7 @@ pub struct ContactFields {
     pub external_key: Option<String>,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, Queryable, Selectable, serde::Deserialize)]
 #[diesel(table_name = tickets)]
 pub struct TicketRow {
     pub id: i64,
@@ -269,7 +269,7 @@ impl TicketRow {
     }
 }
 
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, Queryable, Selectable, serde::Deserialize)]
 #[diesel(table_name = articles)]
 pub struct ArticleRow {
     pub id: i64,
@@ -298,7 +298,7 @@ pub struct NewArticle {
 }
 
 /// Attachment metadata (the bytes are fetched separately).
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, Queryable, Selectable, serde::Deserialize)]
 #[diesel(table_name = attachments)]
 pub struct AttachmentMeta {
     pub id: i64,
@@ -322,7 +322,7 @@ pub struct NewAttachment {
     pub created_at: NaiveDateTime,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, Queryable, Selectable, serde::Deserialize)]
 #[diesel(table_name = ticket_events)]
 pub struct EventRow {
     pub id: i64,
@@ -334,7 +334,7 @@ pub struct EventRow {
 }
 
 /// Inserted through [`bound_values!`](crate::bound_values), which keeps the statement prepared.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct NewEvent {
     pub ticket_id: i64,
     pub kind: String,
@@ -343,7 +343,7 @@ pub struct NewEvent {
     pub created_at: NaiveDateTime,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, Queryable, Selectable, serde::Deserialize)]
 #[diesel(table_name = ticket_links)]
 pub struct LinkRow {
     pub id: i64,

@@ -30,7 +30,7 @@ pub struct PolicyRow {
     pub updated_at: NaiveDateTime,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, Queryable, Selectable, serde::Deserialize)]
 #[diesel(table_name = sla_clocks)]
 pub struct ClockRow {
     pub id: i64,
@@ -80,7 +80,7 @@ pub struct ClockChanges {
 
 /// A step of a clock's history; inserted (without its id) through
 /// [`bound_values!`](crate::bound_values).
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, Queryable, Selectable, serde::Deserialize)]
 #[diesel(table_name = sla_clock_events)]
 pub struct ClockEventRow {
     pub id: i64,

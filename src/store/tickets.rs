@@ -167,6 +167,137 @@ pub fn insert_article(conn: &mut DbConn, new: &NewArticle) -> AppResult<i64> {
         .get_result(conn)?)
 }
 
+/// Writes an article and the events of its request in that order: `before`,
+/// then `added`, the event saying the article was added, whose `data` (a JSON
+/// object) gets the article's id as its first key, `article_id`. One
+/// statement on PostgreSQL, where each statement is a round trip; returns the
+/// article's id.
+pub fn insert_article_with_events(
+    conn: &mut DbConn,
+    article: &NewArticle,
+    before: &[NewEvent],
+    added: &NewEvent,
+) -> AppResult<i64> {
+    match conn {
+        DbConn::Postgresql(c) => Ok(ArticleWithEvents {
+            article,
+            ticket_ids: before.iter().map(|e| e.ticket_id).collect(),
+            kinds: before.iter().map(|e| e.kind.clone()).collect(),
+            actors: before.iter().map(|e| e.actor_agent_id).collect(),
+            data: before.iter().map(|e| e.data.clone()).collect(),
+            at: before.iter().map(|e| e.created_at).collect(),
+            added,
+        }
+        .get_result(c)?),
+        DbConn::Sqlite(_) => {
+            let id = insert_article(conn, article)?;
+            let mut all = before.to_vec();
+            all.push(NewEvent {
+                data: with_article_id(&added.data, id),
+                ..added.clone()
+            });
+            insert_events(conn, &all)?;
+            Ok(id)
+        }
+    }
+}
+
+/// `data` (a JSON object) with `"article_id": id` as its first key.
+fn with_article_id(data: &str, id: i64) -> String {
+    match data.strip_prefix('{').map(str::trim_start) {
+        Some(rest) if rest.starts_with('}') => format!("{{\"article_id\":{id}}}"),
+        Some(rest) => format!("{{\"article_id\":{id},{rest}"),
+        None => data.to_string(),
+    }
+}
+
+/// The statement of [`insert_article_with_events`] on PostgreSQL: the
+/// article, then the events from arrays (one prepared text whatever their
+/// number) in their order, the last one naming the article as
+/// [`with_article_id`] does.
+struct ArticleWithEvents<'a> {
+    article: &'a NewArticle,
+    ticket_ids: Vec<i64>,
+    kinds: Vec<String>,
+    actors: Vec<Option<i64>>,
+    data: Vec<String>,
+    at: Vec<NaiveDateTime>,
+    added: &'a NewEvent,
+}
+
+impl diesel::query_builder::QueryId for ArticleWithEvents<'_> {
+    type QueryId = ArticleWithEvents<'static>;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl diesel::query_builder::Query for ArticleWithEvents<'_> {
+    type SqlType = diesel::sql_types::BigInt;
+}
+
+impl RunQueryDsl<diesel::PgConnection> for ArticleWithEvents<'_> {}
+
+impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for ArticleWithEvents<'_> {
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
+    ) -> QueryResult<()> {
+        use diesel::sql_types::{Array, BigInt, Nullable, Timestamp};
+        let a = self.article;
+        out.push_sql(
+            "WITH a AS (INSERT INTO articles (ticket_id, kind, public, author_agent_id, \
+             author_contact_id, body, created_at, html) VALUES (",
+        );
+        out.push_bind_param::<BigInt, _>(&a.ticket_id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(&a.kind)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Bool, _>(&a.public)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Nullable<BigInt>, _>(&a.author_agent_id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Nullable<BigInt>, _>(&a.author_contact_id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(&a.body)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Timestamp, _>(&a.created_at)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Nullable<Text>, _>(&a.html)?;
+        out.push_sql(
+            ") RETURNING id), e AS (INSERT INTO ticket_events (ticket_id, kind, \
+             actor_agent_id, data, created_at) SELECT ticket_id, kind, actor, data, at FROM (\
+             SELECT n, ticket_id, kind, actor, data, at FROM unnest(",
+        );
+        out.push_bind_param::<Array<BigInt>, _>(&self.ticket_ids)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Text>, _>(&self.kinds)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Nullable<BigInt>>, _>(&self.actors)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Text>, _>(&self.data)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Timestamp>, _>(&self.at)?;
+        out.push_sql(
+            ") WITH ORDINALITY AS x(ticket_id, kind, actor, data, at, n) \
+             UNION ALL SELECT 9223372036854775807, ",
+        );
+        let e = self.added;
+        out.push_bind_param::<BigInt, _>(&e.ticket_id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(&e.kind)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Nullable<BigInt>, _>(&e.actor_agent_id)?;
+        out.push_sql(
+            ", '{\"article_id\":' || a.id || CASE WHEN ltrim(substr(d.v, 2)) LIKE '}%' \
+             THEN '}' ELSE ',' || ltrim(substr(d.v, 2)) END, ",
+        );
+        out.push_bind_param::<Timestamp, _>(&e.created_at)?;
+        out.push_sql(" FROM a, (SELECT ");
+        out.push_bind_param::<Text, _>(&e.data)?;
+        out.push_sql("::text AS v) d) s ORDER BY n) SELECT id FROM a");
+        Ok(())
+    }
+}
+
 pub fn insert_attachment(conn: &mut DbConn, new: &NewAttachment) -> AppResult<i64> {
     Ok(diesel::insert_into(attachments::table)
         .values(new)
@@ -446,11 +577,18 @@ fn list_in(conn: &mut DbConn, f: &TicketFilter, window: Option<i64>) -> AppResul
     let mut q = tickets::table
         .select(TicketRow::as_select())
         .into_boxed::<DbBackend>();
-    if !f.queue_ids.is_empty() {
-        q = q.filter(tickets::queue_id.eq_any(f.queue_ids.clone()));
+    // One queue or one state is an equality: PostgreSQL then walks an index
+    // of (queue_id, state, id) in order; `= ANY(array)` could hold several
+    // values and would need a sort of every match.
+    match &f.queue_ids[..] {
+        [] => {}
+        [one] => q = q.filter(tickets::queue_id.eq(*one)),
+        many => q = q.filter(tickets::queue_id.eq_any(many.to_vec())),
     }
-    if !f.states.is_empty() {
-        q = q.filter(tickets::state.eq_any(f.states.clone()));
+    match &f.states[..] {
+        [] => {}
+        [one] => q = q.filter(tickets::state.eq(one.clone())),
+        many => q = q.filter(tickets::state.eq_any(many.to_vec())),
     }
     match f.assignee {
         Some(Some(id)) => q = q.filter(tickets::assignee_id.eq(id)),
@@ -596,4 +734,19 @@ pub fn fields_of(conn: &mut DbConn, ticket_id: i64) -> AppResult<Vec<TicketField
         .order(ticket_fields::seq)
         .select(TicketFieldRow::as_select())
         .load(conn)?)
+}
+
+#[cfg(test)]
+mod article_id_tests {
+    use super::with_article_id;
+
+    #[test]
+    fn the_article_id_leads_the_events_data() {
+        assert_eq!(
+            with_article_id(r#"{"kind":"note"}"#, 7),
+            r#"{"article_id":7,"kind":"note"}"#
+        );
+        assert_eq!(with_article_id("{}", 7), r#"{"article_id":7}"#);
+        assert_eq!(with_article_id("{ }", 7), r#"{"article_id":7}"#);
+    }
 }

@@ -517,8 +517,9 @@ both!(hot_inserts_stay_prepared, |t| {
             "INSERT INTO \"audit_log\"",
             "next_ticket_number(",
             "INSERT INTO \"tickets\"",
-            "INSERT INTO \"articles\"",
-            "INSERT INTO \"ticket_events\"",
+            // The article and its events: one statement.
+            "INSERT INTO articles",
+            "INSERT INTO ticket_events",
             "INSERT INTO sla_clocks",
             "INSERT INTO \"outbox\"",
             "INSERT INTO \"inbound_messages\"",
@@ -546,4 +547,73 @@ both!(hot_inserts_stay_prepared, |t| {
         .get(&format!("/api/v1/contacts/{contact}"), &t.fx.operator.token)
         .await;
     assert_eq!(r.body["contract_number"], "C-1", "{}", r.body);
+});
+
+// A ticket's detail names every article's author, also one who is no longer
+// the ticket's contact, and shows the contact it has now in full.
+both!(the_detail_names_an_earlier_contacts_article, |t| {
+    let op = &t.fx.operator.token;
+    let r = t
+        .post(
+            "/api/v1/tickets",
+            op,
+            json!({"subject": "Modulo", "body": "Scrivo dal sito", "channel": "web",
+                "contact": {"name": "Dušan Novák", "email": "dusan@example.cz"}}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let (id, first) = (r.body["id"].clone(), r.body["contact"]["id"].clone());
+    let r = t
+        .post(
+            "/api/v1/contacts",
+            op,
+            json!({"name": "Ольга Смирнова", "emails": ["olga@example.ru"], "phones": ["+39 06 765 4321"]}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let second = r.body["id"].clone();
+    let r = t
+        .patch(
+            &format!("/api/v1/tickets/{id}"),
+            op,
+            json!({"contact_id": second}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = t.get(&format!("/api/v1/tickets/{id}"), op).await;
+    assert_eq!(r.body["contact"]["id"], second);
+    assert_eq!(r.body["contact_details"]["name"], "Ольга Смирнова");
+    assert_eq!(
+        r.body["contact_details"]["emails"],
+        json!(["olga@example.ru"])
+    );
+    assert_eq!(r.body["contact_details"]["phones"], json!(["+39067654321"]));
+    let author = &r.body["articles"][0]["author_contact"];
+    assert_eq!(author["id"], first);
+    assert_eq!(author["name"], "Dušan Novák");
+});
+
+// A new ticket's events, in order: created, then its first article, named by
+// its id; a follow-up on the same ticket adds its own.
+both!(a_new_tickets_events_name_its_article, |t| {
+    let op = &t.fx.operator.token;
+    let r = t
+        .post(
+            "/api/v1/tickets",
+            op,
+            json!({"subject": "Carta bloccata", "body": "Il cliente ha la carta bloccata.", "channel": "phone",
+                "contact": {"name": "Luca Bianchi", "phone": "+39 06 111 2222"}}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let events = r.body["events"].as_array().unwrap();
+    let kinds: Vec<&str> = events.iter().map(|e| e["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["created", "article_added"]);
+    assert!(events[0]["id"].as_i64() < events[1]["id"].as_i64());
+    assert_eq!(events[0]["data"]["number"], r.body["number"]);
+    let added = &events[1]["data"];
+    assert_eq!(added["article_id"], r.body["articles"][0]["id"]);
+    assert_eq!(added["kind"], "phone");
+    assert_eq!(added["channel"], "phone");
+    assert_eq!(added["attachments"], 0);
 });

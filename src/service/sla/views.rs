@@ -76,13 +76,26 @@ pub fn views_of(
     if clocks.is_empty() {
         return Ok(vec![]);
     }
+    let ids: Vec<i64> = clocks.iter().map(|k| k.id).collect();
+    let events = store::events_of(c, &ids)?;
+    views_with(c, cal, clocks, &events, catalogue, now, tz)
+}
+
+/// [`views_of`] with the clocks' history already read (oldest first).
+pub fn views_with(
+    c: &mut DbConn,
+    cal: &Calendar,
+    clocks: &[ClockRow],
+    events: &[store::ClockEventRow],
+    catalogue: &crate::store::catalogue::Snapshot,
+    now: NaiveDateTime,
+    tz: chrono_tz::Tz,
+) -> AppResult<Vec<SlaClockView>> {
     let mut calendars = super::calendars::Cache::new(cal);
     let mut on: std::collections::HashMap<i64, Calendar> = Default::default();
     for k in clocks {
         on.insert(k.id, calendars.get(c, k.calendar_id)?.clone());
     }
-    let ids: Vec<i64> = clocks.iter().map(|k| k.id).collect();
-    let events = store::events_of(c, &ids)?;
     let known = |id: i64| {
         catalogue
             .policies
@@ -105,7 +118,7 @@ pub fn views_of(
         .iter()
         .map(|row| {
             let cal = &on[&row.id];
-            let status = rules::status(cal, &domain_clock(row, &events), now);
+            let status = rules::status(cal, &domain_clock(row, events), now);
             let kind = ClockKind::parse(&row.kind)
                 .ok_or_else(|| AppError::Internal(format!("clock kind {}", row.kind)))?;
             let breached = status.state == ClockState::Breached
