@@ -269,6 +269,33 @@ pub fn of_ticket(conn: &mut DbConn, ticket_id: i64) -> AppResult<Vec<OutboxRow>>
 }
 
 /// How many messages of a kind went to an address since `since` (acknowledgement rate limit).
+/// [`sent_to_since`] with the name and language of the contact `contact_id`
+/// (None when there is no such contact), in one query: what an
+/// acknowledgement to the person who just wrote in needs to know.
+pub fn sent_to_since_with_contact(
+    conn: &mut DbConn,
+    to: &str,
+    kind: &str,
+    since: NaiveDateTime,
+    contact_id: i64,
+) -> AppResult<(i64, Option<(String, String)>)> {
+    use super::schema::contacts;
+    let sent = outbox::table
+        .filter(outbox::to_address.eq(to))
+        .filter(outbox::kind.eq(kind))
+        .filter(outbox::created_at.ge(since))
+        .count()
+        .single_value();
+    let contact = contacts::table.filter(contacts::id.eq(contact_id));
+    let (sent, name, language): (Option<i64>, Option<String>, Option<String>) = diesel::select((
+        sent,
+        contact.select(contacts::name).single_value(),
+        contact.select(contacts::language).single_value(),
+    ))
+    .get_result(conn)?;
+    Ok((sent.unwrap_or(0), name.zip(language)))
+}
+
 pub fn sent_to_since(
     conn: &mut DbConn,
     to: &str,

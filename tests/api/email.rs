@@ -565,3 +565,99 @@ both!(
         assert_eq!(t.count("outbox").await, 1, "one acknowledgement");
     }
 );
+
+// The acknowledgement goes to the address the message came from, which may be
+// the contact's second one, by the contact's name and in their language.
+both!(the_acknowledgement_answers_the_address_that_wrote, |t| {
+    let r = t
+        .post(
+            "/api/v1/contacts",
+            &t.fx.operator.token,
+            json!({"name": "Jana Dvořáková", "language": "en",
+                "emails": ["jana.dvorakova@urad.cz", "jana@example.cz"]}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let contact = r.body["id"].clone();
+    let raw = "From: Jana <Jana@Example.CZ>\r\nTo: assistenza@sportello.test\r\n\
+        Subject: =?utf-8?q?Tisk=C3=A1rna_netiskne?=\r\nMessage-ID: <jana-1@example.cz>\r\n\
+        Date: Mon, 02 Mar 2026 10:00:00 +0100\r\nMIME-Version: 1.0\r\n\
+        Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n\
+        Dobrý den, tiskárna v kanceláři netiskne.\r\n";
+    let r = mailgate(&t, raw, None).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(r.body["outcome"], "ticket", "{}", r.body);
+    let tk = ticket(&t, &r.body["ticket_id"]).await;
+    assert_eq!(tk["contact"]["id"], contact, "{tk}");
+    let sent: Vec<(String, String, Option<String>)> = t
+        .app
+        .db
+        .read(|c| {
+            use diesel::prelude::*;
+            use sportello::store::schema::outbox::dsl::*;
+            Ok(outbox.select((to_address, body, in_reply_to)).load(c)?)
+        })
+        .await
+        .unwrap();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    let (to, text, answers) = &sent[0];
+    assert_eq!(to, "jana@example.cz");
+    assert!(text.starts_with("Dear Jana Dvořáková,"), "{text}");
+    assert_eq!(answers.as_deref(), Some("jana-1@example.cz"));
+});
+
+// A message journaled but never processed (by an earlier version, which
+// processed in a second transaction) is processed when it comes again, under
+// its entry; after that it is a duplicate.
+both!(
+    a_message_journaled_but_not_processed_is_processed_when_it_comes_again,
+    |t| {
+        let raw = "From: Marco Verdi <marco@example.it>\r\nTo: assistenza@sportello.test\r\n\
+        Subject: Punti non accreditati\r\nMessage-ID: <legacy-1@example.it>\r\n\
+        Date: Mon, 02 Mar 2026 10:00:00 +0100\r\nMIME-Version: 1.0\r\n\
+        Content-Type: text/plain; charset=utf-8\r\n\r\nBuongiorno, i punti della spesa non ci sono.\r\n";
+        let now = chrono::Utc::now().naive_utc();
+        let entry = t
+            .app
+            .db
+            .write(move |c| {
+                use sha2::Digest;
+                sportello::store::mail::insert_inbound_marked(
+                    c,
+                    &sportello::store::mail::NewInbound {
+                        mailbox_id: None,
+                        dedupe_key: "gate:legacy-1@example.it".into(),
+                        message_id: Some("legacy-1@example.it".into()),
+                        source: "mailgate".into(),
+                        raw: raw.as_bytes().to_vec(),
+                        size: raw.len() as i64,
+                        sha256: hex::encode(sha2::Sha256::digest(raw.as_bytes())),
+                        imap_uid: None,
+                        uidvalidity: None,
+                        received_at: now,
+                    },
+                    &sportello::store::mail::InboundMark {
+                        status: "received",
+                        cause: None,
+                        detail: None,
+                        ticket_id: None,
+                        article_id: None,
+                        from: None,
+                        subject: None,
+                        at: now,
+                    },
+                )
+            })
+            .await
+            .unwrap();
+        let r = mailgate(&t, raw, None).await;
+        assert_eq!(r.body["outcome"], "ticket", "{}", r.body);
+        assert_eq!(r.body["inbound_id"], entry, "{}", r.body);
+        assert_eq!(t.count("inbound_messages").await, 1);
+        assert_eq!(t.count("tickets").await, 1);
+        let r = mailgate(&t, raw, None).await;
+        assert_eq!(r.body["outcome"], "duplicate", "{}", r.body);
+        assert_eq!(r.body["inbound_id"], entry, "{}", r.body);
+        assert_eq!(t.count("tickets").await, 1);
+    }
+);

@@ -126,37 +126,57 @@ pub async fn ingest(
     let config = app.config.clone();
     let templates = app.templates.clone();
     let (j, mb) = (journal.clone(), mailbox.clone());
+    let parsed = Arc::new(parsed);
+    let p = parsed.clone();
+    // Most messages are new, so the journal is not read first: the message
+    // is processed and its entry written in one transaction, and a message
+    // seen before (a second delivery, an IMAP fetch after a crash) fails on
+    // the entry's unique key, which undoes everything it did; below, the
+    // journal then says what it is.
     let result = app
         .db
         .write(move |c| {
-            let entry = match mailstore::inbound_by_key(c, &j.dedupe_key)? {
-                // Journaled by an earlier version, which processed in a
-                // second transaction that did not happen: process it now.
-                Some(existing) if existing.status == "received" => Entry::Journaled(existing.id),
-                Some(existing) => {
-                    return Ok(Outcome::Duplicate {
-                        inbound_id: existing.id,
-                    })
-                }
-                None => Entry::New(&j),
-            };
             let out = Outgoing {
                 config: &config,
                 templates: &templates,
                 now,
             };
-            Ctx::read(c, entry, mb.as_ref(), &j.dedupe_key, out, Release::No)?
-                .process_in(c, parsed.as_ref())
+            Ctx::read(
+                c,
+                Entry::New(&j),
+                mb.as_ref(),
+                &j.dedupe_key,
+                out,
+                Release::No,
+            )?
+            .process_in(c, p.as_ref().as_ref())
         })
         .await;
     let error = match result {
         Ok(outcome) => return Ok(outcome),
         Err(e) => e,
     };
-    // Two deliveries of one message raced: the other one journaled it.
     if is_unique_violation(&error) {
-        if let Some(inbound_id) = journaled(app, &key).await? {
-            return Ok(Outcome::Duplicate { inbound_id });
+        let found = {
+            let key = key.clone();
+            app.db
+                .read(move |c| mailstore::inbound_by_key(c, &key))
+                .await?
+        };
+        match found {
+            // Journaled by an earlier version, which processed in a second
+            // transaction that did not happen: process it now.
+            Some(existing) if existing.status == "received" => {
+                let parsed = Arc::unwrap_or_clone(parsed);
+                return process(app, existing.id, mailbox, parsed, key, Release::No).await;
+            }
+            // Seen before, or two deliveries raced and the other one won.
+            Some(existing) => {
+                return Ok(Outcome::Duplicate {
+                    inbound_id: existing.id,
+                })
+            }
+            None => {}
         }
     }
     // Whatever else went wrong, the message is kept and shown for review.
@@ -605,10 +625,11 @@ impl<'a> Ctx<'a> {
         self.finish(c, mail, from, outcome, None)
     }
 
-    /// Tells a person their request was registered, unless they already got
-    /// too many acknowledgements this hour (a mail loop with a person's address).
-    /// The ticket was just opened by this message, so it goes out from this
-    /// message's mailbox (no lookup).
+    /// Tells the person who wrote that their request was registered, at the
+    /// address they wrote from, by their contact's name and in their
+    /// language, unless they already got too many acknowledgements this hour
+    /// (a mail loop with a person's address). The ticket was just opened by
+    /// this message, so it goes out from this message's mailbox (no lookup).
     fn acknowledge(
         &self,
         c: &mut DbConn,
@@ -616,21 +637,37 @@ impl<'a> Ctx<'a> {
         from: &str,
         answers: Option<&str>,
     ) -> AppResult<()> {
+        let Some(contact_id) = ticket.contact_id else {
+            return Ok(());
+        };
         let since = self.now - Duration::hours(1);
-        if outbox::sent_to_since(c, from, outbound::kind::ACKNOWLEDGEMENT, since)?
-            >= self.config.ack_limit_per_hour
-        {
+        let (sent, contact) = outbox::sent_to_since_with_contact(
+            c,
+            from,
+            outbound::kind::ACKNOWLEDGEMENT,
+            since,
+            contact_id,
+        )?;
+        if sent >= self.config.ack_limit_per_hour {
             tracing::info!(
                 ticket_id = ticket.id,
                 "acknowledgement rate limit reached; none sent"
             );
             return Ok(());
         }
-        outbound::to_customer_via(
+        let Some((name, language)) = contact else {
+            return Ok(());
+        };
+        outbound::to_sender_via(
             c,
             self.out,
             outbound::kind::ACKNOWLEDGEMENT,
             ticket,
+            outbound::Recipient {
+                address: from.to_string(),
+                name: (!name.is_empty()).then_some(name),
+                language,
+            },
             self.mailbox.cloned(),
             answers,
             json!({}),

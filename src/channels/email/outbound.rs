@@ -201,20 +201,31 @@ pub fn to_customer(
     customer_mail(conn, out, kind, ticket, article_id, vars, mailbox, None)
 }
 
-/// [`to_customer`] for a ticket just opened by a message: it goes out from
-/// the mailbox the message came through and answers that message (its
-/// Message-ID, when it had one, is the whole thread so far).
-pub fn to_customer_via(
+/// The first mail about a ticket just opened by a message, to its sender
+/// (`to`): it goes out from the mailbox the message came through and answers
+/// that message (its Message-ID, when it had one, is the whole thread so far).
+pub fn to_sender_via(
     conn: &mut DbConn,
     out: Outgoing<'_>,
     kind: &'static str,
     ticket: &TicketRow,
+    to: Recipient,
     mailbox: Option<MailboxRow>,
     answers: Option<&str>,
     vars: serde_json::Value,
-) -> AppResult<Option<i64>> {
+) -> AppResult<i64> {
     let thread = answers.map(str::to_string).into_iter().collect();
-    customer_mail(conn, out, kind, ticket, None, vars, mailbox, Some(thread))
+    mail_to(
+        conn,
+        out,
+        kind,
+        ticket,
+        to,
+        None,
+        vars,
+        mailbox,
+        Some(thread),
+    )
 }
 
 /// The first mail about a ticket that did not come by e-mail (the web form's
