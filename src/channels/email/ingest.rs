@@ -670,7 +670,6 @@ impl<'a> Ctx<'a> {
             },
             self.mailbox.cloned(),
             answers,
-            json!({}),
         )?;
         Ok(())
     }
