@@ -212,9 +212,9 @@ pub fn to_sender_via(
     to: Recipient,
     mailbox: Option<MailboxRow>,
     answers: Option<&str>,
-    vars: serde_json::Value,
 ) -> AppResult<i64> {
     let thread = answers.map(str::to_string).into_iter().collect();
+    let vars = serde_json::json!({});
     mail_to(
         conn,
         out,
