@@ -4,7 +4,7 @@
 //!
 //! On PostgreSQL it is one statement that returns the lot as one JSON
 //! document: each read is a round trip that wakes the server and the backend
-//! on a busy machine, and a ticket's detail used to take twelve of them (it is
+//! on a busy machine, and a ticket's detail used to take eleven of them (it is
 //! the answer of every staff-API write too). On SQLite, where a query is a
 //! function call, it is the plain reads one after the other.
 

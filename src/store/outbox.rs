@@ -268,10 +268,10 @@ pub fn of_ticket(conn: &mut DbConn, ticket_id: i64) -> AppResult<Vec<OutboxRow>>
         .load(conn)?)
 }
 
-/// How many messages of a kind went to an address since `since` (acknowledgement rate limit).
-/// [`sent_to_since`] with the name and language of the contact `contact_id`
-/// (None when there is no such contact), in one query: what an
-/// acknowledgement to the person who just wrote in needs to know.
+/// How many mails of `kind` went to `to` since `since`, and the name and
+/// language of the contact `contact_id` (None when there is no such contact),
+/// in one query: what an acknowledgement to the person who just wrote in
+/// needs to know (its rate limit, its greeting, its language).
 pub fn sent_to_since_with_contact(
     conn: &mut DbConn,
     to: &str,
@@ -294,20 +294,6 @@ pub fn sent_to_since_with_contact(
     ))
     .get_result(conn)?;
     Ok((sent.unwrap_or(0), name.zip(language)))
-}
-
-pub fn sent_to_since(
-    conn: &mut DbConn,
-    to: &str,
-    kind: &str,
-    since: NaiveDateTime,
-) -> AppResult<i64> {
-    Ok(outbox::table
-        .filter(outbox::to_address.eq(to))
-        .filter(outbox::kind.eq(kind))
-        .filter(outbox::created_at.ge(since))
-        .count()
-        .get_result(conn)?)
 }
 
 /// The newest Message-IDs of a ticket's conversation, for In-Reply-To/References.
