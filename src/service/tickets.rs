@@ -304,7 +304,7 @@ pub fn detail_in(
         articles,
         events,
         links,
-        sla_clocks: sla::views_with(
+        sla_clocks: sla::views_of(
             c,
             calendar,
             &d.clocks,

@@ -10,7 +10,7 @@
 
 use diesel::pg::Pg;
 use diesel::prelude::*;
-use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
+use diesel::query_builder::{AstPass, QueryFragment};
 use diesel::sql_types::{BigInt, Text};
 use serde::Deserialize;
 
@@ -151,16 +151,7 @@ struct Statement {
     id: i64,
 }
 
-impl QueryId for Statement {
-    type QueryId = Statement;
-    const HAS_STATIC_QUERY_ID: bool = true;
-}
-
-impl Query for Statement {
-    type SqlType = Text;
-}
-
-impl RunQueryDsl<diesel::PgConnection> for Statement {}
+crate::fixed_pg_statement!(Statement, Text);
 
 impl QueryFragment<Pg> for Statement {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {

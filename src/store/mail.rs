@@ -4,7 +4,7 @@
 use chrono::NaiveDateTime;
 use diesel::pg::Pg;
 use diesel::prelude::*;
-use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
+use diesel::query_builder::{AstPass, QueryFragment};
 use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
 
 use super::schema::{contact_emails, inbound_messages, mail_polls, mail_threads, mailboxes};
@@ -382,16 +382,7 @@ struct OpeningMessage<'a> {
     now: NaiveDateTime,
 }
 
-impl QueryId for OpeningMessage<'_> {
-    type QueryId = OpeningMessage<'static>;
-    const HAS_STATIC_QUERY_ID: bool = true;
-}
-
-impl Query for OpeningMessage<'_> {
-    type SqlType = BigInt;
-}
-
-impl RunQueryDsl<diesel::PgConnection> for OpeningMessage<'_> {}
+crate::fixed_pg_statement!(OpeningMessage<'_>, BigInt);
 
 impl QueryFragment<Pg> for OpeningMessage<'_> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {

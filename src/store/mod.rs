@@ -77,6 +77,35 @@ macro_rules! bound_values {
     }};
 }
 
+/// Makes a hand-written PostgreSQL statement (a struct whose `QueryFragment`
+/// pushes fixed text and its binds) runnable and kept prepared: its query id
+/// is its type, so diesel prepares it once per connection. For the
+/// data-modifying CTEs and the JSON reads diesel's DSL cannot spell;
+/// `$sql` is the SQL type of the one column it returns.
+#[macro_export]
+macro_rules! fixed_pg_statement {
+    ($name:ident<'_>, $sql:ty) => {
+        impl diesel::query_builder::QueryId for $name<'_> {
+            type QueryId = $name<'static>;
+            const HAS_STATIC_QUERY_ID: bool = true;
+        }
+        impl diesel::query_builder::Query for $name<'_> {
+            type SqlType = $sql;
+        }
+        impl diesel::RunQueryDsl<diesel::PgConnection> for $name<'_> {}
+    };
+    ($name:ident, $sql:ty) => {
+        impl diesel::query_builder::QueryId for $name {
+            type QueryId = $name;
+            const HAS_STATIC_QUERY_ID: bool = true;
+        }
+        impl diesel::query_builder::Query for $name {
+            type SqlType = $sql;
+        }
+        impl diesel::RunQueryDsl<diesel::PgConnection> for $name {}
+    };
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,

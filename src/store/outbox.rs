@@ -6,7 +6,7 @@
 use chrono::NaiveDateTime;
 use diesel::pg::Pg;
 use diesel::prelude::*;
-use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
+use diesel::query_builder::{AstPass, QueryFragment};
 use diesel::sql_types::{BigInt, Bool, Nullable, Text, Timestamp};
 
 use super::schema::outbox;
@@ -89,16 +89,7 @@ struct Remembered<'a> {
     ticket: i64,
 }
 
-impl QueryId for Remembered<'_> {
-    type QueryId = Remembered<'static>;
-    const HAS_STATIC_QUERY_ID: bool = true;
-}
-
-impl Query for Remembered<'_> {
-    type SqlType = BigInt;
-}
-
-impl RunQueryDsl<diesel::PgConnection> for Remembered<'_> {}
+crate::fixed_pg_statement!(Remembered<'_>, BigInt);
 
 impl QueryFragment<Pg> for Remembered<'_> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {

@@ -225,16 +225,7 @@ struct ArticleWithEvents<'a> {
     added: &'a NewEvent,
 }
 
-impl diesel::query_builder::QueryId for ArticleWithEvents<'_> {
-    type QueryId = ArticleWithEvents<'static>;
-    const HAS_STATIC_QUERY_ID: bool = true;
-}
-
-impl diesel::query_builder::Query for ArticleWithEvents<'_> {
-    type SqlType = diesel::sql_types::BigInt;
-}
-
-impl RunQueryDsl<diesel::PgConnection> for ArticleWithEvents<'_> {}
+crate::fixed_pg_statement!(ArticleWithEvents<'_>, diesel::sql_types::BigInt);
 
 impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for ArticleWithEvents<'_> {
     fn walk_ast<'b>(

@@ -594,7 +594,7 @@ both!(the_detail_names_an_earlier_contacts_article, |t| {
 });
 
 // A new ticket's events, in order: created, then its first article, named by
-// its id; a follow-up on the same ticket adds its own.
+// its id.
 both!(a_new_tickets_events_name_its_article, |t| {
     let op = &t.fx.operator.token;
     let r = t

@@ -63,26 +63,10 @@ pub struct SlaSummary {
     pub at_risk: bool,
 }
 
-/// The views of a ticket's clocks as read (oldest first); the catalogue names
-/// their policies, and only a policy no longer active needs a query.
+/// The views of a ticket's clocks and their history as read (oldest first);
+/// the catalogue names their policies, and only a policy no longer active
+/// needs a query.
 pub fn views_of(
-    c: &mut DbConn,
-    cal: &Calendar,
-    clocks: &[ClockRow],
-    catalogue: &crate::store::catalogue::Snapshot,
-    now: NaiveDateTime,
-    tz: chrono_tz::Tz,
-) -> AppResult<Vec<SlaClockView>> {
-    if clocks.is_empty() {
-        return Ok(vec![]);
-    }
-    let ids: Vec<i64> = clocks.iter().map(|k| k.id).collect();
-    let events = store::events_of(c, &ids)?;
-    views_with(c, cal, clocks, &events, catalogue, now, tz)
-}
-
-/// [`views_of`] with the clocks' history already read (oldest first).
-pub fn views_with(
     c: &mut DbConn,
     cal: &Calendar,
     clocks: &[ClockRow],
