@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 use crate::domain::calendar::Calendar;
 use crate::domain::forms::{self, FieldValue};
 use crate::domain::workflow::{decide, Action};
-use crate::domain::{number, ArticleKind, Channel, EventKind, Priority, TicketState};
+use crate::domain::{ArticleKind, Channel, EventKind, Priority, TicketState};
 use crate::error::{is_unique_violation, AppError, AppResult};
 use crate::service::contacts::{check_details, match_or_create, CheckedDetails, ContactDetails};
 use crate::service::{required_text, sla, App};
@@ -498,15 +498,14 @@ fn open_ticket(
     events: &mut Vec<NewEvent>,
 ) -> AppResult<TicketRow> {
     let year = now.and_utc().with_timezone(&tz).year();
-    let seq = tickets::next_number(conn, year)?;
-    let number = number::format(year, seq);
     // A call written up by an operator has been answered in person.
     let answered =
         req.article_kind == ArticleKind::Phone || req.article_kind == ArticleKind::Outbound;
-    let row = tickets::insert(
+    let row = tickets::insert_numbered(
         conn,
+        year,
         &NewTicket {
-            number: number.clone(),
+            number: String::new(),
             subject: req.subject.clone(),
             channel: req.channel.as_str().into(),
             state: TicketState::New.as_str().into(),
@@ -525,7 +524,7 @@ fn open_ticket(
         row.id,
         EventKind::Created,
         req.author_agent_id,
-        json!({"number": number, "channel": req.channel, "queue_id": queue_id, "topic_id": topic_id, "subject_id": subject_id, "contact_id": contact_id}),
+        json!({"number": row.number, "channel": req.channel, "queue_id": queue_id, "topic_id": topic_id, "subject_id": subject_id, "contact_id": contact_id}),
         now,
     ));
     Ok(row)

@@ -16,20 +16,17 @@ use crate::error::{is_unique_violation, AppResult};
 type DbBackend = <DbConn as diesel::Connection>::Backend;
 
 diesel::define_sql_function! {
-    /// PostgreSQL's `next_ticket_number(year)` (migration 000016), as a
-    /// function diesel keeps prepared.
-    fn next_ticket_number(year: Integer) -> BigInt;
+    /// PostgreSQL's `next_ticket_number_text(year)` (migration 000020): the
+    /// next number of `year` spelled as `domain::number::format` spells it.
+    fn next_ticket_number_text(year: Integer) -> Text;
 }
 
-/// The next sequence number of `year`. On PostgreSQL it comes from the
-/// year's sequence (`next_ticket_number`, migration 000016), which holds no
-/// lock: concurrent intakes do not wait for each other's commit; a number
-/// taken by a transaction that rolls back is skipped. On SQLite the single
-/// writer makes the year's row in `ticket_counters` just as cheap.
-pub fn next_number(conn: &mut DbConn, year: i32) -> AppResult<i64> {
-    if let DbConn::Postgresql(c) = conn {
-        return Ok(diesel::select(next_ticket_number(year)).get_result(c)?);
-    }
+/// The next sequence number of `year` on SQLite: the year's row in
+/// `ticket_counters`, which the single writer makes cheap. (PostgreSQL takes
+/// it from the year's sequence, `next_ticket_number` of migration 000016,
+/// which holds no lock: concurrent intakes do not wait for each other's
+/// commit; a number taken by a transaction that rolls back is skipped.)
+fn next_counter_number(conn: &mut DbConn, year: i32) -> AppResult<i64> {
     loop {
         let bumped: Option<i64> = diesel::update(ticket_counters::table.find(year))
             .set(ticket_counters::last_value.eq(ticket_counters::last_value + 1))
@@ -57,28 +54,44 @@ pub fn next_number(conn: &mut DbConn, year: i32) -> AppResult<i64> {
     }
 }
 
-/// Inserts a ticket and returns it as stored (ids, defaults) in the same statement.
-pub fn insert(conn: &mut DbConn, new: &NewTicket) -> AppResult<TicketRow> {
-    let q = diesel::insert_into(tickets::table).values(crate::bound_values!(
-        tickets,
-        new,
-        [
-            number,
-            subject,
-            channel,
-            state,
-            priority,
-            queue_id,
-            assignee_id,
-            contact_id,
-            topic_id,
-            subject_id,
-            created_at,
-            updated_at,
-            first_response_at,
-        ]
-    ));
-    Ok(crate::per_backend!(conn, c => q.returning(TicketRow::as_returning()).get_result(c))?)
+/// Opens a ticket under the next number of `year` (`new.number` is not
+/// read: the number is taken here) and returns it as stored. On PostgreSQL
+/// the number is taken by the INSERT itself, one round trip for both.
+pub fn insert_numbered(conn: &mut DbConn, year: i32, new: &NewTicket) -> AppResult<TicketRow> {
+    macro_rules! insert_with_number {
+        ($number:expr) => {
+            diesel::insert_into(tickets::table).values((
+                tickets::number.eq($number),
+                crate::bound_values!(
+                    tickets,
+                    new,
+                    [
+                        subject,
+                        channel,
+                        state,
+                        priority,
+                        queue_id,
+                        assignee_id,
+                        contact_id,
+                        topic_id,
+                        subject_id,
+                        created_at,
+                        updated_at,
+                        first_response_at,
+                    ]
+                ),
+            ))
+        };
+    }
+    if let DbConn::Postgresql(c) = conn {
+        return Ok(insert_with_number!(next_ticket_number_text(year))
+            .returning(TicketRow::as_returning())
+            .get_result(c)?);
+    }
+    let number = crate::domain::number::format(year, next_counter_number(conn, year)?);
+    Ok(crate::per_backend!(conn, c => insert_with_number!(&number)
+        .returning(TicketRow::as_returning())
+        .get_result(c))?)
 }
 
 pub fn find(conn: &mut DbConn, id: i64) -> AppResult<Option<TicketRow>> {

@@ -374,6 +374,39 @@ both!(numbers_count_per_year_and_never_repeat, |t| {
         t.new_ticket("Ancora", "Testo").await["number"],
         "2028-000001"
     );
+    // Past six digits the number grows a digit, spelled alike by both
+    // backends (PostgreSQL spells it in SQL, migration 000020; SQLite by
+    // `domain::number::format`).
+    t.app
+        .db
+        .write(|c| {
+            use diesel::RunQueryDsl;
+            diesel::sql_query(
+                "INSERT INTO ticket_counters (year, last_value) VALUES (2029, 999998)",
+            )
+            .execute(c)?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    t.clock
+        .set(chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2029, 6, 1, 9, 0, 0).unwrap());
+    for expected in ["2029-999999", "2029-1000000"] {
+        let r = t.new_ticket("Molti", "Testo").await;
+        assert_eq!(r["number"], expected);
+        assert_eq!(
+            sportello::domain::number::parse(expected).as_deref(),
+            Some(expected)
+        );
+        // The ticket's first event names the number it was given.
+        let created = r["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["kind"] == "created")
+            .unwrap_or_else(|| panic!("{r}"));
+        assert_eq!(created["data"]["number"], expected);
+    }
     // Back in 2026 the count goes on.
     t.clock
         .set(chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 12, 1, 9, 0, 0).unwrap());
@@ -515,8 +548,8 @@ both!(hot_inserts_stay_prepared, |t| {
         for table in [
             "INSERT INTO \"contacts\"",
             "INSERT INTO \"audit_log\"",
-            "next_ticket_number(",
-            "INSERT INTO \"tickets\"",
+            // The ticket and its number: one statement.
+            "INSERT INTO \"tickets\" (\"number\", \"subject\", \"channel\", \"state\", \"priority\", \"queue_id\", \"assignee_id\", \"contact_id\", \"topic_id\", \"subject_id\", \"created_at\", \"updated_at\", \"first_response_at\") VALUES (next_ticket_number_text(",
             // The article and its events: one statement.
             "INSERT INTO articles",
             "INSERT INTO ticket_events",

@@ -1,0 +1,1 @@
+DROP FUNCTION next_ticket_number_text(integer);
