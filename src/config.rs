@@ -89,6 +89,11 @@ pub struct Config {
     pub pending_auto_resolve_days: i64,
     /// How often housekeeping runs.
     pub housekeeping_secs: u64,
+    /// Seconds a bearer token found valid is taken as valid again without a
+    /// read (0: read on every request). Revocation and changes of an agent
+    /// made through this instance take effect at once; through another
+    /// instance sharing the database, within this many seconds.
+    pub token_cache_secs: u64,
 }
 
 /// The keys a TOML file may set; the same names as the environment variables
@@ -140,6 +145,7 @@ struct FileConfig {
     pending_reminder_days: Option<i64>,
     pending_auto_resolve_days: Option<i64>,
     housekeeping_secs: Option<u64>,
+    token_cache_secs: Option<u64>,
 }
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://sportello.db";
@@ -299,7 +305,8 @@ impl Config {
             auto_close_days,
             pending_reminder_days,
             pending_auto_resolve_days,
-            housekeeping_secs
+            housekeeping_secs,
+            token_cache_secs
         );
         for (name, slot) in [
             ("SPORTELLO_BUSINESS_HOURS", &mut f.business_hours),
@@ -433,6 +440,7 @@ impl Config {
             pending_reminder_days: f.pending_reminder_days.unwrap_or(3),
             pending_auto_resolve_days: f.pending_auto_resolve_days.unwrap_or(14),
             housekeeping_secs: f.housekeeping_secs.unwrap_or(300),
+            token_cache_secs: f.token_cache_secs.unwrap_or(2),
         };
         let positive = [
             ("pool_size", cfg.pool_size as i64),
@@ -587,6 +595,7 @@ impl std::fmt::Debug for Config {
             .field("pending_reminder_days", &self.pending_reminder_days)
             .field("pending_auto_resolve_days", &self.pending_auto_resolve_days)
             .field("housekeeping_secs", &self.housekeeping_secs)
+            .field("token_cache_secs", &self.token_cache_secs)
             .finish()
     }
 }

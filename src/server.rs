@@ -27,6 +27,9 @@ pub fn app(db: Db, clock: Arc<dyn Clock>, config: Config) -> AppResult<App> {
     let templates = Templates::load(config.template_dir.as_deref())?;
     Ok(App {
         public_limiter: Arc::new(PublicLimiter::per_minute(config.public_rate_per_minute)),
+        tokens: Arc::new(crate::service::auth::TokenCache::new(
+            config.token_cache_secs,
+        )),
         db,
         clock,
         config: Arc::new(config),

@@ -162,17 +162,98 @@ pub async fn login(app: &App, req: LoginRequest) -> AppResult<TokenResponse> {
     })
 }
 
+/// Bearer tokens found valid in the last few seconds
+/// ([`Config::token_cache_secs`](crate::config::Config::token_cache_secs)),
+/// so that a client sending request after request (a mail gateway, an
+/// integration, a busy agent's screen) is not looked up in the database for
+/// each. A token still expires on time (its expiry is kept with it); any
+/// change this instance makes to a token or an agent forgets every entry
+/// at once; another instance's change is seen once the entry is older than
+/// the cache's lifetime.
+pub struct TokenCache {
+    ttl: std::time::Duration,
+    state: std::sync::Mutex<CacheState>,
+}
+
+#[derive(Default)]
+struct CacheState {
+    /// Bumped by [`TokenCache::forget_all`]: a lookup that began before
+    /// does not store what it read.
+    generation: u64,
+    entries: std::collections::HashMap<String, Cached>,
+}
+
+struct Cached {
+    viewer: Viewer,
+    expires_at: Option<NaiveDateTime>,
+    checked: std::time::Instant,
+}
+
+impl TokenCache {
+    /// Entries kept at most; past it the cache starts again empty.
+    const CAPACITY: usize = 4096;
+
+    pub fn new(ttl_secs: u64) -> TokenCache {
+        TokenCache {
+            ttl: std::time::Duration::from_secs(ttl_secs),
+            state: Default::default(),
+        }
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, CacheState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn get(&self, hash: &str, now: NaiveDateTime) -> Option<Viewer> {
+        let state = self.state();
+        let c = state.entries.get(hash)?;
+        let fresh = c.checked.elapsed() < self.ttl && c.expires_at.is_none_or(|e| e > now);
+        fresh.then(|| c.viewer.clone())
+    }
+
+    fn generation(&self) -> u64 {
+        self.state().generation
+    }
+
+    fn remember(&self, hash: String, c: Cached, generation: u64) {
+        if self.ttl.is_zero() {
+            return;
+        }
+        let mut state = self.state();
+        if state.generation != generation {
+            return;
+        }
+        if state.entries.len() >= Self::CAPACITY {
+            state.entries.clear();
+        }
+        state.entries.insert(hash, c);
+    }
+
+    /// Forgets every token: called after any change to a token or an agent.
+    pub fn forget_all(&self) {
+        let mut state = self.state();
+        state.generation += 1;
+        state.entries.clear();
+    }
+}
+
 /// A bearer token → the staff member, or 401.
 pub async fn authenticate(app: &App, token: &str) -> AppResult<Viewer> {
     let hash = token_hash(token.trim());
     let now = app.clock.now_db();
+    if let Some(viewer) = app.tokens.get(&hash, now) {
+        return Ok(viewer);
+    }
+    let generation = app.tokens.generation();
     let default_tz = app.config.time_zone;
-    app.db
+    let key = hash.clone();
+    let (viewer, expires_at) = app
+        .db
         .read(move |c| {
-            let (tok, agent, queues) = agents::find_token(c, &hash, now)?.ok_or_else(|| {
+            let (tok, agent, queues) = agents::find_token(c, &key, now)?.ok_or_else(|| {
                 AppError::Unauthorized("the token is unknown, expired or revoked".into())
             })?;
-            Ok(Viewer {
+            let viewer = Viewer {
                 actor: Actor {
                     agent_id: agent.id,
                     role: agent_role(&agent)?,
@@ -186,9 +267,17 @@ pub async fn authenticate(app: &App, token: &str) -> AppResult<Viewer> {
                     .and_then(|t| t.parse().ok())
                     .unwrap_or(default_tz),
                 token_id: tok.id,
-            })
+            };
+            Ok((viewer, tok.expires_at))
         })
-        .await
+        .await?;
+    let cached = Cached {
+        viewer: viewer.clone(),
+        expires_at,
+        checked: std::time::Instant::now(),
+    };
+    app.tokens.remember(hash, cached, generation);
+    Ok(viewer)
 }
 
 pub async fn logout(app: &App, viewer: &Viewer) -> AppResult<()> {
@@ -196,7 +285,9 @@ pub async fn logout(app: &App, viewer: &Viewer) -> AppResult<()> {
     let now = app.clock.now_db();
     app.db
         .write(move |c| agents::revoke_token(c, agent, token, now).map(|_| ()))
-        .await
+        .await?;
+    app.tokens.forget_all();
+    Ok(())
 }
 
 pub async fn me(app: &App, viewer: &Viewer) -> AppResult<AgentView> {
@@ -275,6 +366,7 @@ pub async fn revoke_token(app: &App, viewer: &Viewer, token_id: i64) -> AppResul
         .db
         .write(move |c| agents::revoke_token(c, id, token_id, now))
         .await?;
+    app.tokens.forget_all();
     if found {
         Ok(())
     } else {
@@ -428,7 +520,8 @@ pub async fn update_agent(
         .as_deref()
         .map(|n| required_text("name", n, 200))
         .transpose()?;
-    app.db
+    let updated = app
+        .db
         .write(move |c| {
             let row =
                 agents::find(c, id)?.ok_or_else(|| AppError::not_found(format!("agent {id}")))?;
@@ -454,5 +547,8 @@ pub async fn update_agent(
             let row = agents::find(c, id)?.ok_or_else(|| AppError::not_found("agent"))?;
             agent_view(&row, queue_ids)
         })
-        .await
+        .await;
+    // Deactivated, another role or other queues: its tokens are read anew.
+    app.tokens.forget_all();
+    updated
 }

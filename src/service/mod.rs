@@ -41,6 +41,8 @@ pub struct App {
     pub config: Arc<Config>,
     pub templates: Arc<crate::channels::email::templates::Templates>,
     pub public_limiter: Arc<crate::channels::web::limiter::PublicLimiter>,
+    /// Bearer tokens recently found valid.
+    pub tokens: Arc<auth::TokenCache>,
 }
 
 /// The signed-in staff member making a request.

@@ -258,3 +258,94 @@ both!(working_tickets_depends_on_queue, |t| {
         "refused notes were not written"
     );
 });
+
+/// Revokes every token of an agent behind the server's back, as another
+/// instance sharing the database would.
+async fn revoke_elsewhere(t: &crate::harness::TestApp, agent_id: i64) {
+    t.app
+        .db
+        .write(move |c| {
+            use diesel::RunQueryDsl;
+            diesel::sql_query(format!(
+                "UPDATE api_tokens SET revoked_at = created_at WHERE agent_id = {agent_id}"
+            ))
+            .execute(c)?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+}
+
+both!(a_remembered_token_follows_changes_made_here, |t| {
+    let (admin, op) = (&t.fx.admin.token, &t.fx.operator);
+    let queue = json!({"name": "Nuova", "level": "second_level"});
+    let r = t.post("/api/v1/queues", &op.token, queue.clone()).await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    // Deactivated: refused at once, though the token was just found valid.
+    let path = format!("/api/v1/agents/{}", op.id);
+    let r = t.patch(&path, admin, json!({"active": false})).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = t.get("/api/v1/auth/me", &op.token).await;
+    assert_eq!(r.status, 401, "{}", r.body);
+    // Active again with another role: the next request has the new role.
+    let r = t
+        .patch(&path, admin, json!({"active": true, "role": "admin"}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = t.post("/api/v1/queues", &op.token, queue).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    // A session still ends on time, though just found valid.
+    let r = t
+        .call(
+            Method::POST,
+            "/api/v1/auth/token",
+            None,
+            Some(json!({"email": "operator2@test.it", "password": crate::harness::PASSWORD})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let session = r.body["token"].as_str().unwrap().to_string();
+    assert_eq!(t.get("/api/v1/auth/me", &session).await.status, 200);
+    t.clock.advance(chrono::Duration::hours(13));
+    assert_eq!(t.get("/api/v1/auth/me", &session).await.status, 401);
+});
+
+both!(
+    a_token_revoked_by_another_instance_is_refused_within_the_cache_lifetime,
+    |t| {
+        // The default lifetime is two seconds.
+        let op = &t.fx.operator;
+        let checked = std::time::Instant::now();
+        assert_eq!(t.get("/api/v1/auth/me", &op.token).await.status, 200);
+        revoke_elsewhere(&t, op.id).await;
+        let r = t.get("/api/v1/auth/me", &op.token).await;
+        if checked.elapsed() < std::time::Duration::from_millis(1500) {
+            // Remembered: not read again.
+            assert_eq!(r.status, 200, "{}", r.body);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+        let r = t.get("/api/v1/auth/me", &op.token).await;
+        assert_eq!(r.status, 401, "{}", r.body);
+    }
+);
+
+async fn without_cache(kind: crate::harness::Kind) {
+    let t = crate::harness::TestApp::start_with(kind, &[("SPORTELLO_TOKEN_CACHE_SECS", "0")]).await;
+    let op = &t.fx.operator;
+    assert_eq!(t.get("/api/v1/auth/me", &op.token).await.status, 200);
+    revoke_elsewhere(&t, op.id).await;
+    assert_eq!(t.get("/api/v1/auth/me", &op.token).await.status, 401);
+}
+
+mod with_no_token_cache_a_revocation_elsewhere_is_seen_at_once {
+    #[actix_web::test]
+    async fn sqlite() {
+        super::without_cache(crate::harness::Kind::Sqlite).await;
+    }
+    #[actix_web::test]
+    async fn postgres() {
+        if crate::harness::pg_base().is_some() {
+            super::without_cache(crate::harness::Kind::Postgres).await;
+        }
+    }
+}
