@@ -188,20 +188,11 @@ async fn submit_as(
             if let Some(g) = guard {
                 g(c)?;
             }
-            let cat = match checked_against {
-                Some(expected) => {
-                    let current = catalogue::snapshot(c)?;
-                    if current.version != expected.version {
-                        return Err(AppError::conflict(
-                            CATALOGUE_CHANGED,
-                            "the help desk's topics changed while the request was checked; send it again",
-                        ));
-                    }
-                    Some(current)
-                }
-                None => None,
+            let given = match checked_against {
+                Some(expected) => Given::CheckedAgainst(expected),
+                None => Given::Unknown,
             };
-            let (outcome, ticket) = apply_with(c, &c2, now, &calendar, cat)?;
+            let (outcome, ticket) = apply_in(c, &c2, now, &calendar, given)?;
             if let (Some(a), Some(ticket)) = (after, ticket) {
                 a(c, &outcome, &ticket)?;
             }
@@ -253,6 +244,75 @@ pub fn apply_with(
     calendar: &Calendar,
     catalogue: Option<std::sync::Arc<catalogue::Snapshot>>,
 ) -> AppResult<(IntakeOutcome, Option<TicketRow>)> {
+    let given = match catalogue {
+        Some(read) => Given::Read(read),
+        None => Given::Unknown,
+    };
+    apply_in(conn, ch, now, calendar, given)
+}
+
+/// The catalogue a request is applied with, as its caller has it.
+enum Given {
+    /// Read in this transaction.
+    Read(std::sync::Arc<catalogue::Snapshot>),
+    /// The copy the channel checked the request against: the request is
+    /// refused with [`CATALOGUE_CHANGED`] unless it is still the current one.
+    CheckedAgainst(std::sync::Arc<catalogue::Snapshot>),
+    /// None: a new ticket is routed with the pool's copy, which its INSERT
+    /// confirms (the catalogue is read, and the request routed again, only
+    /// when it changed); else the catalogue is read.
+    Unknown,
+}
+
+/// What the new ticket's INSERT must confirm of the catalogue it was routed with.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Confirm {
+    /// Nothing: it was read in this transaction.
+    No,
+    /// The channel's copy: refuse the request if it changed.
+    OrRefuse,
+    /// The pool's copy: read the catalogue and route again if it changed.
+    OrRead,
+}
+
+fn catalogue_changed() -> AppError {
+    AppError::conflict(
+        CATALOGUE_CHANGED,
+        "the help desk's topics changed while the request was checked; send it again",
+    )
+}
+
+/// A new ticket's queue, topic and subject, and its call form's values.
+type Plan = (Option<(i64, Option<i64>, Option<i64>)>, Vec<FieldValue>);
+
+/// Routes a new ticket and checks its call form against the catalogue
+/// (nothing is read or written).
+fn plan(req: &IntakeRequest, cat: Option<&catalogue::Snapshot>) -> AppResult<Plan> {
+    let routed = match (cat, req.ticket_id) {
+        (Some(cat), None) => Some(route(cat, req)?),
+        _ => None,
+    };
+    let field_values = match (&req.fields, routed, cat) {
+        (None, _, _) => vec![],
+        (Some(v), Some((_, topic_id, _)), Some(cat)) => form_values(cat, topic_id, v)?,
+        (Some(v), _, _) if no_values(v) => vec![],
+        (Some(_), _, _) => {
+            return Err(AppError::invalid(
+                "fields",
+                "call-form values are given when a ticket is opened",
+            ))
+        }
+    };
+    Ok((routed, field_values))
+}
+
+fn apply_in(
+    conn: &mut DbConn,
+    ch: &Prepared,
+    now: NaiveDateTime,
+    calendar: &Calendar,
+    given: Given,
+) -> AppResult<(IntakeOutcome, Option<TicketRow>)> {
     let req = &ch.req;
     let tz = calendar.tz;
     if let Some(key) = &ch.key {
@@ -266,25 +326,34 @@ pub fn apply_with(
             return Ok((replay, None));
         }
     }
-    // Routing and the call form are checked before anything is written.
-    let cat = match (req.ticket_id, catalogue) {
-        (None, None) => Some(catalogue::snapshot(conn)?),
-        (_, given) => given,
-    };
-    let routed = match (&cat, req.ticket_id) {
-        (Some(cat), None) => Some(route(cat, req)?),
-        _ => None,
-    };
-    let field_values = match (&req.fields, routed, &cat) {
-        (None, _, _) => vec![],
-        (Some(v), Some((_, topic_id, _)), Some(cat)) => form_values(cat, topic_id, v)?,
-        (Some(v), _, _) if no_values(v) => vec![],
-        (Some(_), _, _) => {
-            return Err(AppError::invalid(
-                "fields",
-                "call-form values are given when a ticket is opened",
-            ))
+    let new_ticket = req.ticket_id.is_none();
+    let (mut cat, mut confirm) = match given {
+        Given::Read(read) => (Some(read), Confirm::No),
+        Given::CheckedAgainst(expected) if new_ticket => (Some(expected), Confirm::OrRefuse),
+        Given::CheckedAgainst(expected) => {
+            let current = catalogue::snapshot(conn)?;
+            if current.version != expected.version {
+                return Err(catalogue_changed());
+            }
+            (Some(current), Confirm::No)
         }
+        Given::Unknown if !new_ticket => (None, Confirm::No),
+        Given::Unknown => match catalogue::assumed() {
+            Some(held) => (Some(held), Confirm::OrRead),
+            None => (Some(catalogue::snapshot(conn)?), Confirm::No),
+        },
+    };
+    // Routing and the call form are checked before anything is written;
+    // against the pool's copy first, which may not know a topic just made.
+    let (mut routed, mut field_values) = match plan(req, cat.as_deref()) {
+        Ok(planned) => planned,
+        Err(_) if confirm == Confirm::OrRead => {
+            let current = catalogue::snapshot(conn)?;
+            let planned = plan(req, Some(&current))?;
+            (cat, confirm) = (Some(current), Confirm::No);
+            planned
+        }
+        Err(e) => return Err(e),
     };
     let contact_id = match (&req.contact, &ch.contact) {
         (ContactRef::Existing(id), _) => {
@@ -303,10 +372,29 @@ pub fn apply_with(
             let (row, before) = add_to_existing(conn, req, id, contact_id, now, &mut events)?;
             (row, Some(before))
         }
-        (None, Some(routed)) => (
-            open_ticket(conn, req, routed, contact_id, now, tz, &mut events)?,
-            None,
-        ),
+        (None, Some(first)) => {
+            let version = match confirm {
+                Confirm::No => None,
+                _ => cat.as_ref().map(|c| c.version),
+            };
+            let opened = open_ticket(conn, req, first, contact_id, now, tz, version)?;
+            let (row, created) = match (opened, confirm) {
+                (Some(opened), _) => opened,
+                (None, Confirm::OrRead) => {
+                    // The catalogue changed since the pool last read it.
+                    let current = catalogue::snapshot(conn)?;
+                    (routed, field_values) = plan(req, Some(&current))?;
+                    cat = Some(current);
+                    let again = routed
+                        .ok_or_else(|| AppError::Internal("a new ticket was not routed".into()))?;
+                    open_ticket(conn, req, again, contact_id, now, tz, None)?
+                        .ok_or_else(|| AppError::Internal("a ticket was not opened".into()))?
+                }
+                (None, _) => return Err(catalogue_changed()),
+            };
+            events.push(created);
+            (row, None)
+        }
         (None, None) => return Err(AppError::Internal("a new ticket was not routed".into())),
     };
     let ticket_id = ticket.id;
@@ -495,8 +583,8 @@ fn open_ticket(
     contact_id: Option<i64>,
     now: NaiveDateTime,
     tz: Tz,
-    events: &mut Vec<NewEvent>,
-) -> AppResult<TicketRow> {
+    catalogue: Option<i64>,
+) -> AppResult<Option<(TicketRow, NewEvent)>> {
     let year = now.and_utc().with_timezone(&tz).year();
     // A call written up by an operator has been answered in person.
     let answered =
@@ -519,15 +607,19 @@ fn open_ticket(
             updated_at: now,
             first_response_at: answered.then_some(now),
         },
+        catalogue,
     )?;
-    events.push(new_event(
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let created = new_event(
         row.id,
         EventKind::Created,
         req.author_agent_id,
         json!({"number": row.number, "channel": req.channel, "queue_id": queue_id, "topic_id": topic_id, "subject_id": subject_id, "contact_id": contact_id}),
         now,
-    ));
-    Ok(row)
+    );
+    Ok(Some((row, created)))
 }
 
 /// Follows merges to the surviving ticket.

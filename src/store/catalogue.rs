@@ -254,6 +254,15 @@ pub fn snapshot(conn: &mut DbConn) -> AppResult<std::sync::Arc<Snapshot>> {
     snapshot_at(conn, version)
 }
 
+/// The pool's copy last read, its version not read: for a write that
+/// confirms the version in its own statement (a new ticket's INSERT,
+/// [`tickets::insert_numbered`](super::tickets::insert_numbered)) and reads
+/// the catalogue only when that finds it changed. `None` outside a pool and
+/// before the pool's first read.
+pub fn assumed() -> Option<std::sync::Arc<Snapshot>> {
+    CURRENT.with(|c| c.borrow().as_deref().and_then(Cache::last))
+}
+
 /// The catalogue at `version`, just read with something else: the cache when
 /// it holds that version, else read now.
 pub fn snapshot_at(conn: &mut DbConn, version: i64) -> AppResult<std::sync::Arc<Snapshot>> {

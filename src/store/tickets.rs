@@ -57,7 +57,18 @@ fn next_counter_number(conn: &mut DbConn, year: i32) -> AppResult<i64> {
 /// Opens a ticket under the next number of `year` (`new.number` is not
 /// read: the number is taken here) and returns it as stored. On PostgreSQL
 /// the number is taken by the INSERT itself, one round trip for both.
-pub fn insert_numbered(conn: &mut DbConn, year: i32, new: &NewTicket) -> AppResult<TicketRow> {
+///
+/// With `catalogue`, the ticket is opened only while the catalogue is at
+/// that version (`None` when it is not: nothing was written); on PostgreSQL
+/// the same INSERT confirms it.
+pub fn insert_numbered(
+    conn: &mut DbConn,
+    year: i32,
+    new: &NewTicket,
+    catalogue: Option<i64>,
+) -> AppResult<Option<TicketRow>> {
+    use super::schema::catalogue_version as cv;
+    use diesel::sql_types::{BigInt, Nullable, Timestamp};
     macro_rules! insert_with_number {
         ($number:expr) => {
             diesel::insert_into(tickets::table).values((
@@ -84,14 +95,63 @@ pub fn insert_numbered(conn: &mut DbConn, year: i32, new: &NewTicket) -> AppResu
         };
     }
     if let DbConn::Postgresql(c) = conn {
-        return Ok(insert_with_number!(next_ticket_number_text(year))
+        let Some(version) = catalogue else {
+            return Ok(Some(
+                insert_with_number!(next_ticket_number_text(year))
+                    .returning(TicketRow::as_returning())
+                    .get_result(c)?,
+            ));
+        };
+        // INSERT … SELECT from the version's row: no row, no ticket.
+        return Ok(cv::table
+            .filter(cv::version.eq(version))
+            .select((
+                next_ticket_number_text(year),
+                new.subject.as_str().into_sql::<Text>(),
+                new.channel.as_str().into_sql::<Text>(),
+                new.state.as_str().into_sql::<Text>(),
+                new.priority.into_sql::<Integer>(),
+                new.queue_id.into_sql::<BigInt>(),
+                new.assignee_id.into_sql::<Nullable<BigInt>>(),
+                new.contact_id.into_sql::<Nullable<BigInt>>(),
+                new.topic_id.into_sql::<Nullable<BigInt>>(),
+                new.subject_id.into_sql::<Nullable<BigInt>>(),
+                new.created_at.into_sql::<Timestamp>(),
+                new.updated_at.into_sql::<Timestamp>(),
+                new.first_response_at.into_sql::<Nullable<Timestamp>>(),
+            ))
+            .insert_into(tickets::table)
+            .into_columns((
+                tickets::number,
+                tickets::subject,
+                tickets::channel,
+                tickets::state,
+                tickets::priority,
+                tickets::queue_id,
+                tickets::assignee_id,
+                tickets::contact_id,
+                tickets::topic_id,
+                tickets::subject_id,
+                tickets::created_at,
+                tickets::updated_at,
+                tickets::first_response_at,
+            ))
             .returning(TicketRow::as_returning())
-            .get_result(c)?);
+            .get_result(c)
+            .optional()?);
+    }
+    if let Some(version) = catalogue {
+        let current: i64 = cv::table.select(cv::version).first(conn)?;
+        if current != version {
+            return Ok(None);
+        }
     }
     let number = crate::domain::number::format(year, next_counter_number(conn, year)?);
-    Ok(crate::per_backend!(conn, c => insert_with_number!(&number)
+    Ok(Some(
+        crate::per_backend!(conn, c => insert_with_number!(&number)
         .returning(TicketRow::as_returning())
-        .get_result(c))?)
+        .get_result(c))?,
+    ))
 }
 
 pub fn find(conn: &mut DbConn, id: i64) -> AppResult<Option<TicketRow>> {

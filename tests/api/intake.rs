@@ -19,6 +19,92 @@ async fn topic(t: &TestApp, name: &str, queue: i64) -> i64 {
     r.body["id"].as_i64().unwrap()
 }
 
+both!(
+    a_topic_moved_elsewhere_routes_to_its_new_queue_at_once,
+    |t| {
+        // The pool routes with its copy of the catalogue and the ticket's INSERT
+        // confirms it is current. A change the pool has not read (another
+        // instance, a tool) is found by that INSERT: the request is routed again.
+        let moved = topic(&t, "Rete", t.fx.first_level).await;
+        let r = t
+            .post(
+                "/api/v1/tickets",
+                &t.fx.operator.token,
+                json!({"subject": "Rete giù", "body": "Niente rete", "topic_id": moved}),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        assert_eq!(r.body["queue"]["id"], t.fx.first_level);
+        let (to, id) = (t.fx.care, moved);
+        let r = t
+            .app
+            .db
+            .write(move |c| {
+                use diesel::RunQueryDsl;
+                // The catalogue's version moves with it (a trigger).
+                diesel::sql_query(format!("UPDATE topics SET queue_id = {to} WHERE id = {id}"))
+                    .execute(c)?;
+                Ok(())
+            })
+            .await;
+        r.unwrap();
+        let before = t.count("tickets").await;
+        let r = t
+            .post(
+                "/api/v1/tickets",
+                &t.fx.operator.token,
+                json!({"subject": "Rete giù", "body": "Ancora niente", "topic_id": moved}),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        assert_eq!(r.body["queue"]["id"], t.fx.care);
+        assert_eq!(r.body["number"].as_str().map(|n| n.len()), Some(11));
+        assert_eq!(t.count("tickets").await, before + 1, "one ticket, not two");
+        // The public form's request, checked against the copy it held, too.
+        let r = t
+            .patch(
+                &format!("/api/v1/topics/{moved}"),
+                &t.fx.admin.token,
+                json!({"public": true}),
+            )
+            .await;
+        assert_eq!(r.status, 204, "{}", r.body);
+        let (to, id) = (t.fx.mobile, moved);
+        t.app
+            .db
+            .write(move |c| {
+                use diesel::RunQueryDsl;
+                diesel::sql_query(format!("UPDATE topics SET queue_id = {to} WHERE id = {id}"))
+                    .execute(c)?;
+                Ok(())
+            })
+            .await
+            .unwrap();
+        let r = t
+            .call(
+                Method::POST,
+                "/api/v1/public/requests",
+                None,
+                Some(
+                    json!({"topic_id": moved, "name": "Anna Neri", "email": "anna@example.it",
+                "text": "La rete non va", "consent": true, "language": "it"}),
+                ),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        let number = r.body["number"].as_str().unwrap().to_string();
+        let found = t
+            .get(&format!("/api/v1/tickets?q={number}"), &t.fx.admin.token)
+            .await;
+        assert_eq!(found.status, 200, "{}", found.body);
+        assert_eq!(
+            found.body["items"][0]["queue"]["id"], t.fx.mobile,
+            "{}",
+            found.body
+        );
+    }
+);
+
 both!(routes_by_topic_and_subject, |t| {
     let it = topic(&t, "IT help desk", t.fx.first_level).await;
     let r = t
@@ -548,7 +634,10 @@ both!(hot_inserts_stay_prepared, |t| {
         for table in [
             "INSERT INTO \"contacts\"",
             "INSERT INTO \"audit_log\"",
-            // The ticket and its number: one statement.
+            // The ticket and its number: one statement; with the check
+            // that the pool's copy of the catalogue is current (the first
+            // request finds it is not: the policy above changed it) or not.
+            "SELECT next_ticket_number_text($1), $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13 FROM \"catalogue_version\" WHERE (\"catalogue_version\".\"version\" = $14)",
             "INSERT INTO \"tickets\" (\"number\", \"subject\", \"channel\", \"state\", \"priority\", \"queue_id\", \"assignee_id\", \"contact_id\", \"topic_id\", \"subject_id\", \"created_at\", \"updated_at\", \"first_response_at\") VALUES (next_ticket_number_text(",
             // The article and its events: one statement.
             "INSERT INTO articles",
