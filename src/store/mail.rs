@@ -260,6 +260,135 @@ pub fn insert_inbound_marked(
         .get_result(conn)?)
 }
 
+/// A message's Message-ID and the ticket it went to, to remember.
+pub struct ThreadEntry<'a> {
+    pub message_id: &'a str,
+    pub ticket_id: i64,
+    pub mailbox_id: Option<i64>,
+    /// The message opened the ticket (which cannot know it yet).
+    pub opened: bool,
+}
+
+/// Journals a message just processed ([`insert_inbound_marked`]) and
+/// remembers its Message-ID for the ticket it went to, unless the ticket
+/// has it ([`remember_message`]); returns the entry's id and, for a message
+/// that opened its ticket, the tickets it opened before (the same mail to
+/// another mailbox: siblings). One statement on PostgreSQL.
+pub fn journal_with_thread(
+    conn: &mut DbConn,
+    new: &NewInbound,
+    m: &InboundMark,
+    thread: &ThreadEntry,
+) -> AppResult<(i64, Vec<i64>)> {
+    match conn {
+        DbConn::Postgresql(c) => {
+            let (id, mut earlier): (i64, Vec<i64>) =
+                JournalWithThread { new, m, thread }.get_result(c)?;
+            if !thread.opened {
+                earlier.clear();
+            }
+            Ok((id, earlier))
+        }
+        DbConn::Sqlite(_) => {
+            let earlier = remember_thread(conn, thread, m.at)?;
+            Ok((insert_inbound_marked(conn, new, m)?, earlier))
+        }
+    }
+}
+
+/// Remembers a message's Message-ID for its ticket
+/// ([`remember_opening_message`] or [`remember_message`]); the tickets it
+/// opened before when it opened this one.
+pub fn remember_thread(
+    conn: &mut DbConn,
+    t: &ThreadEntry,
+    now: NaiveDateTime,
+) -> AppResult<Vec<i64>> {
+    if t.opened {
+        return remember_opening_message(conn, t.message_id, t.ticket_id, t.mailbox_id, now);
+    }
+    remember_message(conn, t.message_id, t.ticket_id, "in", t.mailbox_id, now)?;
+    Ok(vec![])
+}
+
+/// The statement of [`journal_with_thread`] on PostgreSQL. The tickets of
+/// the Message-ID are read from the snapshot before the new thread entry.
+struct JournalWithThread<'a> {
+    new: &'a NewInbound,
+    m: &'a InboundMark<'a>,
+    thread: &'a ThreadEntry<'a>,
+}
+
+crate::fixed_pg_statement!(
+    JournalWithThread<'_>,
+    (BigInt, diesel::sql_types::Array<BigInt>)
+);
+
+impl QueryFragment<Pg> for JournalWithThread<'_> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        use diesel::sql_types::Binary;
+        let (n, m, t) = (self.new, self.m, self.thread);
+        out.push_sql(
+            "WITH j AS (INSERT INTO inbound_messages (mailbox_id, dedupe_key, message_id, \
+             source, raw, size, sha256, imap_uid, uidvalidity, received_at, status, cause, \
+             detail, ticket_id, article_id, from_address, subject, processed_at) VALUES (",
+        );
+        out.push_bind_param::<Nullable<BigInt>, _>(&n.mailbox_id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(&n.dedupe_key)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Nullable<Text>, _>(&n.message_id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(&n.source)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Binary, _>(&n.raw)?;
+        out.push_sql(", ");
+        out.push_bind_param::<BigInt, _>(&n.size)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(&n.sha256)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Nullable<BigInt>, _>(&n.imap_uid)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Nullable<BigInt>, _>(&n.uidvalidity)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Timestamp, _>(&n.received_at)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(&m.status)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Nullable<Text>, _>(&m.cause)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Nullable<Text>, _>(&m.detail)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Nullable<BigInt>, _>(&m.ticket_id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Nullable<BigInt>, _>(&m.article_id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Nullable<Text>, _>(&m.from)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Nullable<Text>, _>(&m.subject)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Timestamp, _>(&m.at)?;
+        // $19 the Message-ID, $20 the ticket.
+        out.push_sql(
+            ") RETURNING id), t AS (INSERT INTO mail_threads (message_id, ticket_id, \
+             direction, mailbox_id, created_at) SELECT ",
+        );
+        out.push_bind_param::<Text, _>(&t.message_id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<BigInt, _>(&t.ticket_id)?;
+        out.push_sql(", 'in', ");
+        out.push_bind_param::<Nullable<BigInt>, _>(&t.mailbox_id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Timestamp, _>(&m.at)?;
+        out.push_sql(
+            " WHERE NOT EXISTS (SELECT 1 FROM mail_threads WHERE message_id = $19 \
+             AND ticket_id = $20)) SELECT (SELECT id FROM j), ARRAY(SELECT ticket_id \
+             FROM mail_threads WHERE message_id = $19 AND direction = 'in')",
+        );
+        Ok(())
+    }
+}
+
 /// Journal entries in a state, newest first, with keyset paging.
 pub fn inbound_in_state(
     conn: &mut DbConn,

@@ -579,7 +579,20 @@ both!(hot_inserts_stay_prepared, |t| {
                         created_at: now,
                     },
                 )?;
-                mail::insert_inbound_marked(
+                let journal = |c: &mut DbConn, new: &mail::NewInbound, mark: &mail::InboundMark| {
+                    // A message with a Message-ID is journaled with its thread entry.
+                    let thread = mail::ThreadEntry {
+                        message_id: "<m1@example.it>",
+                        ticket_id: out.ticket_id,
+                        mailbox_id: None,
+                        opened: true,
+                    };
+                    match k {
+                        0 => mail::insert_inbound_marked(c, new, mark),
+                        _ => mail::journal_with_thread(c, new, mark, &thread).map(|(id, _)| id),
+                    }
+                };
+                journal(
                     c,
                     &mail::NewInbound {
                         mailbox_id: None,
@@ -645,6 +658,7 @@ both!(hot_inserts_stay_prepared, |t| {
             "INSERT INTO sla_clocks",
             "INSERT INTO \"outbox\"",
             "INSERT INTO \"inbound_messages\"",
+            "WITH j AS (INSERT INTO inbound_messages",
         ] {
             assert!(
                 statements.iter().any(|s| s.contains(table)),

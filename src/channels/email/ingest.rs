@@ -472,50 +472,51 @@ impl<'a> Ctx<'a> {
         outcome: intake::IntakeOutcome,
         ticket: Option<&TicketRow>,
     ) -> AppResult<Outcome> {
-        if let Some(mid) = &mail.message_id {
-            let mailbox = self.mailbox.map(|m| m.id);
-            if outcome.created {
-                // A ticket just opened cannot know the message yet; tickets
-                // opened from it in other mailboxes are its siblings.
-                let earlier = mailstore::remember_opening_message(
+        let mark = InboundMark {
+            status: "ingested",
+            cause: None,
+            detail: None,
+            ticket_id: Some(outcome.ticket_id),
+            article_id: Some(outcome.article_id),
+            from: Some(from),
+            subject: Some(&mail.subject),
+            at: self.now,
+        };
+        let mailbox = self.mailbox.map(|m| m.id);
+        let thread = mail
+            .message_id
+            .as_deref()
+            .map(|mid| mailstore::ThreadEntry {
+                message_id: mid,
+                ticket_id: outcome.ticket_id,
+                mailbox_id: mailbox,
+                opened: outcome.created,
+            });
+        // The journal entry and the Message-ID: one statement for a new message.
+        let (inbound_id, earlier) = match (&thread, &self.entry) {
+            (Some(t), Entry::New(journal)) => mailstore::journal_with_thread(c, journal, &mark, t)?,
+            (Some(t), Entry::Journaled(_)) => {
+                let earlier = mailstore::remember_thread(c, t, self.now)?;
+                (self.record(c, &mark)?, earlier)
+            }
+            (None, _) => (self.record(c, &mark)?, vec![]),
+        };
+        // Tickets opened from the same message in other mailboxes are its siblings.
+        for sibling in earlier {
+            if sibling != outcome.ticket_id
+                && tickets::insert_link(c, outcome.ticket_id, sibling, "sibling", self.now)?
+            {
+                let data = json!({"ticket": sibling, "kind": "sibling"});
+                intake::event(
                     c,
-                    mid,
                     outcome.ticket_id,
-                    mailbox,
+                    EventKind::Linked,
+                    None,
+                    data,
                     self.now,
                 )?;
-                for sibling in earlier {
-                    if sibling != outcome.ticket_id
-                        && tickets::insert_link(c, outcome.ticket_id, sibling, "sibling", self.now)?
-                    {
-                        let data = json!({"ticket": sibling, "kind": "sibling"});
-                        intake::event(
-                            c,
-                            outcome.ticket_id,
-                            EventKind::Linked,
-                            None,
-                            data,
-                            self.now,
-                        )?;
-                    }
-                }
-            } else {
-                mailstore::remember_message(c, mid, outcome.ticket_id, "in", mailbox, self.now)?;
             }
         }
-        let inbound_id = self.record(
-            c,
-            &InboundMark {
-                status: "ingested",
-                cause: None,
-                detail: None,
-                ticket_id: Some(outcome.ticket_id),
-                article_id: Some(outcome.article_id),
-                from: Some(from),
-                subject: Some(&mail.subject),
-                at: self.now,
-            },
-        )?;
         // After the journal names the ticket, so the mail goes out from this mailbox.
         let intake_mailbox = self.mailbox.is_none_or(|m| m.purpose == "intake");
         // A new ticket always comes with its row (only a replay has none).
