@@ -368,10 +368,10 @@ impl QueryFragment<Pg> for JournalWithThread<'_> {
         out.push_bind_param::<Nullable<Text>, _>(&m.subject)?;
         out.push_sql(", ");
         out.push_bind_param::<Timestamp, _>(&m.at)?;
-        // $19 the Message-ID, $20 the ticket.
+        // $19 the Message-ID.
         out.push_sql(
             ") RETURNING id), t AS (INSERT INTO mail_threads (message_id, ticket_id, \
-             direction, mailbox_id, created_at) SELECT ",
+             direction, mailbox_id, created_at) VALUES (",
         );
         out.push_bind_param::<Text, _>(&t.message_id)?;
         out.push_sql(", ");
@@ -380,10 +380,12 @@ impl QueryFragment<Pg> for JournalWithThread<'_> {
         out.push_bind_param::<Nullable<BigInt>, _>(&t.mailbox_id)?;
         out.push_sql(", ");
         out.push_bind_param::<Timestamp, _>(&m.at)?;
+        // A ticket that has the Message-ID keeps its entry (a second copy of
+        // a reply, or one racing this one: it waits for that one's commit).
         out.push_sql(
-            " WHERE NOT EXISTS (SELECT 1 FROM mail_threads WHERE message_id = $19 \
-             AND ticket_id = $20)) SELECT (SELECT id FROM j), ARRAY(SELECT ticket_id \
-             FROM mail_threads WHERE message_id = $19 AND direction = 'in')",
+            ") ON CONFLICT (message_id, ticket_id) DO NOTHING) SELECT (SELECT id FROM j), \
+             ARRAY(SELECT ticket_id FROM mail_threads WHERE message_id = $19 \
+             AND direction = 'in')",
         );
         Ok(())
     }

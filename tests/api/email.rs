@@ -374,6 +374,66 @@ both!(bounces_note_the_ticket_and_flag_the_address, |t| {
     assert_eq!(flagged, vec!["maria.rossi@example.it".to_string()]);
 });
 
+both!(one_reply_to_two_mailboxes_threads_once, |t| {
+    // A customer answers to two of the desk's addresses at once: both copies
+    // thread to the ticket, and its Message-ID is remembered once.
+    mailbox(
+        &t,
+        "assistenza",
+        "assistenza@sportello.test",
+        t.fx.first_level,
+    )
+    .await;
+    mailbox(&t, "reclami", "reclami@sportello.test", t.fx.care).await;
+    let first = mailgate(
+        &t,
+        reply(
+            "Stampante",
+            "luca.bianchi@example.it",
+            "Non stampa",
+            "q1@example.it",
+            None,
+        ),
+        Some("assistenza"),
+    )
+    .await;
+    assert_eq!(first.body["created"], true, "{}", first.body);
+    let answer = reply(
+        "Re: Stampante",
+        "luca.bianchi@example.it",
+        "Ancora niente",
+        "q2@example.it",
+        Some("q1@example.it"),
+    );
+    for mb in ["assistenza", "reclami"] {
+        let r = mailgate(&t, answer.clone(), Some(mb)).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(r.body["outcome"], "ticket", "{}", r.body);
+        assert_eq!(r.body["created"], false, "{}", r.body);
+        assert_eq!(r.body["ticket_id"], first.body["ticket_id"]);
+    }
+    let id = first.body["ticket_id"].as_i64().unwrap();
+    let entries = t
+        .app
+        .db
+        .read(move |c| {
+            use diesel::prelude::*;
+            use sportello::store::schema::mail_threads::dsl::*;
+            Ok(mail_threads
+                .filter(ticket_id.eq(id))
+                .filter(direction.eq("in"))
+                .select(message_id)
+                .order(message_id)
+                .load::<String>(c)?)
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        entries,
+        vec!["q1@example.it".to_string(), "q2@example.it".to_string()]
+    );
+});
+
 both!(one_mail_two_mailboxes_two_linked_tickets, |t| {
     mailbox(
         &t,
