@@ -244,7 +244,9 @@ pub async fn authenticate(app: &App, token: &str) -> AppResult<Viewer> {
     if let Some(viewer) = app.tokens.get(&hash, now) {
         return Ok(viewer);
     }
-    let generation = app.tokens.generation();
+    // The lifetime counts from before the read: what it found may be older
+    // than its answer.
+    let (generation, asked) = (app.tokens.generation(), std::time::Instant::now());
     let default_tz = app.config.time_zone;
     let key = hash.clone();
     let (viewer, expires_at) = app
@@ -274,7 +276,7 @@ pub async fn authenticate(app: &App, token: &str) -> AppResult<Viewer> {
     let cached = Cached {
         viewer: viewer.clone(),
         expires_at,
-        checked: std::time::Instant::now(),
+        checked: asked,
     };
     app.tokens.remember(hash, cached, generation);
     Ok(viewer)
