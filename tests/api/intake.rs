@@ -19,6 +19,24 @@ async fn topic(t: &TestApp, name: &str, queue: i64) -> i64 {
     r.body["id"].as_i64().unwrap()
 }
 
+/// Moves a topic to another queue with plain SQL, as another instance or a
+/// tool would: the catalogue's version moves with it (a trigger), the pool's
+/// copy does not.
+async fn move_behind_the_pools_back(t: &TestApp, topic: i64, queue: i64) {
+    t.app
+        .db
+        .write(move |c| {
+            use diesel::RunQueryDsl;
+            diesel::sql_query(format!(
+                "UPDATE topics SET queue_id = {queue} WHERE id = {topic}"
+            ))
+            .execute(c)?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+}
+
 both!(
     a_topic_moved_elsewhere_routes_to_its_new_queue_at_once,
     |t| {
@@ -35,19 +53,7 @@ both!(
             .await;
         assert_eq!(r.status, 201, "{}", r.body);
         assert_eq!(r.body["queue"]["id"], t.fx.first_level);
-        let (to, id) = (t.fx.care, moved);
-        let r = t
-            .app
-            .db
-            .write(move |c| {
-                use diesel::RunQueryDsl;
-                // The catalogue's version moves with it (a trigger).
-                diesel::sql_query(format!("UPDATE topics SET queue_id = {to} WHERE id = {id}"))
-                    .execute(c)?;
-                Ok(())
-            })
-            .await;
-        r.unwrap();
+        move_behind_the_pools_back(&t, moved, t.fx.care).await;
         let before = t.count("tickets").await;
         let r = t
             .post(
@@ -69,17 +75,7 @@ both!(
             )
             .await;
         assert_eq!(r.status, 204, "{}", r.body);
-        let (to, id) = (t.fx.mobile, moved);
-        t.app
-            .db
-            .write(move |c| {
-                use diesel::RunQueryDsl;
-                diesel::sql_query(format!("UPDATE topics SET queue_id = {to} WHERE id = {id}"))
-                    .execute(c)?;
-                Ok(())
-            })
-            .await
-            .unwrap();
+        move_behind_the_pools_back(&t, moved, t.fx.mobile).await;
         let r = t
             .call(
                 Method::POST,
