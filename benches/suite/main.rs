@@ -37,6 +37,8 @@ pub struct Sizes {
     pub reads: usize,
     pub claims: usize,
     pub pgbench_secs: u64,
+    /// pgbench at 1 and 64 clients, the intake's other concurrencies.
+    pub pgbench_side_secs: u64,
 }
 
 impl Sizes {
@@ -56,6 +58,7 @@ impl Sizes {
             reads: 200,
             claims: if quick { 200 } else { 2_000 },
             pgbench_secs: if quick { 5 } else { 20 },
+            pgbench_side_secs: if quick { 2 } else { 10 },
         }
     }
 }
@@ -133,17 +136,34 @@ fn main() {
         if client_threads == 1 { "" } else { "s" }
     );
 
+    // pgbench at the intake's three concurrencies; 8 clients is the target's
+    // reference, the others put the 1- and 64-client rates beside the
+    // machine's own at the same concurrency.
+    let pgbench_runs = [
+        (8, sizes.pgbench_secs),
+        (1, sizes.pgbench_side_secs),
+        (64, sizes.pgbench_side_secs),
+    ];
     let pgbench = pg_base
         .as_deref()
         .filter(|_| only != Some(false))
         .map(|base| {
-            eprintln!("suite: pgbench TPC-B ({} s)…", sizes.pgbench_secs);
-            reference::pgbench(base, sizes.pgbench_secs)
+            eprintln!("suite: pgbench TPC-B at 8, 1 and 64 clients…");
+            reference::pgbench(base, &pgbench_runs)
         });
     let corpus = workload::corpus(sizes.mails);
     let parse_rate = reference::mail_parser_rate(&corpus);
+    let pgbench_at: Vec<(usize, f64)> = match &pgbench {
+        Some(Ok(tps)) => pgbench_runs
+            .iter()
+            .map(|r| r.0)
+            .zip(tps.iter().copied())
+            .collect(),
+        _ => vec![],
+    };
     let reference = Reference {
-        pgbench_tps: pgbench.as_ref().and_then(|r| r.as_ref().ok().copied()),
+        pgbench_tps: pgbench_at.first().map(|r| r.1),
+        pgbench_at,
         mail_parser_rate: parse_rate,
     };
     if let Some(Err(e)) = &pgbench {
@@ -203,10 +223,15 @@ fn main() {
     println!("| reference | value |");
     println!("| --- | ---: |");
     match &pgbench {
-        Some(Ok(tps)) => println!(
-            "| pgbench TPC-B, scale 10, 8 clients, {} s (tps) | {tps:.0} |",
-            sizes.pgbench_secs
-        ),
+        Some(Ok(_)) => {
+            for (i, (clients, tps)) in reference.pgbench_at.iter().enumerate() {
+                println!(
+                    "| pgbench TPC-B, scale 10, {clients} client{}, {} s (tps) | {tps:.0} |",
+                    if *clients == 1 { "" } else { "s" },
+                    pgbench_runs[i].1
+                );
+            }
+        }
         Some(Err(_)) => println!("| pgbench TPC-B | did not run |"),
         None => println!("| pgbench TPC-B | no PostgreSQL |"),
     }
@@ -221,6 +246,8 @@ fn main() {
         "machine": {"cores": reference::cores(), "memory_bytes": reference::memory(),
             "postgres": pg_version},
         "reference": {"pgbench_tps": reference.pgbench_tps,
+            "pgbench_tps_by_clients": reference.pgbench_at.iter()
+                .map(|(c, t)| json!({"clients": c, "tps": t})).collect::<Vec<Value>>(),
             "pgbench_error": pgbench.as_ref().and_then(|r| r.as_ref().err().cloned()),
             "mail_parser_messages_per_second": parse_rate},
         "databases": reports.iter().map(|r| r.json.clone()).collect::<Vec<Value>>(),
@@ -243,8 +270,21 @@ fn main() {
 
 /// The machine's limits, measured in the same run.
 pub struct Reference {
+    /// pgbench at 8 clients: the intake target's reference.
     pub pgbench_tps: Option<f64>,
+    /// pgbench at 8, 1 and 64 clients.
+    pub pgbench_at: Vec<(usize, f64)>,
     pub mail_parser_rate: f64,
+}
+
+impl Reference {
+    /// pgbench's rate at this many clients, when it was measured.
+    pub fn pgbench_with(&self, clients: usize) -> Option<f64> {
+        self.pgbench_at
+            .iter()
+            .find(|(c, _)| *c == clients)
+            .map(|(_, t)| *t)
+    }
 }
 
 /// What a database's run produced.

@@ -81,9 +81,10 @@ pub fn pg_version(base: &str) -> String {
         .map_or_else(|| "unknown".into(), |v| v.server_version)
 }
 
-/// pgbench TPC-B (scale 10, 8 clients, 2 threads) on a scratch database:
-/// transactions per second, or why it could not run.
-pub fn pgbench(base: &str, seconds: u64) -> Result<f64, String> {
+/// pgbench TPC-B (scale 10, two threads) on a scratch database, once for
+/// each (clients, seconds) asked: transactions per second in that order, or
+/// why it could not run.
+pub fn pgbench(base: &str, runs: &[(usize, u64)]) -> Result<Vec<f64>, String> {
     let db = ScratchDb::create(base, "pgbench");
     let run = |args: &[&str]| {
         Command::new("pgbench")
@@ -100,12 +101,24 @@ pub fn pgbench(base: &str, seconds: u64) -> Result<f64, String> {
             })
     };
     run(&["-q", "-i", "-s", "10"])?;
-    let out = run(&["-c", "8", "-j", "2", "-T", &seconds.to_string()])?;
-    out.lines()
-        .find_map(|l| l.strip_prefix("tps = "))
-        .and_then(|l| l.split_whitespace().next())
-        .and_then(|t| t.parse().ok())
-        .ok_or_else(|| format!("no tps in pgbench's output: {out}"))
+    runs.iter()
+        .map(|&(clients, seconds)| {
+            let threads = clients.min(2);
+            let out = run(&[
+                "-c",
+                &clients.to_string(),
+                "-j",
+                &threads.to_string(),
+                "-T",
+                &seconds.to_string(),
+            ])?;
+            out.lines()
+                .find_map(|l| l.strip_prefix("tps = "))
+                .and_then(|l| l.split_whitespace().next())
+                .and_then(|t| t.parse().ok())
+                .ok_or_else(|| format!("no tps in pgbench's output: {out}"))
+        })
+        .collect()
 }
 
 /// Messages per second mail-parser parses, one thread, nothing else done.

@@ -27,6 +27,9 @@ pub fn command(url: &str, mail_dir: &Path) -> Command {
         .env("SPORTELLO_BUSINESS_HOURS", "24/7")
         .env("SPORTELLO_ITALIAN_HOLIDAYS", "false")
         .env("SPORTELLO_MAX_BODY_BYTES", "16777216")
+        // Mail is sent every second, so that a phase's acknowledgements
+        // go out during it and the outbox is found empty soon after.
+        .env("SPORTELLO_OUTBOX_INTERVAL_SECS", "1")
         .env("RUST_LOG", "warn")
         .stdin(Stdio::null());
     cmd
