@@ -619,19 +619,24 @@ pub struct TextSearch {
 }
 
 /// How many of the newest tickets (below the page's cursor) a PostgreSQL
-/// search looks through first.
-const SEARCH_WINDOW: i64 = 20_000;
+/// search looks through, in turn, before it looks through all of them.
+const SEARCH_WINDOWS: [i64; 3] = [1_000, 8_000, 64_000];
 
 pub fn list(conn: &mut DbConn, f: &TicketFilter) -> AppResult<Vec<TicketRow>> {
     // A word in many tickets has thousands of matches, and PostgreSQL reads
-    // the row of each to learn its ticket; but the newest page of them is
-    // usually among the newest tickets. So the search looks there first and
-    // goes through everything only when that window holds less than a page.
-    // Exact either way: a full page from the window is the newest page.
+    // the row of each to learn its ticket, then looks each of the newest
+    // tickets up among them; but the newest page of them is usually among
+    // the newest tickets. So the search looks there first, in windows that
+    // grow eightfold, and goes through everything only when the largest
+    // holds less than a page: a search costs about what the matches down
+    // to its page's last one cost. Exact either way: a full page from a
+    // window is the newest page.
     if f.text.is_some() && !f.oldest_first && matches!(conn, DbConn::Postgresql(_)) {
-        let rows = list_in(conn, f, Some(SEARCH_WINDOW))?;
-        if rows.len() as i64 >= f.limit {
-            return Ok(rows);
+        for window in SEARCH_WINDOWS {
+            let rows = list_in(conn, f, Some(window))?;
+            if rows.len() as i64 >= f.limit {
+                return Ok(rows);
+            }
         }
     }
     list_in(conn, f, None)

@@ -290,3 +290,64 @@ both!(search_pages_through_every_match_newest_first, |t| {
     }
     assert_eq!(seen, made);
 });
+
+/// Leaves a gap of `n` ids before the next ticket (PostgreSQL: the sequence
+/// moves on; SQLite searches without windows and needs none).
+async fn skip_ticket_ids(t: &TestApp, n: i64) {
+    t.app
+        .db
+        .write(move |c| {
+            use diesel::RunQueryDsl;
+            if matches!(c, sportello::store::DbConn::Postgresql(_)) {
+                diesel::sql_query(format!(
+                    "SELECT setval('tickets_id_seq', (SELECT max(id) FROM tickets) + {n})"
+                ))
+                .execute(c)?;
+            }
+            Ok(())
+        })
+        .await
+        .unwrap();
+}
+
+// PostgreSQL looks for a page of matches among the newest 1,000 ids, then
+// 8,000, then 64,000, then everywhere: matches spread over all four (by gaps
+// in the ids) still come page after page, each once, newest first.
+both!(search_pages_across_its_windows_of_newest_tickets, |t| {
+    let mut made = Vec::new();
+    for gap in [0, 100_000, 20_000, 3_000] {
+        skip_ticket_ids(&t, gap).await;
+        for i in 0..2 {
+            let tk = t
+                .new_ticket(&format!("Plotter {gap} {i}"), "Il plotter non stampa")
+                .await;
+            made.push(tk["id"].as_i64().unwrap());
+        }
+    }
+    t.new_ticket("Altro", "Niente a che vedere").await;
+    made.reverse();
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let q = match &cursor {
+            Some(c) => format!("/api/v1/tickets?q=plotter&limit=3&cursor={c}"),
+            None => "/api/v1/tickets?q=plotter&limit=3".to_string(),
+        };
+        let r = t.get(&q, &t.fx.operator.token).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let page: Vec<i64> = r.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x["id"].as_i64().unwrap())
+            .collect();
+        assert!(page.len() <= 3);
+        seen.extend(page);
+        match r.body["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => break,
+        }
+    }
+    assert_eq!(seen, made);
+    assert_eq!(ids(&t, "q=plotter&limit=50").await, made);
+});
