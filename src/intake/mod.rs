@@ -19,6 +19,7 @@ use crate::service::{required_text, sla, App};
 use crate::store::rows::{
     NewArticle, NewAttachment, NewEvent, NewTicket, TicketFieldRow, TicketRow,
 };
+use crate::store::sla::Starting;
 use crate::store::{catalogue, contacts, tickets, DbConn};
 
 /// Who the request is from.
@@ -412,6 +413,27 @@ fn apply_in(
         })
         .collect();
     tickets::insert_fields(conn, &rows)?;
+    // A phone note is the caller speaking (the issue lists it among customer
+    // messages); only a public outgoing article answers the customer.
+    let message = match (req.article_kind, req.public) {
+        (ArticleKind::Outbound, true) => sla::Message::AgentReply,
+        (ArticleKind::Inbound, true) | (ArticleKind::Phone, _) => sla::Message::Customer,
+        _ => sla::Message::None,
+    };
+    // A new ticket's clocks go in with its first article when starting them
+    // is all its opening does to them; otherwise they follow the article.
+    let opening = match before {
+        None => sla::opening_clocks(conn, calendar, cat.clone(), &ticket, message, now)?,
+        Some(_) => None,
+    };
+    let starting = match &opening {
+        Some(news) => Starting {
+            news,
+            kind: sla::OPENING_STEP.0.as_str(),
+            reason: Some(sla::OPENING_STEP.1),
+        },
+        None => Starting::NONE,
+    };
     // The article and the request's events, the last of them naming it.
     let added = new_event(
         ticket_id,
@@ -438,6 +460,7 @@ fn apply_in(
         },
         &events,
         &added,
+        &starting,
     )?;
     for a in &req.attachments {
         tickets::insert_attachment(
@@ -456,14 +479,9 @@ fn apply_in(
     if let Some(key) = &ch.key {
         tickets::insert_intake_key(conn, key, ticket_id, article_id, now)?;
     }
-    // A phone note is the caller speaking (the issue lists it among customer
-    // messages); only a public outgoing article answers the customer.
-    let message = match (req.article_kind, req.public) {
-        (ArticleKind::Outbound, true) => sla::Message::AgentReply,
-        (ArticleKind::Inbound, true) | (ArticleKind::Phone, _) => sla::Message::Customer,
-        _ => sla::Message::None,
-    };
-    sla::track_with(conn, calendar, cat, &ticket, before, message, None, now)?;
+    if opening.is_none() {
+        sla::track_with(conn, calendar, cat, &ticket, before, message, None, now)?;
+    }
     let outcome = IntakeOutcome {
         ticket_id,
         article_id,

@@ -157,6 +157,24 @@ pub fn insert_clock(conn: &mut DbConn, new: &NewClock) -> AppResult<i64> {
         .get_result(conn)?)
 }
 
+/// Clocks to start, each with the first step of its history (`kind`,
+/// `reason`, at its start, with its due time), written with another
+/// statement's rows (a new ticket's with its first article).
+pub struct Starting<'a> {
+    pub news: &'a [NewClock],
+    pub kind: &'a str,
+    pub reason: Option<&'a str>,
+}
+
+impl Starting<'_> {
+    /// No clocks.
+    pub const NONE: Starting<'static> = Starting {
+        news: &[],
+        kind: "",
+        reason: None,
+    };
+}
+
 /// Inserts clocks, each with the first step of its history (`kind`,
 /// `reason`, at its start, with its due time); returns their ids in order.
 /// On PostgreSQL the clocks a change starts together (a new ticket's two) go

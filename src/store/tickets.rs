@@ -10,6 +10,7 @@ use super::schema::{
     articles, attachments, intake_keys, sla_clocks, ticket_counters, ticket_events, ticket_fields,
     ticket_links, tickets,
 };
+use super::sla::Starting;
 use super::DbConn;
 use crate::error::{is_unique_violation, AppResult};
 
@@ -243,25 +244,45 @@ pub fn insert_article(conn: &mut DbConn, new: &NewArticle) -> AppResult<i64> {
 /// Writes an article and the events of its request in that order: `before`,
 /// then `added`, the event saying the article was added, whose `data` (a JSON
 /// object) gets the article's id as its first key, `article_id`. One
-/// statement on PostgreSQL, where each statement is a round trip; returns the
-/// article's id.
+/// statement on PostgreSQL, where each statement is a round trip, together
+/// with the service-level clocks the request starts (a new ticket's);
+/// returns the article's id.
 pub fn insert_article_with_events(
     conn: &mut DbConn,
     article: &NewArticle,
     before: &[NewEvent],
     added: &NewEvent,
+    clocks: &Starting,
 ) -> AppResult<i64> {
     match conn {
-        DbConn::Postgresql(c) => Ok(ArticleWithEvents {
-            article,
-            ticket_ids: before.iter().map(|e| e.ticket_id).collect(),
-            kinds: before.iter().map(|e| e.kind.clone()).collect(),
-            actors: before.iter().map(|e| e.actor_agent_id).collect(),
-            data: before.iter().map(|e| e.data.clone()).collect(),
-            at: before.iter().map(|e| e.created_at).collect(),
-            added,
+        DbConn::Postgresql(c) => {
+            let k = clocks.news;
+            Ok(ArticleWithEvents {
+                article,
+                ticket_ids: before.iter().map(|e| e.ticket_id).collect(),
+                kinds: before.iter().map(|e| e.kind.clone()).collect(),
+                actors: before.iter().map(|e| e.actor_agent_id).collect(),
+                data: before.iter().map(|e| e.data.clone()).collect(),
+                at: before.iter().map(|e| e.created_at).collect(),
+                added,
+                clocks: ClockArrays {
+                    ticket_ids: k.iter().map(|n| n.ticket_id).collect(),
+                    policy_ids: k.iter().map(|n| n.policy_id).collect(),
+                    kinds: k.iter().map(|n| n.kind.clone()).collect(),
+                    targets: k.iter().map(|n| n.target_minutes).collect(),
+                    warnings: k.iter().map(|n| n.warning_percent).collect(),
+                    states: k.iter().map(|n| n.state.clone()).collect(),
+                    started: k.iter().map(|n| n.started_at).collect(),
+                    due: k.iter().map(|n| n.due_at).collect(),
+                    warn: k.iter().map(|n| n.warn_at).collect(),
+                    updated: k.iter().map(|n| n.updated_at).collect(),
+                    calendars: k.iter().map(|n| n.calendar_id).collect(),
+                    step: clocks.kind,
+                    reason: clocks.reason,
+                },
+            }
+            .get_result(c)?)
         }
-        .get_result(c)?),
         DbConn::Sqlite(_) => {
             let id = insert_article(conn, article)?;
             let mut all = before.to_vec();
@@ -270,9 +291,34 @@ pub fn insert_article_with_events(
                 ..added.clone()
             });
             insert_events(conn, &all)?;
+            if !clocks.news.is_empty() {
+                super::sla::insert_clocks_with_event(
+                    conn,
+                    clocks.news,
+                    clocks.kind,
+                    clocks.reason,
+                )?;
+            }
             Ok(id)
         }
     }
+}
+
+/// The clocks of [`ArticleWithEvents`], column by column.
+struct ClockArrays<'a> {
+    ticket_ids: Vec<i64>,
+    policy_ids: Vec<i64>,
+    kinds: Vec<String>,
+    targets: Vec<i32>,
+    warnings: Vec<i32>,
+    states: Vec<String>,
+    started: Vec<NaiveDateTime>,
+    due: Vec<Option<NaiveDateTime>>,
+    warn: Vec<Option<NaiveDateTime>>,
+    updated: Vec<NaiveDateTime>,
+    calendars: Vec<Option<i64>>,
+    step: &'a str,
+    reason: Option<&'a str>,
 }
 
 /// `data` (a JSON object) with `"article_id": id` as its first key.
@@ -287,7 +333,8 @@ fn with_article_id(data: &str, id: i64) -> String {
 /// The statement of [`insert_article_with_events`] on PostgreSQL: the
 /// article, then the events from arrays (one prepared text whatever their
 /// number) in their order, the last one naming the article as
-/// [`with_article_id`] does.
+/// [`with_article_id`] does; then the clocks, from arrays too (none for most
+/// articles), each with its first step.
 struct ArticleWithEvents<'a> {
     article: &'a NewArticle,
     ticket_ids: Vec<i64>,
@@ -296,6 +343,7 @@ struct ArticleWithEvents<'a> {
     data: Vec<String>,
     at: Vec<NaiveDateTime>,
     added: &'a NewEvent,
+    clocks: ClockArrays<'a>,
 }
 
 crate::fixed_pg_statement!(ArticleWithEvents<'_>, diesel::sql_types::BigInt);
@@ -357,7 +405,43 @@ impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for ArticleWithEvents<
         out.push_bind_param::<Timestamp, _>(&e.created_at)?;
         out.push_sql(" FROM a, (SELECT ");
         out.push_bind_param::<Text, _>(&e.data)?;
-        out.push_sql("::text AS v) d) s ORDER BY n) SELECT id FROM a");
+        out.push_sql("::text AS v) d) s ORDER BY n), ");
+        // Ids come from the sequence in the order of the rows.
+        let k = &self.clocks;
+        out.push_sql(
+            "c AS (INSERT INTO sla_clocks (ticket_id, policy_id, kind, target_minutes, \
+             warning_percent, state, started_at, due_at, warn_at, updated_at, calendar_id) \
+             SELECT * FROM unnest(",
+        );
+        out.push_bind_param::<Array<BigInt>, _>(&k.ticket_ids)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<BigInt>, _>(&k.policy_ids)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Text>, _>(&k.kinds)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Integer>, _>(&k.targets)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Integer>, _>(&k.warnings)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Text>, _>(&k.states)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Timestamp>, _>(&k.started)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Nullable<Timestamp>>, _>(&k.due)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Nullable<Timestamp>>, _>(&k.warn)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Timestamp>, _>(&k.updated)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Nullable<BigInt>>, _>(&k.calendars)?;
+        out.push_sql(
+            ") RETURNING id, due_at, started_at), \
+             ce AS (INSERT INTO sla_clock_events (clock_id, kind, reason, due_at, at) SELECT id, ",
+        );
+        out.push_bind_param::<Text, _>(&k.step)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Nullable<Text>, _>(&k.reason)?;
+        out.push_sql(", due_at, started_at FROM c) SELECT id FROM a");
         Ok(())
     }
 }

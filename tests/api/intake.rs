@@ -661,6 +661,14 @@ both!(hot_inserts_stay_prepared, |t| {
                 "{table} is not among the prepared statements: {statements:#?}"
             );
         }
+        // A new ticket's first article, its events and its clocks: one statement.
+        assert!(
+            statements.iter().any(|s| s.contains("INSERT INTO articles")
+                && s.contains("INSERT INTO ticket_events")
+                && s.contains("INSERT INTO sla_clocks")
+                && s.contains("INSERT INTO sla_clock_events")),
+            "the article, its events and clocks are separate statements: {statements:#?}"
+        );
     }
     // What was bound as NULL reads back as missing, what was there as there.
     let r = t

@@ -87,7 +87,7 @@ pub(crate) fn track_with(
             for kind in [ClockKind::FirstResponse, ClockKind::Resolution] {
                 clocks.extend(new_clock(c, cal, &mut found, ticket, kind, now)?);
             }
-            begin(c, cal, &mut live, clocks, "created", pause, now)?;
+            begin(c, cal, &mut live, clocks, OPENING_STEP.1, pause, now)?;
         }
         Some(from) if from != to => {
             if !to.is_active() {
@@ -152,6 +152,43 @@ pub(crate) fn track_with(
     }
     Ok(())
 }
+
+/// The clocks a ticket just opened starts, worked out before they are
+/// written, so that they go in with its first article (one statement on
+/// PostgreSQL). None when opening it takes more than starting them (a ticket
+/// opened waiting on someone; a first message that starts or stops a
+/// response clock of its own): then [`track_with`] does it all after the
+/// article, as for any other change.
+pub(crate) fn opening_clocks(
+    c: &mut DbConn,
+    cal: &Calendar,
+    catalogue: Option<std::sync::Arc<crate::store::catalogue::Snapshot>>,
+    ticket: &TicketRow,
+    message: Message,
+    now: NaiveDateTime,
+) -> AppResult<Option<Vec<NewClock>>> {
+    let to = crate::service::lookup::ticket_state(ticket)?;
+    if rules::pause_reason(to).is_some() {
+        return Ok(None);
+    }
+    let mut found = Lookups { catalogue };
+    let mut clocks = Vec::with_capacity(2);
+    for kind in [ClockKind::FirstResponse, ClockKind::Resolution] {
+        clocks.extend(new_clock(c, cal, &mut found, ticket, kind, now)?);
+    }
+    let response = clocks.iter().any(|k| {
+        k.kind == ClockKind::FirstResponse.as_str() || k.kind == ClockKind::NextResponse.as_str()
+    });
+    let more = match message {
+        Message::AgentReply => response,
+        Message::Customer => to.is_active() && !response,
+        Message::None => false,
+    };
+    Ok((!more).then(|| clocks.iter().map(new_of).collect()))
+}
+
+/// The first step of the clocks [`opening_clocks`] starts.
+pub(crate) const OPENING_STEP: (ClockEventKind, &str) = (ClockEventKind::Started, "created");
 
 /// What starting clocks reads (the policies, the queues' calendars), read
 /// once per change and only when a clock starts.
@@ -254,22 +291,7 @@ fn begin(
     if clocks.is_empty() {
         return Ok(());
     }
-    let news: Vec<NewClock> = clocks
-        .iter()
-        .map(|clock| NewClock {
-            ticket_id: clock.ticket_id,
-            policy_id: clock.policy_id,
-            kind: clock.kind.clone(),
-            target_minutes: clock.target_minutes,
-            warning_percent: clock.warning_percent,
-            state: clock.state.clone(),
-            started_at: clock.started_at,
-            due_at: clock.due_at,
-            warn_at: clock.warn_at,
-            updated_at: clock.updated_at,
-            calendar_id: clock.calendar_id,
-        })
-        .collect();
+    let news: Vec<NewClock> = clocks.iter().map(new_of).collect();
     let ids =
         store::insert_clocks_with_event(c, &news, ClockEventKind::Started.as_str(), Some(why))?;
     for (mut clock, id) in clocks.into_iter().zip(ids) {
@@ -280,6 +302,23 @@ fn begin(
         live.push(clock);
     }
     Ok(())
+}
+
+/// A clock [`new_clock`] made, as written.
+fn new_of(clock: &ClockRow) -> NewClock {
+    NewClock {
+        ticket_id: clock.ticket_id,
+        policy_id: clock.policy_id,
+        kind: clock.kind.clone(),
+        target_minutes: clock.target_minutes,
+        warning_percent: clock.warning_percent,
+        state: clock.state.clone(),
+        started_at: clock.started_at,
+        due_at: clock.due_at,
+        warn_at: clock.warn_at,
+        updated_at: clock.updated_at,
+        calendar_id: clock.calendar_id,
+    }
 }
 
 fn target_of(policy: &PolicyRow, kind: ClockKind) -> Option<i32> {
