@@ -81,7 +81,7 @@ pub fn pg_version(base: &str) -> String {
         .map_or_else(|| "unknown".into(), |v| v.server_version)
 }
 
-/// pgbench TPC-B (scale 10, two threads) on a scratch database, once for
+/// pgbench TPC-B (scale 10, up to two threads) on a scratch database, once for
 /// each (clients, seconds) asked: transactions per second in that order, or
 /// why it could not run.
 pub fn pgbench(base: &str, runs: &[(usize, u64)]) -> Result<Vec<f64>, String> {

@@ -406,7 +406,6 @@ impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for ArticleWithEvents<
         out.push_sql(" FROM a, (SELECT ");
         out.push_bind_param::<Text, _>(&e.data)?;
         out.push_sql("::text AS v) d) s ORDER BY n), ");
-        // Ids come from the sequence in the order of the rows.
         let k = &self.clocks;
         out.push_sql(
             "c AS (INSERT INTO sla_clocks (ticket_id, policy_id, kind, target_minutes, \
@@ -712,9 +711,9 @@ pub fn list(conn: &mut DbConn, f: &TicketFilter) -> AppResult<Vec<TicketRow>> {
     // tickets up among them; but the newest page of them is usually among
     // the newest tickets. So the search looks there first, in windows that
     // grow eightfold, and goes through everything only when the largest
-    // holds less than a page: a search costs about what the matches down
-    // to its page's last one cost. Exact either way: a full page from a
-    // window is the newest page.
+    // holds less than a page; a window costs the word's index entries and
+    // the rows of its matches inside it. Exact either way: a full page from
+    // a window is the newest page.
     if f.text.is_some() && !f.oldest_first && matches!(conn, DbConn::Postgresql(_)) {
         for window in SEARCH_WINDOWS {
             let rows = list_in(conn, f, Some(window))?;
