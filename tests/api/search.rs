@@ -252,6 +252,33 @@ both!(filters_and_keyset_pages, |t| {
     }
 });
 
+/// Every match of a search for `word`, page after page of `limit`, following
+/// the cursors to the end.
+async fn every_page(t: &TestApp, word: &str, limit: usize) -> Vec<i64> {
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut q = format!("/api/v1/tickets?q={word}&limit={limit}");
+        if let Some(c) = &cursor {
+            q += &format!("&cursor={c}");
+        }
+        let r = t.get(&q, &t.fx.operator.token).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let page: Vec<i64> = r.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x["id"].as_i64().unwrap())
+            .collect();
+        assert!(page.len() <= limit);
+        seen.extend(page);
+        match r.body["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => return seen,
+        }
+    }
+}
+
 // Paging through a search: full pages (which PostgreSQL takes from its window
 // of newest tickets) and the last, short one (which falls back to everything)
 // give every match once, newest first, on both databases.
@@ -266,29 +293,7 @@ both!(search_pages_through_every_match_newest_first, |t| {
             .await;
     }
     made.reverse();
-    let mut seen = Vec::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let q = match &cursor {
-            Some(c) => format!("/api/v1/tickets?q=scanner&limit=3&cursor={c}"),
-            None => "/api/v1/tickets?q=scanner&limit=3".to_string(),
-        };
-        let r = t.get(&q, &t.fx.operator.token).await;
-        assert_eq!(r.status, 200, "{}", r.body);
-        let page: Vec<i64> = r.body["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|x| x["id"].as_i64().unwrap())
-            .collect();
-        assert!(page.len() <= 3);
-        seen.extend(page);
-        match r.body["next_cursor"].as_str() {
-            Some(c) => cursor = Some(c.to_string()),
-            None => break,
-        }
-    }
-    assert_eq!(seen, made);
+    assert_eq!(every_page(&t, "scanner", 3).await, made);
 });
 
 /// Leaves a gap of `n` ids before the next ticket (PostgreSQL: the sequence
@@ -326,28 +331,6 @@ both!(search_pages_across_its_windows_of_newest_tickets, |t| {
     }
     t.new_ticket("Altro", "Niente a che vedere").await;
     made.reverse();
-    let mut seen = Vec::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let q = match &cursor {
-            Some(c) => format!("/api/v1/tickets?q=plotter&limit=3&cursor={c}"),
-            None => "/api/v1/tickets?q=plotter&limit=3".to_string(),
-        };
-        let r = t.get(&q, &t.fx.operator.token).await;
-        assert_eq!(r.status, 200, "{}", r.body);
-        let page: Vec<i64> = r.body["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|x| x["id"].as_i64().unwrap())
-            .collect();
-        assert!(page.len() <= 3);
-        seen.extend(page);
-        match r.body["next_cursor"].as_str() {
-            Some(c) => cursor = Some(c.to_string()),
-            None => break,
-        }
-    }
-    assert_eq!(seen, made);
+    assert_eq!(every_page(&t, "plotter", 3).await, made);
     assert_eq!(ids(&t, "q=plotter&limit=50").await, made);
 });
