@@ -7,6 +7,7 @@ use diesel::prelude::*;
 use diesel::query_builder::{AstPass, QueryFragment};
 use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
 
+use super::outbox::{self, AckAnswer, AckQuestion};
 use super::schema::{contact_emails, inbound_messages, mail_polls, mail_threads, mailboxes};
 use super::DbConn;
 use crate::error::AppResult;
@@ -273,28 +274,49 @@ pub struct ThreadEntry<'a> {
 /// remembers its Message-ID for the ticket it went to, unless the ticket
 /// has it ([`remember_message`]); returns the entry's id and, for a message
 /// that opened its ticket, the tickets it opened before (the same mail to
-/// another mailbox: siblings). One statement on PostgreSQL.
+/// another mailbox: siblings), and the answer to `ack` (what the message's
+/// acknowledgement must know: [`outbox::ack_answer`]). One statement on
+/// PostgreSQL.
 pub fn journal_with_thread(
     conn: &mut DbConn,
     new: &NewInbound,
     m: &InboundMark,
     thread: &ThreadEntry,
-) -> AppResult<(i64, Vec<i64>)> {
+    ack: Option<&AckQuestion>,
+) -> AppResult<(i64, Vec<i64>, Option<AckAnswer>)> {
     match conn {
         DbConn::Postgresql(c) => {
-            let (id, mut earlier): (i64, Vec<i64>) =
-                JournalWithThread { new, m, thread }.get_result(c)?;
+            let (id, mut earlier, sent, name, language): JournalRow = JournalWithThread {
+                new,
+                m,
+                thread,
+                ack: (
+                    ack.map(|q| q.contact_id),
+                    ack.map(|q| q.to),
+                    ack.map(|q| q.kind),
+                    ack.map(|q| q.since),
+                ),
+            }
+            .get_result(c)?;
             if !thread.opened {
                 earlier.clear();
             }
-            Ok((id, earlier))
+            let answer = ack.map(|_| AckAnswer {
+                sent,
+                contact: name.zip(language),
+            });
+            Ok((id, earlier, answer))
         }
         DbConn::Sqlite(_) => {
             let earlier = remember_thread(conn, thread, m.at)?;
-            Ok((insert_inbound_marked(conn, new, m)?, earlier))
+            let id = insert_inbound_marked(conn, new, m)?;
+            let answer = ack.map(|q| outbox::ack_answer(conn, q)).transpose()?;
+            Ok((id, earlier, answer))
         }
     }
 }
+
+type JournalRow = (i64, Vec<i64>, i64, Option<String>, Option<String>);
 
 /// Remembers a message's Message-ID for its ticket
 /// ([`remember_opening_message`] or [`remember_message`]); the tickets it
@@ -317,11 +339,24 @@ struct JournalWithThread<'a> {
     new: &'a NewInbound,
     m: &'a InboundMark<'a>,
     thread: &'a ThreadEntry<'a>,
+    /// The acknowledgement's question, bound as its parts (NULL: none asked).
+    ack: (
+        Option<i64>,
+        Option<&'a str>,
+        Option<&'a str>,
+        Option<NaiveDateTime>,
+    ),
 }
 
 crate::fixed_pg_statement!(
     JournalWithThread<'_>,
-    (BigInt, diesel::sql_types::Array<BigInt>)
+    (
+        BigInt,
+        diesel::sql_types::Array<BigInt>,
+        BigInt,
+        Nullable<Text>,
+        Nullable<Text>
+    )
 );
 
 impl QueryFragment<Pg> for JournalWithThread<'_> {
@@ -385,7 +420,21 @@ impl QueryFragment<Pg> for JournalWithThread<'_> {
         out.push_sql(
             ") ON CONFLICT (message_id, ticket_id) DO NOTHING) SELECT (SELECT id FROM j), \
              ARRAY(SELECT ticket_id FROM mail_threads WHERE message_id = $19 \
-             AND direction = 'in')",
+             AND direction = 'in'), (SELECT count(*) FROM outbox WHERE ",
+        );
+        // $23 the contact of the acknowledgement's question (NULL: none
+        // asked, and the outbox is not read).
+        let (contact, to, kind, since) = &self.ack;
+        out.push_bind_param::<Nullable<BigInt>, _>(contact)?;
+        out.push_sql(" IS NOT NULL AND to_address = ");
+        out.push_bind_param::<Nullable<Text>, _>(to)?;
+        out.push_sql(" AND kind = ");
+        out.push_bind_param::<Nullable<Text>, _>(kind)?;
+        out.push_sql(" AND created_at >= ");
+        out.push_bind_param::<Nullable<Timestamp>, _>(since)?;
+        out.push_sql(
+            "), (SELECT name FROM contacts WHERE id = $23), \
+             (SELECT language FROM contacts WHERE id = $23)",
         );
         Ok(())
     }

@@ -259,32 +259,47 @@ pub fn of_ticket(conn: &mut DbConn, ticket_id: i64) -> AppResult<Vec<OutboxRow>>
         .load(conn)?)
 }
 
-/// How many mails of `kind` went to `to` since `since`, and the name and
-/// language of the contact `contact_id` (None when there is no such contact),
-/// in one query: what an acknowledgement to the person who just wrote in
-/// needs to know (its rate limit, its greeting, its language).
-pub fn sent_to_since_with_contact(
-    conn: &mut DbConn,
-    to: &str,
-    kind: &str,
-    since: NaiveDateTime,
-    contact_id: i64,
-) -> AppResult<(i64, Option<(String, String)>)> {
+/// What an acknowledgement to the person who just wrote in must know before
+/// it is written: how many mails of `kind` went to `to` since `since` (its
+/// rate limit), and the name and language of the contact `contact_id` (its
+/// greeting and template).
+#[derive(Debug, Clone, Copy)]
+pub struct AckQuestion<'a> {
+    pub to: &'a str,
+    pub kind: &'a str,
+    pub since: NaiveDateTime,
+    pub contact_id: i64,
+}
+
+/// The answer to an [`AckQuestion`]; `contact` is None when there is no such contact.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AckAnswer {
+    pub sent: i64,
+    pub contact: Option<(String, String)>,
+}
+
+/// Answers an [`AckQuestion`] in one query. (E-mail intake on PostgreSQL
+/// asks it with the message's journal entry instead:
+/// [`journal_with_thread`](super::mail::journal_with_thread).)
+pub fn ack_answer(conn: &mut DbConn, q: &AckQuestion) -> AppResult<AckAnswer> {
     use super::schema::contacts;
     let sent = outbox::table
-        .filter(outbox::to_address.eq(to))
-        .filter(outbox::kind.eq(kind))
-        .filter(outbox::created_at.ge(since))
+        .filter(outbox::to_address.eq(q.to))
+        .filter(outbox::kind.eq(q.kind))
+        .filter(outbox::created_at.ge(q.since))
         .count()
         .single_value();
-    let contact = contacts::table.filter(contacts::id.eq(contact_id));
+    let contact = contacts::table.filter(contacts::id.eq(q.contact_id));
     let (sent, name, language): (Option<i64>, Option<String>, Option<String>) = diesel::select((
         sent,
         contact.select(contacts::name).single_value(),
         contact.select(contacts::language).single_value(),
     ))
     .get_result(conn)?;
-    Ok((sent.unwrap_or(0), name.zip(language)))
+    Ok(AckAnswer {
+        sent: sent.unwrap_or(0),
+        contact: name.zip(language),
+    })
 }
 
 /// The newest Message-IDs of a ticket's conversation, for In-Reply-To/References.

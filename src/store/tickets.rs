@@ -196,10 +196,75 @@ pub fn lock(conn: &mut DbConn, id: i64) -> AppResult<Option<TicketRow>> {
 }
 
 pub fn save(conn: &mut DbConn, id: i64, changes: &TicketChanges) -> AppResult<()> {
-    diesel::update(tickets::table.find(id))
-        .set(changes)
-        .execute(conn)?;
+    match conn {
+        DbConn::Postgresql(c) => {
+            SaveTicket { id, changes }.execute(c)?;
+        }
+        DbConn::Sqlite(_) => {
+            diesel::update(tickets::table.find(id))
+                .set(changes)
+                .execute(conn)?;
+        }
+    }
     Ok(())
+}
+
+/// [`save`]'s UPDATE on PostgreSQL, with its text fixed so that it stays
+/// prepared: diesel prepares no UPDATE of its own building afresh, and this
+/// one runs for nearly every change to a ticket (a reply, a state change, an
+/// assignment), which would otherwise be parsed and planned each time.
+struct SaveTicket<'a> {
+    id: i64,
+    changes: &'a TicketChanges,
+}
+
+crate::fixed_pg_statement!(SaveTicket<'_>, diesel::sql_types::BigInt);
+
+impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for SaveTicket<'_> {
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
+    ) -> QueryResult<()> {
+        use diesel::sql_types::{BigInt, Nullable, Timestamp};
+        let c = self.changes;
+        out.push_sql("UPDATE tickets SET subject = ");
+        out.push_bind_param::<Text, _>(&c.subject)?;
+        out.push_sql(", state = ");
+        out.push_bind_param::<Text, _>(&c.state)?;
+        out.push_sql(", priority = ");
+        out.push_bind_param::<Integer, _>(&c.priority)?;
+        out.push_sql(", queue_id = ");
+        out.push_bind_param::<BigInt, _>(&c.queue_id)?;
+        for (column, value) in [
+            ("assignee_id", &c.assignee_id),
+            ("contact_id", &c.contact_id),
+            ("topic_id", &c.topic_id),
+            ("subject_id", &c.subject_id),
+            ("escalated_from_queue_id", &c.escalated_from_queue_id),
+        ] {
+            out.push_sql(&format!(", {column} = "));
+            out.push_bind_param::<Nullable<BigInt>, _>(value)?;
+        }
+        out.push_sql(", escalation_reason = ");
+        out.push_bind_param::<Nullable<Text>, _>(&c.escalation_reason)?;
+        out.push_sql(", resolution = ");
+        out.push_bind_param::<Nullable<Text>, _>(&c.resolution)?;
+        out.push_sql(", merged_into_id = ");
+        out.push_bind_param::<Nullable<BigInt>, _>(&c.merged_into_id)?;
+        out.push_sql(", updated_at = ");
+        out.push_bind_param::<Timestamp, _>(&c.updated_at)?;
+        for (column, value) in [
+            ("first_response_at", &c.first_response_at),
+            ("resolved_at", &c.resolved_at),
+            ("closed_at", &c.closed_at),
+        ] {
+            out.push_sql(&format!(", {column} = "));
+            out.push_bind_param::<Nullable<Timestamp>, _>(value)?;
+        }
+        out.push_sql(" WHERE id = ");
+        out.push_bind_param::<BigInt, _>(&self.id)?;
+        Ok(())
+    }
 }
 
 /// The ticket claim-next hands out: highest priority, then oldest, not taken.

@@ -721,3 +721,69 @@ both!(
         assert_eq!(t.count("tickets").await, 1);
     }
 );
+
+/// `SPORTELLO_ACK_LIMIT_PER_HOUR` acknowledgements to one address an hour
+/// (a mail loop with a person's address must not flood it): the requests
+/// still open tickets, the acknowledgements past the limit are not written,
+/// other addresses are not held back, and an hour later the count starts over.
+async fn acknowledgements_stop_at_the_hourly_limit(kind: crate::harness::Kind) {
+    let t = TestApp::start_with(kind, &[("SPORTELLO_ACK_LIMIT_PER_HOUR", "2")]).await;
+    let message = |from: &str, n: usize| {
+        format!(
+            "From: Mario Rossi <{from}>\r\nTo: assistenza@sportello.test\r\n\
+             Subject: Richiesta numero {n}\r\nMessage-ID: <limite-{n}@example.it>\r\n\
+             Date: Mon, 02 Mar 2026 10:00:00 +0100\r\nMIME-Version: 1.0\r\n\
+             Content-Type: text/plain; charset=utf-8\r\n\r\nBuongiorno, è la richiesta {n}.\r\n"
+        )
+    };
+    let acks_to = |address: &'static str| {
+        let t = &t;
+        async move {
+            t.app
+                .db
+                .read(move |c| {
+                    use diesel::prelude::*;
+                    use sportello::store::schema::outbox::dsl::*;
+                    Ok(outbox
+                        .filter(to_address.eq(address))
+                        .filter(kind.eq("acknowledgement"))
+                        .count()
+                        .get_result::<i64>(c)?)
+                })
+                .await
+                .unwrap()
+        }
+    };
+    for n in 1..=3 {
+        let r = mailgate(&t, message("mario.rossi@example.it", n), None).await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        assert_eq!(r.body["created"], true, "{}", r.body);
+    }
+    assert_eq!(t.count("tickets").await, 3, "every request is a ticket");
+    assert_eq!(acks_to("mario.rossi@example.it").await, 2, "two, not three");
+    // Someone else is acknowledged as ever.
+    let r = mailgate(&t, message("anna.bianchi@example.it", 4), None).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(acks_to("anna.bianchi@example.it").await, 1);
+    // An hour later the first two no longer count.
+    t.clock.advance(chrono::Duration::minutes(61));
+    let r = mailgate(&t, message("mario.rossi@example.it", 5), None).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(acks_to("mario.rossi@example.it").await, 3);
+}
+
+mod acknowledgements_stop_at_the_hourly_limit {
+    use crate::harness::{pg_base, Kind};
+
+    #[actix_web::test]
+    async fn sqlite() {
+        super::acknowledgements_stop_at_the_hourly_limit(Kind::Sqlite).await;
+    }
+
+    #[actix_web::test]
+    async fn postgres() {
+        if pg_base().is_some() {
+            super::acknowledgements_stop_at_the_hourly_limit(Kind::Postgres).await;
+        }
+    }
+}

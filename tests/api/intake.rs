@@ -502,11 +502,12 @@ both!(hot_inserts_stay_prepared, |t| {
     use sportello::domain::{ArticleKind, Channel};
     use sportello::intake::{self, ContactRef, IntakeRequest};
     use sportello::service::contacts::ContactDetails;
-    use sportello::store::{mail, outbox, DbConn};
+    use sportello::store::{mail, outbox, tickets, DbConn};
 
     // Two new requests from new people, on one connection: every insert of an
-    // intake (with its service-level clocks), an outgoing mail and a journaled
-    // message, each with optional values both present and missing.
+    // intake (with its service-level clocks), a ticket's save, an outgoing
+    // mail and a journaled message, each with optional values both present
+    // and missing.
     let r = t
         .post(
             "/api/v1/sla-policies",
@@ -554,6 +555,9 @@ both!(hot_inserts_stay_prepared, |t| {
             use diesel::RunQueryDsl;
             for (k, p) in prepared.iter().enumerate() {
                 let out = intake::apply(c, p, now, &calendar)?;
+                // A ticket saved back as a workflow operation does.
+                let row = tickets::find(c, out.ticket_id)?.expect("the new ticket");
+                tickets::save(c, row.id, &row.changes())?;
                 outbox::insert(
                     c,
                     &outbox::NewOutbox {
@@ -585,7 +589,21 @@ both!(hot_inserts_stay_prepared, |t| {
                     };
                     match k {
                         0 => mail::insert_inbound_marked(c, new, mark),
-                        _ => mail::journal_with_thread(c, new, mark, &thread).map(|(id, _)| id),
+                        _ => {
+                            // With the acknowledgement's question (a contact who
+                            // does not exist: no name, no language).
+                            let ack = outbox::AckQuestion {
+                                to: "cittadina1@example.it",
+                                kind: "ack",
+                                since: now - chrono::Duration::hours(1),
+                                contact_id: -1,
+                            };
+                            let (id, _, answer) =
+                                mail::journal_with_thread(c, new, mark, &thread, Some(&ack))?;
+                            let answer = answer.expect("the question is answered");
+                            assert_eq!((answer.sent, answer.contact), (1, None));
+                            Ok(id)
+                        }
                     }
                 };
                 journal(
@@ -655,6 +673,7 @@ both!(hot_inserts_stay_prepared, |t| {
             "INSERT INTO \"outbox\"",
             "INSERT INTO \"inbound_messages\"",
             "WITH j AS (INSERT INTO inbound_messages",
+            "UPDATE tickets SET subject = $1",
         ] {
             assert!(
                 statements.iter().any(|s| s.contains(table)),

@@ -492,14 +492,31 @@ impl<'a> Ctx<'a> {
                 mailbox_id: mailbox,
                 opened: outcome.created,
             });
-        // The journal entry and the Message-ID: one statement for a new message.
-        let (inbound_id, earlier) = match (&thread, &self.entry) {
-            (Some(t), Entry::New(journal)) => mailstore::journal_with_thread(c, journal, &mark, t)?,
+        // A new ticket is acknowledged when a person wrote to an intake
+        // mailbox (or the mailgate); a new ticket always comes with its row
+        // (only a replay has none).
+        let intake_mailbox = self.mailbox.is_none_or(|m| m.purpose == "intake");
+        let acknowledged = match (ticket, outcome.created, self.release, intake_mailbox) {
+            (Some(t), true, Release::No, true) => t.contact_id.map(|contact| (t, contact)),
+            _ => None,
+        };
+        let question = acknowledged.map(|(_, contact_id)| outbox::AckQuestion {
+            to: from,
+            kind: outbound::kind::ACKNOWLEDGEMENT,
+            since: self.now - Duration::hours(1),
+            contact_id,
+        });
+        // The journal entry, the Message-ID and what the acknowledgement
+        // must know: one statement for a new message.
+        let (inbound_id, earlier, answer) = match (&thread, &self.entry) {
+            (Some(t), Entry::New(journal)) => {
+                mailstore::journal_with_thread(c, journal, &mark, t, question.as_ref())?
+            }
             (Some(t), Entry::Journaled(_)) => {
                 let earlier = mailstore::remember_thread(c, t, self.now)?;
-                (self.record(c, &mark)?, earlier)
+                (self.record(c, &mark)?, earlier, None)
             }
-            (None, _) => (self.record(c, &mark)?, vec![]),
+            (None, _) => (self.record(c, &mark)?, vec![], None),
         };
         // Tickets opened from the same message in other mailboxes are its siblings.
         for sibling in earlier {
@@ -518,12 +535,12 @@ impl<'a> Ctx<'a> {
             }
         }
         // After the journal names the ticket, so the mail goes out from this mailbox.
-        let intake_mailbox = self.mailbox.is_none_or(|m| m.purpose == "intake");
-        // A new ticket always comes with its row (only a replay has none).
-        if let (Some(ticket), true, Release::No, true) =
-            (ticket, outcome.created, self.release, intake_mailbox)
-        {
-            self.acknowledge(c, ticket, from, mail.message_id.as_deref())?;
+        if let (Some((ticket, _)), Some(question)) = (acknowledged, &question) {
+            let answer = match answer {
+                Some(known) => known,
+                None => outbox::ack_answer(c, question)?,
+            };
+            self.acknowledge(c, ticket, from, mail.message_id.as_deref(), answer)?;
         }
         Ok(Outcome::Ticket {
             inbound_id,
@@ -628,35 +645,26 @@ impl<'a> Ctx<'a> {
 
     /// Tells the person who wrote that their request was registered, at the
     /// address they wrote from, by their contact's name and in their
-    /// language, unless they already got too many acknowledgements this hour
-    /// (a mail loop with a person's address). The ticket was just opened by
-    /// this message, so it goes out from this message's mailbox (no lookup).
+    /// language (`answer`), unless they already got too many
+    /// acknowledgements this hour (a mail loop with a person's address). The
+    /// ticket was just opened by this message, so it goes out from this
+    /// message's mailbox (no lookup).
     fn acknowledge(
         &self,
         c: &mut DbConn,
         ticket: &TicketRow,
         from: &str,
         answers: Option<&str>,
+        answer: outbox::AckAnswer,
     ) -> AppResult<()> {
-        let Some(contact_id) = ticket.contact_id else {
-            return Ok(());
-        };
-        let since = self.now - Duration::hours(1);
-        let (sent, contact) = outbox::sent_to_since_with_contact(
-            c,
-            from,
-            outbound::kind::ACKNOWLEDGEMENT,
-            since,
-            contact_id,
-        )?;
-        if sent >= self.config.ack_limit_per_hour {
+        if answer.sent >= self.config.ack_limit_per_hour {
             tracing::info!(
                 ticket_id = ticket.id,
                 "acknowledgement rate limit reached; none sent"
             );
             return Ok(());
         }
-        let Some((name, language)) = contact else {
+        let Some((name, language)) = answer.contact else {
             return Ok(());
         };
         outbound::to_sender_via(
