@@ -506,6 +506,29 @@ both!(one_mail_two_mailboxes_two_linked_tickets, |t| {
     )
     .await;
     assert_eq!(r.body["outcome"], "ticket", "{}", r.body);
+    // A reply into that ticket from the mailbox's address of a moment ago
+    // is a loop too.
+    let r = t
+        .patch(
+            &format!("/api/v1/mailboxes/{reclami}"),
+            &t.fx.admin.token,
+            json!({"address": "reclami.terzo@sportello.test"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = mailgate(
+        &t,
+        reply(
+            "Re: ciao",
+            "reclami.terzo@sportello.test",
+            "loop-3",
+            "loop-3@sportello.test",
+            Some("not-a-loop@sportello.test"),
+        ),
+        Some("assistenza"),
+    )
+    .await;
+    assert_eq!(r.body["cause"], "loop", "{}", r.body);
     let r = mailgate(&t, mail_fixture("it_plain.eml"), Some("nowhere")).await;
     assert_eq!(r.status, 422);
 });

@@ -123,35 +123,42 @@ pub async fn ingest(
         uidvalidity,
         received_at: now,
     });
-    let config = app.config.clone();
-    let templates = app.templates.clone();
-    let (j, mb) = (journal.clone(), mailbox.clone());
     let parsed = Arc::new(parsed);
-    let p = parsed.clone();
     // Most messages are new, so the journal is not read first: the message
     // is processed and its entry written in one transaction, and a message
     // seen before (a second delivery, an IMAP fetch after a crash) fails on
     // the entry's unique key, which undoes everything it did; below, the
     // journal then says what it is.
-    let result = app
-        .db
-        .write(move |c| {
-            let out = Outgoing {
-                config: &config,
-                templates: &templates,
-                now,
-            };
-            Ctx::read(
-                c,
-                Entry::New(&j),
-                mb.as_ref(),
-                &j.dedupe_key,
-                out,
-                Release::No,
-            )?
-            .process_in(c, p.as_ref().as_ref())
-        })
-        .await;
+    let mut fresh = false;
+    let result = loop {
+        let (config, templates) = (app.config.clone(), app.templates.clone());
+        let (j, mb, p) = (journal.clone(), mailbox.clone(), parsed.clone());
+        let result = app
+            .db
+            .write(move |c| {
+                let out = Outgoing {
+                    config: &config,
+                    templates: &templates,
+                    now,
+                };
+                let entry = Entry::New(&j);
+                Ctx::read(
+                    c,
+                    entry,
+                    mb.as_ref(),
+                    &j.dedupe_key,
+                    out,
+                    Release::No,
+                    fresh,
+                )?
+                .process_in(c, p.as_ref().as_ref())
+            })
+            .await;
+        match result {
+            Err(e) if !fresh && is_own_mailbox(&e) => fresh = true,
+            other => break other,
+        }
+    };
     let error = match result {
         Ok(outcome) => return Ok(outcome),
         Err(e) => e,
@@ -236,6 +243,15 @@ fn quarantined(detail: &str, now: NaiveDateTime) -> InboundMark<'_> {
     }
 }
 
+/// A message checked against the pool's copy of the catalogue turned out
+/// to come from a mailbox of ours added since: processed again with the
+/// catalogue read ([`Ctx::read`]'s `fresh`), it is quarantined as a loop.
+const OWN_MAILBOX: &str = "own-mailbox";
+
+fn is_own_mailbox(e: &AppError) -> bool {
+    matches!(e, AppError::Conflict { code, .. } if *code == OWN_MAILBOX)
+}
+
 /// How a journaled message is (re)processed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Release {
@@ -258,21 +274,29 @@ pub async fn process(
     release: Release,
 ) -> AppResult<Outcome> {
     let now = app.clock.now_db();
-    let config = app.config.clone();
-    let templates = app.templates.clone();
-    let result = app
-        .db
-        .write(move |c| {
-            let out = Outgoing {
-                config: &config,
-                templates: &templates,
-                now,
-            };
-            let entry = Entry::Journaled(inbound_id);
-            Ctx::read(c, entry, mailbox.as_ref(), &key, out, release)?
-                .process_in(c, parsed.as_ref())
-        })
-        .await;
+    let (parsed, key) = (Arc::new(parsed), Arc::new(key));
+    let mut fresh = false;
+    let result = loop {
+        let (config, templates) = (app.config.clone(), app.templates.clone());
+        let (mailbox, parsed, key) = (mailbox.clone(), parsed.clone(), key.clone());
+        let result = app
+            .db
+            .write(move |c| {
+                let out = Outgoing {
+                    config: &config,
+                    templates: &templates,
+                    now,
+                };
+                let entry = Entry::Journaled(inbound_id);
+                Ctx::read(c, entry, mailbox.as_ref(), &key, out, release, fresh)?
+                    .process_in(c, parsed.as_ref().as_ref())
+            })
+            .await;
+        match result {
+            Err(e) if !fresh && is_own_mailbox(&e) => fresh = true,
+            other => break other,
+        }
+    };
     match result {
         Ok(o) => Ok(o),
         // Whatever went wrong, the message is kept and shown for review.
@@ -302,8 +326,11 @@ enum Entry<'a> {
 
 struct Ctx<'a> {
     entry: Entry<'a>,
-    /// Read once for the message: the own addresses, then the intake's routing.
+    /// The catalogue the message is checked against (our own addresses):
+    /// the pool's copy when it has one (`assumed`), whose version is not
+    /// read, else read in this transaction. See [`Ctx::is_own`].
     catalogue: Arc<catalogue::Snapshot>,
+    assumed: bool,
     mailbox: Option<&'a MailboxRow>,
     key: &'a str,
     now: NaiveDateTime,
@@ -313,7 +340,9 @@ struct Ctx<'a> {
 }
 
 impl<'a> Ctx<'a> {
-    /// The context of one message, with the catalogue as this transaction sees it.
+    /// The context of one message, with the pool's copy of the catalogue (or,
+    /// before the pool has one or when `fresh`, the catalogue as this
+    /// transaction sees it).
     fn read(
         c: &mut DbConn,
         entry: Entry<'a>,
@@ -321,10 +350,16 @@ impl<'a> Ctx<'a> {
         key: &'a str,
         out: Outgoing<'a>,
         release: Release,
+        fresh: bool,
     ) -> AppResult<Self> {
+        let (catalogue, assumed) = match catalogue::assumed().filter(|_| !fresh) {
+            Some(held) => (held, true),
+            None => (catalogue::snapshot(c)?, false),
+        };
         Ok(Ctx {
             entry,
-            catalogue: catalogue::snapshot(c)?,
+            catalogue,
+            assumed,
             mailbox,
             key,
             now: out.now,
@@ -332,6 +367,25 @@ impl<'a> Ctx<'a> {
             out,
             release,
         })
+    }
+
+    /// Whether `from` is one of our own mailboxes (a loop). The pool's copy
+    /// of the catalogue is trusted to say no as long as the catalogue is
+    /// still at its version: a new ticket's INSERT confirms that version
+    /// (see [`Ctx::apply`]); a message added to a ticket asks (`confirm`),
+    /// as does a yes before a message is quarantined for it.
+    fn is_own(&self, c: &mut DbConn, from: &str, confirm: bool) -> AppResult<bool> {
+        let own = |cat: &catalogue::Snapshot| {
+            cat.mailbox_addresses
+                .iter()
+                .any(|a| a.eq_ignore_ascii_case(from))
+        };
+        let held = own(&self.catalogue);
+        if !self.assumed || (!held && !confirm) {
+            return Ok(held);
+        }
+        let current = catalogue::snapshot(c)?;
+        Ok(own(&current))
     }
 
     /// The key that makes intake apply this message once. A message not yet
@@ -403,8 +457,7 @@ impl<'a> Ctx<'a> {
                 Some(mail),
             );
         };
-        let own = &self.catalogue.mailbox_addresses;
-        if self.release == Release::No && own.iter().any(|a| a.eq_ignore_ascii_case(&from)) {
+        if self.release == Release::No && self.is_own(c, &from, false)? {
             return self.quarantine(
                 c,
                 cause::LOOP,
@@ -780,13 +833,28 @@ impl<'a> Ctx<'a> {
             }
             Err(e) => return Err(e),
         };
-        intake::apply_with(
-            c,
-            &prepared,
-            self.now,
-            &self.config.calendar(),
-            Some(self.catalogue.clone()),
-        )
+        // The own addresses were checked against the pool's copy: a message
+        // added to a ticket confirms them first; a new ticket is routed with
+        // that copy, which its INSERT confirms (intake reads the catalogue
+        // and routes again when it changed: then they are checked again).
+        // Found so, the message is processed again with the catalogue read.
+        let own_mailbox = || {
+            AppError::conflict(
+                OWN_MAILBOX,
+                "sent from one of our own mailboxes, added as the message came in",
+            )
+        };
+        let checked = self.assumed && self.release == Release::No;
+        if checked && ticket_id.is_some() && self.is_own(c, from, true)? {
+            return Err(own_mailbox());
+        }
+        let given = (!self.assumed).then(|| self.catalogue.clone());
+        let applied = intake::apply_with(c, &prepared, self.now, &self.config.calendar(), given)?;
+        let moved = catalogue::assumed().is_none_or(|c| c.version != self.catalogue.version);
+        if checked && applied.0.created && moved && self.is_own(c, from, true)? {
+            return Err(own_mailbox());
+        }
+        Ok(applied)
     }
 
     fn bounce(&self, c: &mut DbConn, mail: &ParsedMail, b: &parse::Bounce) -> AppResult<Outcome> {
