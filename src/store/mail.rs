@@ -485,6 +485,27 @@ pub fn ticket_of_any(conn: &mut DbConn, ids: &[String]) -> AppResult<Option<i64>
     Ok(tickets.into_iter().max())
 }
 
+/// The ticket [`ticket_of_any`] finds, read in the same query.
+pub fn ticket_row_of_any(
+    conn: &mut DbConn,
+    ids: &[String],
+) -> AppResult<Option<super::rows::TicketRow>> {
+    use super::rows::TicketRow;
+    use super::schema::tickets;
+    if ids.is_empty() {
+        return Ok(None);
+    }
+    let newest = mail_threads::table
+        .filter(mail_threads::message_id.eq_any(ids))
+        .select(diesel::dsl::max(mail_threads::ticket_id))
+        .single_value();
+    Ok(tickets::table
+        .filter(tickets::id.nullable().eq(newest))
+        .select(TicketRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
 pub fn remember_message(
     conn: &mut DbConn,
     message_id: &str,

@@ -481,12 +481,14 @@ impl<'a> Ctx<'a> {
         }
 
         let existing = match self.release {
-            Release::Into(t) => Some(t),
+            Release::Into(t) => {
+                Some(tickets::find(c, t)?.ok_or_else(|| AppError::not_found("ticket"))?)
+            }
             _ => self.thread(c, mail)?,
         };
         let (ticket_id, follow_up_of) = match existing {
-            Some(t) => {
-                let row = tickets::find(c, t)?.ok_or_else(|| AppError::not_found("ticket"))?;
+            Some(row) => {
+                let t = row.id;
                 let closed_long_ago = !matches!(self.release, Release::Into(_))
                     && row.state == TicketState::Closed.as_str()
                     && row.closed_at.is_some_and(|at| {
@@ -622,7 +624,7 @@ impl<'a> Ctx<'a> {
         };
         if found.is_none() {
             if let Some(ticket) = self.thread(c, mail)? {
-                found = delegations::latest_of_ticket(c, ticket)?;
+                found = delegations::latest_of_ticket(c, ticket.id)?;
             }
         }
         if found.is_none() {
@@ -737,15 +739,15 @@ impl<'a> Ctx<'a> {
     }
 
     /// The ticket a message belongs to: its subject tag, else a Message-ID it answers.
-    fn thread(&self, c: &mut DbConn, mail: &ParsedMail) -> AppResult<Option<i64>> {
+    fn thread(&self, c: &mut DbConn, mail: &ParsedMail) -> AppResult<Option<TicketRow>> {
         if let Some(number) = ticket_tag(&mail.subject) {
             if let Some(t) = tickets::find_by_number(c, &number)? {
-                return Ok(Some(t.id));
+                return Ok(Some(t));
             }
         }
         let mut ids: Vec<String> = mail.in_reply_to.clone();
         ids.extend(mail.references.iter().cloned());
-        mailstore::ticket_of_any(c, &ids)
+        mailstore::ticket_row_of_any(c, &ids)
     }
 
     fn attachments(&self, mail: &ParsedMail) -> (Vec<AttachmentInput>, Vec<String>) {
