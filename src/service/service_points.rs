@@ -534,6 +534,7 @@ pub async fn send(
                 vars,
                 automatic: false,
                 thread: None,
+                access: None,
             },
         )?;
         intake::event(

@@ -60,13 +60,39 @@ pub struct NewOutbox {
     pub created_at: NaiveDateTime,
 }
 
+/// A tracking link's access to its ticket, granted with the mail that
+/// carries the link (the web form's acknowledgement).
+#[derive(Debug, Clone)]
+pub struct Access {
+    pub token_hash: String,
+    pub language: String,
+}
+
 /// [`insert`] of a mail about `ticket`, whose Message-ID is also remembered
-/// as the ticket's (outgoing), so that the answers thread back to it; one
-/// statement on PostgreSQL. Returns the outbox id.
-pub fn insert_remembered(conn: &mut DbConn, new: &NewOutbox, ticket: i64) -> AppResult<i64> {
+/// as the ticket's (outgoing), so that the answers thread back to it, and
+/// the `access` of the tracking link it carries granted
+/// ([`public::grant`](super::public::grant)); one statement on PostgreSQL.
+/// Returns the outbox id.
+pub fn insert_remembered(
+    conn: &mut DbConn,
+    new: &NewOutbox,
+    ticket: i64,
+    access: Option<&Access>,
+) -> AppResult<i64> {
     match conn {
-        DbConn::Postgresql(c) => Ok(Remembered { new, ticket }.get_result(c)?),
+        DbConn::Postgresql(c) => Ok(Remembered {
+            new,
+            ticket,
+            access: (
+                access.map(|a| a.token_hash.as_str()),
+                access.map(|a| a.language.as_str()),
+            ),
+        }
+        .get_result(c)?),
         DbConn::Sqlite(_) => {
+            if let Some(a) = access {
+                super::public::grant(conn, ticket, &a.token_hash, &a.language, new.created_at)?;
+            }
             let id = insert(conn, new)?;
             super::mail::remember_new_message(
                 conn,
@@ -87,6 +113,8 @@ pub fn insert_remembered(conn: &mut DbConn, new: &NewOutbox, ticket: i64) -> App
 struct Remembered<'a> {
     new: &'a NewOutbox,
     ticket: i64,
+    /// The tracking link's token hash and language (NULL: none granted).
+    access: (Option<&'a str>, Option<&'a str>),
 }
 
 crate::fixed_pg_statement!(Remembered<'_>, BigInt);
@@ -131,9 +159,15 @@ impl QueryFragment<Pg> for Remembered<'_> {
         out.push_sql(
             ") RETURNING id, message_id, ticket_id, mailbox_id, created_at), \
              t AS (INSERT INTO mail_threads (message_id, ticket_id, direction, mailbox_id, \
-             created_at) SELECT message_id, ticket_id, 'out', mailbox_id, created_at FROM o) \
-             SELECT id FROM o",
+             created_at) SELECT message_id, ticket_id, 'out', mailbox_id, created_at FROM o), \
+             p AS (INSERT INTO public_access (ticket_id, token_hash, language, created_at) \
+             SELECT ticket_id, h, l, created_at FROM o, (SELECT ",
         );
+        let (hash, language) = &self.access;
+        out.push_bind_param::<Nullable<Text>, _>(hash)?;
+        out.push_sql("::text AS h, ");
+        out.push_bind_param::<Nullable<Text>, _>(language)?;
+        out.push_sql("::text AS l) a WHERE h IS NOT NULL) SELECT id FROM o");
         Ok(())
     }
 }

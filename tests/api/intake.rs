@@ -558,27 +558,38 @@ both!(hot_inserts_stay_prepared, |t| {
                 // A ticket saved back as a workflow operation does.
                 let row = tickets::find(c, out.ticket_id)?.expect("the new ticket");
                 tickets::save(c, row.id, &row.changes())?;
-                outbox::insert(
-                    c,
-                    &outbox::NewOutbox {
-                        ticket_id: Some(out.ticket_id),
-                        article_id: (k == 0).then_some(out.article_id),
-                        kind: "ack".into(),
-                        mailbox_id: None,
-                        from_address: "help@example.it".into(),
-                        to_address: format!("cittadina{k}@example.it"),
-                        reply_to: (k == 1).then(|| "noreply@example.it".to_string()),
-                        subject: "Ricevuta".into(),
-                        body: "Grazie".into(),
-                        message_id: format!("<ack{k}@example.it>"),
-                        in_reply_to: None,
-                        refs: String::new(),
-                        auto_submitted: true,
-                        state: "queued".into(),
-                        next_attempt_at: now,
-                        created_at: now,
-                    },
-                )?;
+                let new = outbox::NewOutbox {
+                    ticket_id: Some(out.ticket_id),
+                    article_id: (k == 0).then_some(out.article_id),
+                    kind: "ack".into(),
+                    mailbox_id: None,
+                    from_address: "help@example.it".into(),
+                    to_address: format!("cittadina{k}@example.it"),
+                    reply_to: (k == 1).then(|| "noreply@example.it".to_string()),
+                    subject: "Ricevuta".into(),
+                    body: "Grazie".into(),
+                    message_id: format!("<ack{k}@example.it>"),
+                    in_reply_to: None,
+                    refs: String::new(),
+                    auto_submitted: true,
+                    state: "queued".into(),
+                    next_attempt_at: now,
+                    created_at: now,
+                };
+                // The web form's acknowledgement, its Message-ID remembered
+                // and its tracking link's access granted with it.
+                let access = outbox::Access {
+                    token_hash: format!("hash-{k}"),
+                    language: "it".into(),
+                };
+                match k {
+                    0 => outbox::insert(c, &new)?,
+                    _ => outbox::insert_remembered(c, &new, out.ticket_id, Some(&access))?,
+                };
+                assert_eq!(
+                    sportello::store::public::ticket_of_token(c, "hash-1")?,
+                    (k == 1).then(|| (out.ticket_id, "it".to_string()))
+                );
                 let journal = |c: &mut DbConn, new: &mail::NewInbound, mark: &mail::InboundMark| {
                     // A message with a Message-ID is journaled with its thread entry.
                     let thread = mail::ThreadEntry {
@@ -674,6 +685,7 @@ both!(hot_inserts_stay_prepared, |t| {
             "INSERT INTO \"inbound_messages\"",
             "WITH j AS (INSERT INTO inbound_messages",
             "UPDATE tickets SET subject = $1",
+            "p AS (INSERT INTO public_access",
         ] {
             assert!(
                 statements.iter().any(|s| s.contains(table)),

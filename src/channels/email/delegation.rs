@@ -186,6 +186,7 @@ pub async fn delegate(
                     vars: json!({"body": task, "due": local(due_at, tz).format("%d/%m/%Y %H:%M").to_string()}),
                     automatic: false,
                     thread: None,
+                    access: None,
                 },
             )?;
             crate::store::outbox::set_reply_to(c, outbox_id, &plus_address(&mailbox.address, &token))?;

@@ -99,6 +99,8 @@ pub struct Compose<'a> {
     /// The Message-IDs the mail answers, oldest first, when the caller knows
     /// them (none for a ticket's first mail); `None`: the ticket's last ones.
     pub thread: Option<Vec<String>>,
+    /// The access of a tracking link the mail carries, granted with it.
+    pub access: Option<outbox::Access>,
 }
 
 fn domain_of(address: &str) -> &str {
@@ -160,6 +162,7 @@ pub fn enqueue(conn: &mut DbConn, out: Outgoing<'_>, c: Compose<'_>) -> AppResul
             created_at: out.now,
         },
         c.ticket.id,
+        c.access.as_ref(),
     )
 }
 
@@ -232,7 +235,8 @@ pub fn to_sender_via(
 /// acknowledgement), to the person who just wrote in, as they gave
 /// themselves: the address they typed, the name they gave, the language
 /// they chose (the contact's first address or stored language may be
-/// others). There is no mailbox of its own and no thread to look up.
+/// others). There is no mailbox of its own and no thread to look up. The
+/// `access` of the tracking link it carries is granted with it.
 pub fn first_to_customer(
     conn: &mut DbConn,
     out: Outgoing<'_>,
@@ -240,8 +244,25 @@ pub fn first_to_customer(
     ticket: &TicketRow,
     to: Recipient,
     vars: serde_json::Value,
+    access: Option<outbox::Access>,
 ) -> AppResult<i64> {
-    mail_to(conn, out, kind, ticket, to, None, vars, None, Some(vec![]))
+    enqueue(
+        conn,
+        out,
+        Compose {
+            kind,
+            ticket,
+            to: to.address,
+            language: to.language,
+            name: to.name,
+            mailbox: None,
+            article_id: None,
+            vars,
+            automatic: kind != kind::REPLY,
+            thread: Some(vec![]),
+            access,
+        },
+    )
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -291,6 +312,7 @@ fn mail_to(
             vars,
             automatic: kind != kind::REPLY,
             thread,
+            access: None,
         },
     )
 }

@@ -255,8 +255,7 @@ async fn submit_against(
     // The number, known once the ticket is written: no read after the commit.
     let numbered = std::sync::Arc::new(std::sync::OnceLock::<String>::new());
     let numbered2 = numbered.clone();
-    let after: intake::After = Box::new(move |c, o, ticket| {
-        public::grant(c, o.ticket_id, &token_hash, &lang, now)?;
+    let after: intake::After = Box::new(move |c, _, ticket| {
         let _ = numbered2.set(ticket.number.clone());
         let url = format!("{link_base}/track/{}?t={tok}", ticket.number);
         let out = Outgoing {
@@ -271,6 +270,11 @@ async fn submit_against(
             ticket,
             recipient,
             json!({"tracking_url": url}),
+            // The link works from the moment it is sent.
+            Some(crate::store::outbox::Access {
+                token_hash,
+                language: lang,
+            }),
         )?;
         Ok(())
     });
