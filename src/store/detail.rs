@@ -163,7 +163,12 @@ impl QueryFragment<Pg> for Statement {
 }
 
 /// The statement after its one parameter (the list numbers are
-/// [`contacts::EMAIL`] and the others).
+/// [`contacts::EMAIL`] and the others). The clocks' steps, the attachments
+/// and the authors are looked up as `= ANY(ARRAY(…))` of the CTEs `k` and
+/// `a`, an index lookup whatever the planner thinks of their size: it takes
+/// a CTE for 200 rows, and as `IN (SELECT … FROM k)`, between a hundred
+/// thousand and a million clock steps, it found reading them all cheaper
+/// than 200 index lookups (60 ms for every detail).
 static REST: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!(
             "), a AS (SELECT a.id, a.ticket_id, a.kind, a.public, a.author_agent_id, \
@@ -181,13 +186,14 @@ static REST: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
              'clocks', coalesce((SELECT json_agg(k ORDER BY k.id) FROM k), '[]'), \
              'clock_events', coalesce((SELECT json_agg(e ORDER BY e.id) FROM (\
                  SELECT e.id, e.clock_id, e.kind, e.reason, e.due_at, e.at FROM sla_clock_events e \
-                 WHERE e.clock_id IN (SELECT id FROM k)) e), '[]'), \
+                 WHERE e.clock_id = ANY(ARRAY(SELECT id FROM k))) e), '[]'), \
              'articles', coalesce((SELECT json_agg(a ORDER BY a.id) FROM a), '[]'), \
              'attachments', coalesce((SELECT json_agg(m ORDER BY m.id) FROM (\
                  SELECT m.id, m.article_id, m.filename, m.content_type, m.size, m.sha256, m.created_at \
-                 FROM attachments m WHERE m.article_id IN (SELECT id FROM a)) m), '[]'), \
+                 FROM attachments m WHERE m.article_id = ANY(ARRAY(SELECT id FROM a))) m), '[]'), \
              'authors', coalesce((SELECT json_agg(json_build_array(c.id, c.name)) FROM contacts c \
-                 WHERE c.id IN (SELECT author_contact_id FROM a) AND c.id IS DISTINCT FROM t.contact_id), '[]'), \
+                 WHERE c.id = ANY(ARRAY(SELECT author_contact_id FROM a)) \
+                 AND c.id IS DISTINCT FROM t.contact_id), '[]'), \
              'events', coalesce((SELECT json_agg(e ORDER BY e.id) FROM (\
                  SELECT e.id, e.ticket_id, e.kind, e.actor_agent_id, e.data, e.created_at \
                  FROM ticket_events e WHERE e.ticket_id = t.id) e), '[]'), \
