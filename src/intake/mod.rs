@@ -19,7 +19,7 @@ use crate::service::{required_text, sla, App};
 use crate::store::rows::{
     NewArticle, NewAttachment, NewEvent, NewTicket, TicketFieldRow, TicketRow,
 };
-use crate::store::sla::Starting;
+use crate::store::sla::{ClockRow, Starting};
 use crate::store::{catalogue, contacts, tickets, DbConn};
 
 /// Who the request is from.
@@ -368,9 +368,13 @@ fn apply_in(
     };
     // The ticket's events of this request, written together after the article.
     let mut events = Vec::with_capacity(3);
+    // The clocks of a ticket added to, when read with its lock.
+    let mut live = None;
     let (ticket, before) = match (req.ticket_id, routed) {
         (Some(id), _) => {
-            let (row, before) = add_to_existing(conn, req, id, contact_id, now, &mut events)?;
+            let (row, before, clocks) =
+                add_to_existing(conn, req, id, contact_id, now, &mut events)?;
+            live = clocks;
             (row, Some(before))
         }
         (None, Some(first)) => {
@@ -480,7 +484,7 @@ fn apply_in(
         tickets::insert_intake_key(conn, key, ticket_id, article_id, now)?;
     }
     if opening.is_none() {
-        sla::track_with(conn, calendar, cat, &ticket, before, message, None, now)?;
+        sla::track_known(conn, calendar, cat, &ticket, before, message, live, now)?;
     }
     let outcome = IntakeOutcome {
         ticket_id,
@@ -641,16 +645,16 @@ fn open_ticket(
 }
 
 /// Follows merges to the surviving ticket.
-fn survivor(conn: &mut DbConn, id: i64) -> AppResult<TicketRow> {
-    let mut row = tickets::lock(conn, id)?
+fn survivor(conn: &mut DbConn, id: i64) -> AppResult<(TicketRow, Option<Vec<ClockRow>>)> {
+    let mut found = tickets::lock_with_live_clocks(conn, id)?
         .ok_or_else(|| AppError::invalid("ticket_id", format!("ticket {id} does not exist")))?;
     for _ in 0..16 {
-        match row.merged_into_id {
+        match found.0.merged_into_id {
             Some(next) => {
-                row = tickets::lock(conn, next)?
+                found = tickets::lock_with_live_clocks(conn, next)?
                     .ok_or_else(|| AppError::not_found(format!("ticket {next}")))?
             }
-            None => return Ok(row),
+            None => return Ok(found),
         }
     }
     Err(AppError::Internal(format!(
@@ -658,7 +662,8 @@ fn survivor(conn: &mut DbConn, id: i64) -> AppResult<TicketRow> {
     )))
 }
 
-/// Adds to a ticket (the survivor of merges); returns it as saved and its state before.
+/// Adds to a ticket (the survivor of merges); returns it as saved, its state
+/// before, and its clocks not yet stopped when they were read with it.
 fn add_to_existing(
     conn: &mut DbConn,
     req: &IntakeRequest,
@@ -666,8 +671,8 @@ fn add_to_existing(
     contact_id: Option<i64>,
     now: NaiveDateTime,
     events: &mut Vec<NewEvent>,
-) -> AppResult<(TicketRow, TicketState)> {
-    let mut row = survivor(conn, id)?;
+) -> AppResult<(TicketRow, TicketState, Option<Vec<ClockRow>>)> {
+    let (mut row, live) = survivor(conn, id)?;
     let state =
         TicketState::parse(&row.state).ok_or_else(|| AppError::Internal("bad state".into()))?;
     let action = match req.article_kind {
@@ -707,5 +712,5 @@ fn add_to_existing(
     }
     row.updated_at = now;
     tickets::save(conn, row.id, &row.changes())?;
-    Ok((row, state))
+    Ok((row, state, live))
 }

@@ -195,6 +195,42 @@ pub fn lock(conn: &mut DbConn, id: i64) -> AppResult<Option<TicketRow>> {
     })
 }
 
+/// [`lock`], also reading the ticket's clocks not yet stopped (as
+/// [`live_clocks_of`](super::sla::live_clocks_of) reads them) in the same
+/// statement on PostgreSQL; on SQLite they are not read (`None`).
+pub fn lock_with_live_clocks(
+    conn: &mut DbConn,
+    id: i64,
+) -> AppResult<Option<(TicketRow, Option<Vec<super::sla::ClockRow>>)>> {
+    match conn {
+        DbConn::Postgresql(c) => {
+            let found: Option<(TicketRow, String)> = tickets::table
+                .find(id)
+                .select((
+                    TicketRow::as_select(),
+                    diesel::dsl::sql::<Text>(
+                        "(SELECT coalesce(json_agg(k ORDER BY k.id), '[]')::text \
+                         FROM sla_clocks k WHERE k.ticket_id = tickets.id \
+                         AND k.stopped_at IS NULL)",
+                    ),
+                ))
+                .for_update()
+                .first(c)
+                .optional()?;
+            match found {
+                Some((row, clocks)) => {
+                    let clocks = serde_json::from_str(&clocks).map_err(|e| {
+                        crate::error::AppError::Internal(format!("a ticket's clocks: {e}"))
+                    })?;
+                    Ok(Some((row, Some(clocks))))
+                }
+                None => Ok(None),
+            }
+        }
+        DbConn::Sqlite(_) => Ok(lock(conn, id)?.map(|row| (row, None))),
+    }
+}
+
 pub fn save(conn: &mut DbConn, id: i64, changes: &TicketChanges) -> AppResult<()> {
     match conn {
         DbConn::Postgresql(c) => {

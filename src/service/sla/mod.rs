@@ -73,12 +73,44 @@ pub(crate) fn track_with(
     reason: Option<PauseReason>,
     now: NaiveDateTime,
 ) -> AppResult<()> {
+    track_in(c, cal, catalogue, ticket, from, message, reason, None, now)
+}
+
+/// [`track_with`] for intake, which may have read the ticket's clocks not
+/// yet stopped with its lock (`live`), and never overrides the pause reason.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn track_known(
+    c: &mut DbConn,
+    cal: &Calendar,
+    catalogue: Option<std::sync::Arc<crate::store::catalogue::Snapshot>>,
+    ticket: &TicketRow,
+    from: Option<TicketState>,
+    message: Message,
+    live: Option<Vec<store::ClockRow>>,
+    now: NaiveDateTime,
+) -> AppResult<()> {
+    track_in(c, cal, catalogue, ticket, from, message, None, live, now)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn track_in(
+    c: &mut DbConn,
+    cal: &Calendar,
+    catalogue: Option<std::sync::Arc<crate::store::catalogue::Snapshot>>,
+    ticket: &TicketRow,
+    from: Option<TicketState>,
+    message: Message,
+    reason: Option<PauseReason>,
+    known: Option<Vec<store::ClockRow>>,
+    now: NaiveDateTime,
+) -> AppResult<()> {
     let to = crate::service::lookup::ticket_state(ticket)?;
     let pause = reason.or(rules::pause_reason(to));
     // A ticket just opened has no clocks yet.
-    let mut live = match from {
-        None => vec![],
-        Some(_) => store::live_clocks_of(c, &[ticket.id])?,
+    let mut live = match (from, known) {
+        (None, _) => vec![],
+        (Some(_), Some(known)) => known,
+        (Some(_), None) => store::live_clocks_of(c, &[ticket.id])?,
     };
     let mut found = Lookups { catalogue };
     match from {
