@@ -248,6 +248,13 @@ fn quarantined(detail: &str, now: NaiveDateTime) -> InboundMark<'_> {
 /// catalogue read ([`Ctx::read`]'s `fresh`), it is quarantined as a loop.
 const OWN_MAILBOX: &str = "own-mailbox";
 
+/// Whether `from` is the address of one of the catalogue's mailboxes.
+fn own_address(cat: &catalogue::Snapshot, from: &str) -> bool {
+    cat.mailbox_addresses
+        .iter()
+        .any(|a| a.eq_ignore_ascii_case(from))
+}
+
 fn is_own_mailbox(e: &AppError) -> bool {
     matches!(e, AppError::Conflict { code, .. } if *code == OWN_MAILBOX)
 }
@@ -371,21 +378,16 @@ impl<'a> Ctx<'a> {
 
     /// Whether `from` is one of our own mailboxes (a loop). The pool's copy
     /// of the catalogue is trusted to say no as long as the catalogue is
-    /// still at its version: a new ticket's INSERT confirms that version
-    /// (see [`Ctx::apply`]); a message added to a ticket asks (`confirm`),
-    /// as does a yes before a message is quarantined for it.
+    /// still at its version: a new ticket's INSERT confirms that version,
+    /// a message added to a ticket reads the catalogue (see [`Ctx::apply`]);
+    /// a yes is confirmed before a message is quarantined for it, and
+    /// `confirm` asks the catalogue in any case.
     fn is_own(&self, c: &mut DbConn, from: &str, confirm: bool) -> AppResult<bool> {
-        let own = |cat: &catalogue::Snapshot| {
-            cat.mailbox_addresses
-                .iter()
-                .any(|a| a.eq_ignore_ascii_case(from))
-        };
-        let held = own(&self.catalogue);
+        let held = own_address(&self.catalogue, from);
         if !self.assumed || (!held && !confirm) {
             return Ok(held);
         }
-        let current = catalogue::snapshot(c)?;
-        Ok(own(&current))
+        Ok(own_address(&*catalogue::snapshot(c)?, from))
     }
 
     /// The key that makes intake apply this message once. A message not yet
@@ -836,7 +838,8 @@ impl<'a> Ctx<'a> {
             Err(e) => return Err(e),
         };
         // The own addresses were checked against the pool's copy: a message
-        // added to a ticket confirms them first; a new ticket is routed with
+        // added to a ticket checks them again with the catalogue read here
+        // (then also at hand for the ticket's clocks); a new ticket is routed with
         // that copy, which its INSERT confirms (intake reads the catalogue
         // and routes again when it changed: then they are checked again).
         // Found so, the message is processed again with the catalogue read.
@@ -847,10 +850,18 @@ impl<'a> Ctx<'a> {
             )
         };
         let checked = self.assumed && self.release == Release::No;
-        if checked && ticket_id.is_some() && self.is_own(c, from, true)? {
-            return Err(own_mailbox());
-        }
-        let given = (!self.assumed).then(|| self.catalogue.clone());
+        let given = match (self.assumed, ticket_id, checked) {
+            (false, _, _) => Some(self.catalogue.clone()),
+            // Read in this transaction, it also serves the ticket's clocks.
+            (true, Some(_), true) => {
+                let current = catalogue::snapshot(c)?;
+                if own_address(&current, from) {
+                    return Err(own_mailbox());
+                }
+                Some(current)
+            }
+            (true, _, _) => None,
+        };
         let applied = intake::apply_with(c, &prepared, self.now, &self.config.calendar(), given)?;
         let moved = catalogue::assumed().is_none_or(|c| c.version != self.catalogue.version);
         if checked && applied.0.created && moved && self.is_own(c, from, true)? {
