@@ -204,19 +204,8 @@ pub fn lock_with_live_clocks(
 ) -> AppResult<Option<(TicketRow, Option<Vec<super::sla::ClockRow>>)>> {
     match conn {
         DbConn::Postgresql(c) => {
-            let found: Option<(TicketRow, String)> = tickets::table
-                .find(id)
-                .select((
-                    TicketRow::as_select(),
-                    diesel::dsl::sql::<Text>(
-                        "(SELECT coalesce(json_agg(k ORDER BY k.id), '[]')::text \
-                         FROM sla_clocks k WHERE k.ticket_id = tickets.id \
-                         AND k.stopped_at IS NULL)",
-                    ),
-                ))
-                .for_update()
-                .first(c)
-                .optional()?;
+            let found: Option<(TicketRow, String)> =
+                LockWithClocks { id }.get_result(c).optional()?;
             match found {
                 Some((row, clocks)) => {
                     let clocks = serde_json::from_str(&clocks).map_err(|e| {
@@ -228,6 +217,48 @@ pub fn lock_with_live_clocks(
             }
         }
         DbConn::Sqlite(_) => Ok(lock(conn, id)?.map(|row| (row, None))),
+    }
+}
+
+/// The statement of [`lock_with_live_clocks`] on PostgreSQL, its text fixed
+/// so that it stays prepared (diesel prepares no statement with SQL of
+/// one's own in it).
+struct LockWithClocks {
+    id: i64,
+}
+
+crate::fixed_pg_statement!(
+    LockWithClocks,
+    (
+        diesel::dsl::SqlTypeOf<diesel::dsl::AsSelect<TicketRow, diesel::pg::Pg>>,
+        Text
+    )
+);
+
+/// `SELECT` and the columns of [`TicketRow`] in its order, as diesel spells them.
+static TICKET_COLUMNS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    let query = tickets::table.select(TicketRow::as_select());
+    let sql = diesel::debug_query::<diesel::pg::Pg, _>(&query).to_string();
+    match sql.split_once(" FROM ") {
+        Some((columns, _)) => columns.to_string(),
+        None => sql,
+    }
+});
+
+impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for LockWithClocks {
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
+    ) -> QueryResult<()> {
+        out.push_sql(&TICKET_COLUMNS);
+        out.push_sql(
+            ", (SELECT coalesce(json_agg(k ORDER BY k.id), '[]')::text FROM sla_clocks k \
+             WHERE k.ticket_id = tickets.id AND k.stopped_at IS NULL) \
+             FROM tickets WHERE tickets.id = ",
+        );
+        out.push_bind_param::<diesel::sql_types::BigInt, _>(&self.id)?;
+        out.push_sql(" FOR UPDATE OF tickets");
+        Ok(())
     }
 }
 

@@ -555,8 +555,23 @@ both!(hot_inserts_stay_prepared, |t| {
             use diesel::RunQueryDsl;
             for (k, p) in prepared.iter().enumerate() {
                 let out = intake::apply(c, p, now, &calendar)?;
-                // A ticket saved back as a workflow operation does.
-                let row = tickets::find(c, out.ticket_id)?.expect("the new ticket");
+                // A ticket locked with its clocks and saved back, as a
+                // request added to it does.
+                let (row, clocks) =
+                    tickets::lock_with_live_clocks(c, out.ticket_id)?.expect("the new ticket");
+                let pg = matches!(c, DbConn::Postgresql(_));
+                assert_eq!(
+                    clocks.is_some(),
+                    pg,
+                    "read with the lock on PostgreSQL only"
+                );
+                if let Some(clocks) = clocks {
+                    // First response and resolution, both running.
+                    assert_eq!(clocks.len(), 2, "{clocks:?}");
+                    assert!(clocks
+                        .iter()
+                        .all(|k| k.ticket_id == row.id && k.stopped_at.is_none()));
+                }
                 tickets::save(c, row.id, &row.changes())?;
                 let new = outbox::NewOutbox {
                     ticket_id: Some(out.ticket_id),
@@ -685,6 +700,7 @@ both!(hot_inserts_stay_prepared, |t| {
             "INSERT INTO \"inbound_messages\"",
             "WITH j AS (INSERT INTO inbound_messages",
             "UPDATE tickets SET subject = $1",
+            "FOR UPDATE OF tickets",
             "p AS (INSERT INTO public_access",
         ] {
             assert!(
