@@ -78,16 +78,18 @@ fn one_by_one(conn: &mut DbConn, id: i64) -> AppResult<Option<DetailRows>> {
         },
         None => (None, Lists::default()),
     };
+    // The clocks' steps and the attachments by the ticket, not by lists of
+    // ids: a query with a list is prepared anew every time.
     let clocks = super::sla::clocks_of(conn, id)?;
-    let clock_ids: Vec<i64> = clocks.iter().map(|k| k.id).collect();
-    let clock_events = if clock_ids.is_empty() {
-        vec![]
-    } else {
-        super::sla::events_of(conn, &clock_ids)?
+    let clock_events = match clocks.is_empty() {
+        true => vec![],
+        false => super::sla::events_of_ticket(conn, id)?,
     };
     let articles = tickets::articles(conn, id, false)?;
-    let article_ids: Vec<i64> = articles.iter().map(|a| a.id).collect();
-    let attachments = tickets::attachments_of(conn, &article_ids)?;
+    let attachments = match articles.is_empty() {
+        true => vec![],
+        false => tickets::attachments_of_ticket(conn, id)?,
+    };
     let mut author_ids: Vec<i64> = articles
         .iter()
         .filter_map(|a| a.author_contact_id)

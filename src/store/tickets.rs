@@ -29,11 +29,14 @@ diesel::define_sql_function! {
 /// commit; a number taken by a transaction that rolls back is skipped.)
 fn next_counter_number(conn: &mut DbConn, year: i32) -> AppResult<i64> {
     loop {
-        let bumped: Option<i64> = diesel::update(ticket_counters::table.find(year))
-            .set(ticket_counters::last_value.eq(ticket_counters::last_value + 1))
-            .returning(ticket_counters::last_value)
-            .get_result(conn)
-            .optional()?;
+        let bumped: Option<i64> = match conn {
+            DbConn::Sqlite(c) => BumpCounter { year }.get_result(c).optional()?,
+            DbConn::Postgresql(_) => diesel::update(ticket_counters::table.find(year))
+                .set(ticket_counters::last_value.eq(ticket_counters::last_value + 1))
+                .returning(ticket_counters::last_value)
+                .get_result(conn)
+                .optional()?,
+        };
         if let Some(n) = bumped {
             return Ok(n);
         }
@@ -52,6 +55,36 @@ fn next_counter_number(conn: &mut DbConn, year: i32) -> AppResult<i64> {
             Err(e) if is_unique_violation(&e) => continue,
             Err(e) => return Err(e),
         }
+    }
+}
+
+/// The UPDATE of [`next_counter_number`] on SQLite, its text fixed so that
+/// it stays prepared: diesel prepares none of the UPDATEs it builds, and
+/// this one runs for every new ticket.
+struct BumpCounter {
+    year: i32,
+}
+
+impl diesel::query_builder::QueryId for BumpCounter {
+    type QueryId = BumpCounter;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl diesel::query_builder::Query for BumpCounter {
+    type SqlType = diesel::sql_types::BigInt;
+}
+
+impl RunQueryDsl<diesel::SqliteConnection> for BumpCounter {}
+
+impl diesel::query_builder::QueryFragment<diesel::sqlite::Sqlite> for BumpCounter {
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, diesel::sqlite::Sqlite>,
+    ) -> QueryResult<()> {
+        out.push_sql("UPDATE ticket_counters SET last_value = last_value + 1 WHERE year = ");
+        out.push_bind_param::<Integer, _>(&self.year)?;
+        out.push_sql(" RETURNING last_value");
+        Ok(())
     }
 }
 
@@ -667,6 +700,20 @@ pub fn attachments_of(conn: &mut DbConn, article_ids: &[i64]) -> AppResult<Vec<A
     }
     Ok(attachments::table
         .filter(attachments::article_id.eq_any(article_ids))
+        .order(attachments::id)
+        .select(AttachmentMeta::as_select())
+        .load(conn)?)
+}
+
+/// The attachments of every article of a ticket ([`attachments_of`] its
+/// articles), in one query whose text does not change with their number,
+/// so that it stays prepared.
+pub fn attachments_of_ticket(conn: &mut DbConn, ticket_id: i64) -> AppResult<Vec<AttachmentMeta>> {
+    let articles = articles::table
+        .filter(articles::ticket_id.eq(ticket_id))
+        .select(articles::id);
+    Ok(attachments::table
+        .filter(attachments::article_id.eq_any(articles))
         .order(attachments::id)
         .select(AttachmentMeta::as_select())
         .load(conn)?)
