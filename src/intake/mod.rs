@@ -484,7 +484,9 @@ fn apply_in(
         tickets::insert_intake_key(conn, key, ticket_id, article_id, now)?;
     }
     if opening.is_none() {
-        sla::track_known(conn, calendar, cat, &ticket, before, message, live, now)?;
+        sla::track_known(
+            conn, calendar, cat, &ticket, before, message, None, live, now,
+        )?;
     }
     let outcome = IntakeOutcome {
         ticket_id,

@@ -129,36 +129,16 @@ pub async fn ingest(
     // seen before (a second delivery, an IMAP fetch after a crash) fails on
     // the entry's unique key, which undoes everything it did; below, the
     // journal then says what it is.
-    let mut fresh = false;
-    let result = loop {
-        let (config, templates) = (app.config.clone(), app.templates.clone());
-        let (j, mb, p) = (journal.clone(), mailbox.clone(), parsed.clone());
-        let result = app
-            .db
-            .write(move |c| {
-                let out = Outgoing {
-                    config: &config,
-                    templates: &templates,
-                    now,
-                };
-                let entry = Entry::New(&j);
-                Ctx::read(
-                    c,
-                    entry,
-                    mb.as_ref(),
-                    &j.dedupe_key,
-                    out,
-                    Release::No,
-                    fresh,
-                )?
-                .process_in(c, p.as_ref().as_ref())
-            })
-            .await;
-        match result {
-            Err(e) if !fresh && is_own_mailbox(&e) => fresh = true,
-            other => break other,
-        }
-    };
+    let result = process_once(
+        app,
+        Journal::New(journal.clone()),
+        mailbox.clone(),
+        Arc::from(key.as_str()),
+        parsed.clone(),
+        Release::No,
+        now,
+    )
+    .await;
     let error = match result {
         Ok(outcome) => return Ok(outcome),
         Err(e) => e,
@@ -243,6 +223,59 @@ fn quarantined(detail: &str, now: NaiveDateTime) -> InboundMark<'_> {
     }
 }
 
+/// The journal entry of a message to process, as [`process_once`] gets it.
+#[derive(Clone)]
+enum Journal {
+    /// To be written with what became of the message.
+    New(Arc<NewInbound>),
+    /// Written already.
+    Entry(i64),
+}
+
+/// Processes a message in one write transaction, and once more with the
+/// catalogue read when the pool's copy of it let a message from a mailbox
+/// of ours through.
+async fn process_once(
+    app: &App,
+    journal: Journal,
+    mailbox: Option<MailboxRow>,
+    key: Arc<str>,
+    parsed: Arc<Option<ParsedMail>>,
+    release: Release,
+    now: NaiveDateTime,
+) -> AppResult<Outcome> {
+    let mut fresh = false;
+    loop {
+        let (config, templates) = (app.config.clone(), app.templates.clone());
+        let (j, mb, k, p) = (
+            journal.clone(),
+            mailbox.clone(),
+            key.clone(),
+            parsed.clone(),
+        );
+        let result = app
+            .db
+            .write(move |c| {
+                let out = Outgoing {
+                    config: &config,
+                    templates: &templates,
+                    now,
+                };
+                let entry = match &j {
+                    Journal::New(new) => Entry::New(new),
+                    Journal::Entry(id) => Entry::Journaled(*id),
+                };
+                Ctx::read(c, entry, mb.as_ref(), &k, out, release, fresh)?
+                    .process_in(c, p.as_ref().as_ref())
+            })
+            .await;
+        match result {
+            Err(e) if !fresh && is_own_mailbox(&e) => fresh = true,
+            other => return other,
+        }
+    }
+}
+
 /// A message checked against the pool's copy of the catalogue turned out
 /// to come from a mailbox of ours added since: processed again with the
 /// catalogue read ([`Ctx::read`]'s `fresh`), it is quarantined as a loop.
@@ -281,29 +314,8 @@ pub async fn process(
     release: Release,
 ) -> AppResult<Outcome> {
     let now = app.clock.now_db();
-    let (parsed, key) = (Arc::new(parsed), Arc::new(key));
-    let mut fresh = false;
-    let result = loop {
-        let (config, templates) = (app.config.clone(), app.templates.clone());
-        let (mailbox, parsed, key) = (mailbox.clone(), parsed.clone(), key.clone());
-        let result = app
-            .db
-            .write(move |c| {
-                let out = Outgoing {
-                    config: &config,
-                    templates: &templates,
-                    now,
-                };
-                let entry = Entry::Journaled(inbound_id);
-                Ctx::read(c, entry, mailbox.as_ref(), &key, out, release, fresh)?
-                    .process_in(c, parsed.as_ref().as_ref())
-            })
-            .await;
-        match result {
-            Err(e) if !fresh && is_own_mailbox(&e) => fresh = true,
-            other => break other,
-        }
-    };
+    let (entry, key) = (Journal::Entry(inbound_id), Arc::from(key));
+    let result = process_once(app, entry, mailbox, key, Arc::new(parsed), release, now).await;
     match result {
         Ok(o) => Ok(o),
         // Whatever went wrong, the message is kept and shown for review.

@@ -228,6 +228,7 @@ pub fn to_sender_via(
         vars,
         mailbox,
         Some(thread),
+        None,
     )
 }
 
@@ -246,23 +247,8 @@ pub fn first_to_customer(
     vars: serde_json::Value,
     access: Option<outbox::Access>,
 ) -> AppResult<i64> {
-    enqueue(
-        conn,
-        out,
-        Compose {
-            kind,
-            ticket,
-            to: to.address,
-            language: to.language,
-            name: to.name,
-            mailbox: None,
-            article_id: None,
-            vars,
-            automatic: kind != kind::REPLY,
-            thread: Some(vec![]),
-            access,
-        },
-    )
+    let first = Some(vec![]);
+    mail_to(conn, out, kind, ticket, to, None, vars, None, first, access)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -280,12 +266,13 @@ fn customer_mail(
         return Ok(None);
     };
     mail_to(
-        conn, out, kind, ticket, to, article_id, vars, mailbox, thread,
+        conn, out, kind, ticket, to, article_id, vars, mailbox, thread, None,
     )
     .map(Some)
 }
 
-/// Queues `kind` about `ticket` to `to`; only a reply is not automatic.
+/// Queues `kind` about `ticket` to `to`, granting the `access` of a
+/// tracking link it carries; only a reply is not automatic.
 #[allow(clippy::too_many_arguments)]
 fn mail_to(
     conn: &mut DbConn,
@@ -297,6 +284,7 @@ fn mail_to(
     vars: serde_json::Value,
     mailbox: Option<MailboxRow>,
     thread: Option<Vec<String>>,
+    access: Option<outbox::Access>,
 ) -> AppResult<i64> {
     enqueue(
         conn,
@@ -312,7 +300,7 @@ fn mail_to(
             vars,
             automatic: kind != kind::REPLY,
             thread,
-            access: None,
+            access,
         },
     )
 }

@@ -73,27 +73,13 @@ pub(crate) fn track_with(
     reason: Option<PauseReason>,
     now: NaiveDateTime,
 ) -> AppResult<()> {
-    track_in(c, cal, catalogue, ticket, from, message, reason, None, now)
+    track_known(c, cal, catalogue, ticket, from, message, reason, None, now)
 }
 
-/// [`track_with`] for intake, which may have read the ticket's clocks not
-/// yet stopped with its lock (`live`), and never overrides the pause reason.
+/// [`track_with`] with the ticket's clocks not yet stopped when the caller
+/// has read them already (`known`; intake reads them with the ticket's lock).
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn track_known(
-    c: &mut DbConn,
-    cal: &Calendar,
-    catalogue: Option<std::sync::Arc<crate::store::catalogue::Snapshot>>,
-    ticket: &TicketRow,
-    from: Option<TicketState>,
-    message: Message,
-    live: Option<Vec<store::ClockRow>>,
-    now: NaiveDateTime,
-) -> AppResult<()> {
-    track_in(c, cal, catalogue, ticket, from, message, None, live, now)
-}
-
-#[allow(clippy::too_many_arguments)]
-fn track_in(
     c: &mut DbConn,
     cal: &Calendar,
     catalogue: Option<std::sync::Arc<crate::store::catalogue::Snapshot>>,
