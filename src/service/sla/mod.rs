@@ -58,26 +58,12 @@ pub(crate) fn track(
     reason: Option<PauseReason>,
     now: NaiveDateTime,
 ) -> AppResult<()> {
-    track_with(c, cal, None, ticket, from, message, reason, now)
+    track_known(c, cal, None, ticket, from, message, reason, None, now)
 }
 
-/// [`track`] with the catalogue the caller already holds in this transaction.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn track_with(
-    c: &mut DbConn,
-    cal: &Calendar,
-    catalogue: Option<std::sync::Arc<crate::store::catalogue::Snapshot>>,
-    ticket: &TicketRow,
-    from: Option<TicketState>,
-    message: Message,
-    reason: Option<PauseReason>,
-    now: NaiveDateTime,
-) -> AppResult<()> {
-    track_known(c, cal, catalogue, ticket, from, message, reason, None, now)
-}
-
-/// [`track_with`] with the ticket's clocks not yet stopped when the caller
-/// has read them already (`known`; intake reads them with the ticket's lock).
+/// [`track`] with the catalogue the caller already holds in this transaction
+/// and the ticket's clocks not yet stopped when it has read them already
+/// (`known`; intake reads them with the ticket's lock).
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn track_known(
     c: &mut DbConn,
@@ -175,7 +161,7 @@ pub(crate) fn track_known(
 /// written, so that they go in with its first article (one statement on
 /// PostgreSQL). None when opening it takes more than starting them (a ticket
 /// opened waiting on someone; a first message that starts or stops a
-/// response clock of its own): then [`track_with`] does it all after the
+/// response clock of its own): then [`track_known`] does it all after the
 /// article, as for any other change.
 pub(crate) fn opening_clocks(
     c: &mut DbConn,
